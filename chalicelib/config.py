@@ -1,0 +1,71 @@
+"""Settings from the environment; every variable is documented in `.env.example`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
+MAX_PART_SIZE = 5 * GiB
+MAX_PARTS = 10_000
+MAX_SINGLE_PUT = 5 * GiB
+
+DEFAULT_RUN_TYPES = ("ds_etc", "instance_etc", "app_bundle", "single_conf")
+
+
+class Settings(BaseModel):
+    """Typed, validated view of the environment. Field names map to upper-case variables."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = "sqlite:///.inlet/inlet.db"
+    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    inlet_bucket: str = "inlet-uploads"
+    inlet_run_types: tuple[str, ...] = DEFAULT_RUN_TYPES
+    inlet_default_run_type: str = "app_bundle"
+    inlet_max_file_size: Annotated[int, Field(gt=0)] = 50 * GiB
+    inlet_max_files_per_run: Annotated[int, Field(gt=0, le=10_000)] = 100
+    inlet_multipart_threshold: Annotated[int, Field(ge=MIN_PART_SIZE, le=MAX_SINGLE_PUT)] = 16 * MiB
+    inlet_part_size: Annotated[int, Field(ge=MIN_PART_SIZE, le=MAX_PART_SIZE)] = 16 * MiB
+    inlet_presign_ttl: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 900
+    inlet_parts_batch: Annotated[int, Field(ge=1, le=1000)] = 20
+    inlet_cors_origins: tuple[str, ...] = ()
+    inlet_max_body_bytes: Annotated[int, Field(ge=1024)] = 1 * MiB
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.inlet_run_types:
+            raise ValueError("INLET_RUN_TYPES must name at least one run type")
+        if self.inlet_default_run_type not in self.inlet_run_types:
+            raise ValueError("INLET_DEFAULT_RUN_TYPE must be one of INLET_RUN_TYPES")
+        if self.inlet_max_file_size > MAX_PARTS * MAX_PART_SIZE:
+            raise ValueError("INLET_MAX_FILE_SIZE exceeds what 10,000 parts of 5 GiB can hold")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from its upper-case variable; lists are comma-separated."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, field in cls.model_fields.items():
+            raw = env.get(name.upper())
+            if raw is None or raw.strip() == "":
+                continue
+            if field.annotation == tuple[str, ...]:
+                values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
+            else:
+                values[name] = raw.strip()
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{str(err['loc'][0]).upper() if err['loc'] else 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise RuntimeError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,177 @@
+"""HTTP glue for the Chalice views: JSON bodies in, JSON responses and contract errors out,
+CORS for configured origins, and one structured log line per request."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import Request, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from chalicelib.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
+from chalicelib.logs import logger
+from chalicelib.storage import error_code
+
+Model = TypeVar("Model", bound=BaseModel)
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type"
+# The bucket's answers that mean "our side is broken", not "the client asked wrong".
+STORAGE_OUTAGES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+
+
+def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> Response:
+    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
+    return Response(body=text, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def parse_body(request: Request, model: type[Model], max_bytes: int) -> Model:
+    """The request body as `model`: 400 when it is not a JSON object, 422 when it is invalid."""
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise TooLarge(f"request body is {len(raw)} bytes; the limit is {max_bytes}")
+    if not raw.strip():
+        raise BadRequest("request body must be a JSON object, and it is empty")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"request body must be a JSON object, not {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [
+            {"field": _field(err["loc"]) or None, "message": err["msg"]} for err in exc.errors()
+        ]
+        summary = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details[:3])
+        raise Invalid(f"invalid request: {summary}", details) from None
+
+
+def _as_api_error(exc: Exception) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, OperationalError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return Unavailable("the database cannot be reached; try again shortly")
+    if isinstance(exc, BotoCoreError):
+        return Unavailable("the object store cannot be reached; try again shortly")
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+        if status >= 500 or error_code(exc) in STORAGE_OUTAGES:
+            return Unavailable(f"the object store failed ({error_code(exc) or status})")
+    logger.exception("unhandled error")
+    error = ApiError("an internal error occurred; it has been logged")
+    return error
+
+
+def api_view(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn any exception a view raises into the contract's JSON error response."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:  # every failure becomes JSON; never a stack trace
+            error = _as_api_error(exc)
+            if error.status < 500:
+                logger.info("request refused", extra={"code": error.code, "reason": error.message})
+            return json_response(error.body(), error.status)
+
+    return wrapper
+
+
+def _chalice_error(response: Response) -> Response:
+    """Chalice's own errors (unknown route, wrong method) in the contract's shape."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(response.status_code, "error")
+        return Response(
+            body=json.dumps(
+                {"error": {"code": code, "message": body.get("Message", ""), "details": []}}
+            ),
+            status_code=response.status_code,
+            headers={**response.headers, "Content-Type": "application/json"},
+        )
+    return response
+
+
+def cors_headers(origin: str | None, allowed: Collection[str]) -> dict[str, str | list[str]]:
+    if origin and (origin in allowed or "*" in allowed):
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": "ETag",
+            "Vary": "Origin",
+        }
+    return {"Vary": "Origin"}
+
+
+def preflight(
+    request: Request, allowed_origins: Collection[str], methods: Collection[str]
+) -> Response:
+    origin = request.headers.get("origin")
+    headers = cors_headers(origin, allowed_origins)
+    if "Access-Control-Allow-Origin" not in headers:
+        error = {
+            "error": {
+                "code": "forbidden",
+                "message": f"origin {origin!r} is not allowed",
+                "details": [],
+            }
+        }
+        return Response(
+            body=json.dumps(error),
+            status_code=403,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    headers |= {
+        "Access-Control-Allow-Methods": ", ".join(sorted({*methods, "OPTIONS"})),
+        "Access-Control-Allow-Headers": ALLOWED_REQUEST_HEADERS,
+        "Access-Control-Max-Age": "600",
+    }
+    return Response(body="", status_code=204, headers=headers)
+
+
+def around_request(
+    request: Request, get_response: Callable[[Request], Response], allowed_origins: Collection[str]
+) -> Response:
+    """Correlate logs with the run, add CORS and security headers, and log the request once."""
+    started = time.perf_counter()
+    run_id = (request.uri_params or {}).get("run_id")
+    if run_id:
+        logger.append_keys(run_id=run_id)
+    try:
+        response = _chalice_error(get_response(request))
+        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(cors_headers(request.headers.get("origin"), allowed_origins))
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+    finally:
+        logger.remove_keys(["run_id"])

@@ -1,0 +1,171 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models in `schemas`."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib import schemas as s
+
+REF = "#/components/schemas/{model}"
+ERRORS = {
+    "400": "Body is not a JSON object",
+    "404": "No such run or file",
+    "409": "The run or file is in a state that does not allow this",
+    "413": "File, file count or body over the configured limit",
+    "422": "Well-formed but invalid request",
+    "503": "Database or bucket unreachable",
+}
+RUN_ID = {
+    "name": "run_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+FILE_ID = {
+    "name": "file_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _operation(
+    summary: str,
+    response: type[BaseModel],
+    status: str = "200",
+    body: type[BaseModel] | None = None,
+    params: list[dict[str, Any]] | None = None,
+    errors: tuple[str, ...] = ("404", "503"),
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            status: {
+                "description": "OK",
+                "content": {"application/json": {"schema": _ref(response)}},
+            },
+            **{
+                code: {
+                    "description": ERRORS[code],
+                    "content": {"application/json": {"schema": _ref(s.ErrorResponse)}},
+                }
+                for code in errors
+            },
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    if params:
+        op["parameters"] = params
+    return op
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    body_errors = ("400", "404", "409", "413", "422", "503")
+    list_params = [
+        {
+            "name": "status",
+            "in": "query",
+            "schema": {
+                "type": "string",
+                "enum": ["pending", "stored", "failed", "cancelled", "expired"],
+            },
+        },
+        {"name": "type", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        },
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ]
+    parts = "/v1/uploads/{run_id}/files/{file_id}/parts"
+    paths: dict[str, Any] = {
+        "/health": {"get": _operation("Database and bucket checks", s.Health, errors=("503",))},
+        "/v1/uploads": {
+            "post": _operation(
+                "Create a pending run and presigned uploads for its files",
+                s.CreateUploadResponse,
+                "201",
+                s.CreateUploadRequest,
+                errors=("400", "413", "422", "503"),
+            )
+        },
+        "/v1/uploads/{run_id}": {
+            "delete": _operation(
+                "Cancel a pending run", s.RunOut, params=[RUN_ID], errors=("404", "409", "503")
+            )
+        },
+        parts: {
+            "get": _operation(
+                "Parts the bucket already holds (to resume)",
+                s.ListPartsResponse,
+                params=[RUN_ID, FILE_ID],
+                errors=("404", "409", "503"),
+            ),
+            "post": _operation(
+                "Sign (or re-sign) part upload URLs",
+                s.SignPartsResponse,
+                body=s.SignPartsRequest,
+                params=[RUN_ID, FILE_ID],
+                errors=body_errors,
+            ),
+        },
+        "/v1/uploads/{run_id}/files/{file_id}/complete": {
+            "post": _operation(
+                "Complete a multipart upload",
+                s.FileOut,
+                body=s.CompleteRequest,
+                params=[RUN_ID, FILE_ID],
+                errors=body_errors,
+            )
+        },
+        "/v1/runs": {
+            "get": _operation(
+                "Runs, newest first", s.RunPage, params=list_params, errors=("422", "503")
+            )
+        },
+        "/v1/runs/{run_id}": {
+            "get": _operation("A run with its files", s.RunDetail, params=[RUN_ID])
+        },
+    }
+    models: list[type[BaseModel]] = [
+        s.Health,
+        s.CreateUploadRequest,
+        s.CreateUploadResponse,
+        s.RunOut,
+        s.SignPartsRequest,
+        s.SignPartsResponse,
+        s.ListPartsResponse,
+        s.CompleteRequest,
+        s.FileOut,
+        s.RunPage,
+        s.RunDetail,
+        s.ErrorResponse,
+    ]
+    _, definitions = models_json_schema(
+        [(m, "validation" if issubclass(m, s.Request) else "serialization") for m in models],
+        ref_template=REF,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Inlet",
+            "version": "1",
+            "description": "File ingestion: presigned uploads straight to the bucket, as runs.",
+        },
+        "paths": paths,
+        "components": {"schemas": definitions.get("$defs", {})},
+    }

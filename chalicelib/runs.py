@@ -1,0 +1,150 @@
+"""Reading runs: newest-first keyset pagination with filters, and run detail."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from chalicelib.db import Database
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.models import File, Run, RunStatus
+from chalicelib.schemas import ErrorInfo, FileOut, RunDetail, RunOut, RunPage
+
+MAX_PAGE = 200
+
+
+def _error(code: str | None, message: str | None) -> ErrorInfo | None:
+    return ErrorInfo(code=code, message=message or "") if code else None
+
+
+def file_out(file: File) -> FileOut:
+    return FileOut(
+        id=file.id,
+        run_id=file.run_id,
+        name=file.name,
+        key=file.object_key,
+        size_bytes=file.size_bytes,
+        content_type=file.content_type,
+        status=file.status,
+        sha256=file.sha256,
+        declared_sha256=file.declared_sha256,
+        etag=file.etag,
+        stored_at=file.stored_at,
+        error=_error(file.error_code, file.error_message),
+    )
+
+
+def run_out(run: Run, file_count: int, total_bytes: int) -> RunOut:
+    return RunOut(
+        id=run.id,
+        type=run.type,
+        label=run.label,
+        notes=run.notes,
+        status=run.status,
+        source=run.source,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        stored_at=run.stored_at,
+        file_count=file_count,
+        total_bytes=total_bytes,
+        error=_error(run.error_code, run.error_message),
+    )
+
+
+def parse_run_id(raw: str) -> uuid.UUID:
+    """A path id that is not a UUID names no run: 404, as for any unknown id."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(f"run {raw!r} not found") from None
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    status: str | None = None
+    type: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str] | None) -> RunFilter:
+        query = query or {}
+        unknown = sorted(set(query) - {"status", "type", "limit", "cursor"})
+        if unknown:
+            raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}")
+        status = query.get("status") or None
+        if status is not None and status not in RunStatus.__members__.values():
+            allowed = ", ".join(s.value for s in RunStatus)
+            raise Invalid(f"status must be one of: {allowed}")
+        limit_raw = query.get("limit", "50")
+        if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_PAGE:
+            raise Invalid(f"limit must be an integer from 1 to {MAX_PAGE}")
+        run_type = query.get("type") or None
+        if run_type is not None and len(run_type) > 64:
+            raise Invalid("type is too long")
+        return cls(status=status, type=run_type, limit=int(limit_raw), cursor=query.get("cursor"))
+
+
+def encode_cursor(run: Run) -> str:
+    raw = json.dumps({"t": run.created_at.isoformat(), "id": str(run.id)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise Invalid("cursor is not one this API returned") from None
+
+
+def totals(session: Session, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+    """File count and declared bytes per run, in one query."""
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        select(File.run_id, func.count(File.id), func.coalesce(func.sum(File.size_bytes), 0))
+        .where(File.run_id.in_(run_ids))
+        .group_by(File.run_id)
+    )
+    return {run_id: (int(count), int(size)) for run_id, count, size in rows}
+
+
+def list_runs(db: Database, flt: RunFilter) -> RunPage:
+    query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(flt.limit + 1)
+    if flt.status:
+        query = query.where(Run.status == flt.status)
+    if flt.type:
+        query = query.where(Run.type == flt.type)
+    if flt.cursor:
+        created_at, run_id = decode_cursor(flt.cursor)
+        query = query.where(
+            or_(Run.created_at < created_at, and_(Run.created_at == created_at, Run.id < run_id))
+        )
+    with db.session() as session:
+        runs = list(session.scalars(query))
+        page, more = runs[: flt.limit], len(runs) > flt.limit
+        sums = totals(session, [r.id for r in page])
+    return RunPage(
+        items=[run_out(r, *sums.get(r.id, (0, 0))) for r in page],
+        next_cursor=encode_cursor(page[-1]) if more else None,
+    )
+
+
+def get_run(db: Database, run_id: uuid.UUID) -> RunDetail:
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        files = run.files
+        summary = run_out(run, len(files), sum(f.size_bytes for f in files))
+        return RunDetail(**summary.model_dump(), files=[file_out(f) for f in files])

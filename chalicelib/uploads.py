@@ -1,0 +1,279 @@
+"""Creating runs and handing out presigned uploads: single PUT, or multipart signed on demand."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+from sqlalchemy.orm import Session
+
+from chalicelib.config import MAX_PARTS, MiB, Settings
+from chalicelib.db import Database
+from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
+from chalicelib.logs import logger
+from chalicelib.models import File, Run, RunSource, RunStatus
+from chalicelib.runs import file_out, parse_run_id, run_out
+from chalicelib.schemas import (
+    CompleteRequest,
+    CreateUploadRequest,
+    CreateUploadResponse,
+    FileOut,
+    ListPartsResponse,
+    MultipartUpload,
+    RunOut,
+    SignedPart,
+    SignPartsRequest,
+    SignPartsResponse,
+    SingleUpload,
+    StoredPart,
+    UploadFileOut,
+)
+from chalicelib.storage import Storage, error_code
+
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+MAX_SAFE_NAME = 128
+
+
+def safe_name(name: str) -> str:
+    """The base name reduced to `[A-Za-z0-9._-]`, never hidden, empty or a dot path."""
+    base = re.split(r"[/\\]", name)[-1]
+    cleaned = UNSAFE.sub("", base).lstrip(".")[:MAX_SAFE_NAME]
+    return cleaned or "file"
+
+
+def object_key(run_id: uuid.UUID, file_id: uuid.UUID, name: str) -> str:
+    return f"runs/{run_id}/{file_id}/{safe_name(name)}"
+
+
+def choose_part_size(size: int, settings: Settings) -> int | None:
+    """None for a single PUT, else the part size: the configured one, grown to fit 10,000 parts."""
+    if size <= settings.inlet_multipart_threshold:
+        return None
+    needed = -(-size // MAX_PARTS)
+    return max(settings.inlet_part_size, -(-needed // MiB) * MiB)
+
+
+def _validate_limits(request: CreateUploadRequest, settings: Settings) -> None:
+    types = settings.inlet_run_types
+    if request.type not in types:
+        raise Invalid(
+            f"unknown run type {request.type!r}; expected one of: {', '.join(types)}",
+            [{"field": "type", "message": "unknown run type"}],
+        )
+    most = settings.inlet_max_files_per_run
+    if len(request.files) > most:
+        raise TooLarge(f"{len(request.files)} files in one run; the limit is {most}")
+    for index, spec in enumerate(request.files):
+        if spec.size > settings.inlet_max_file_size:
+            raise TooLarge(
+                f"file {spec.name!r} is {spec.size} bytes; the limit is "
+                f"{settings.inlet_max_file_size} bytes",
+                [{"field": f"files[{index}].size", "message": "larger than the maximum file size"}],
+            )
+
+
+def _signed_parts(storage: Storage, file: File, numbers: list[int]) -> list[SignedPart]:
+    assert file.multipart_upload_id is not None
+    signed = []
+    for number in numbers:
+        presigned = storage.presign_part(file.object_key, file.multipart_upload_id, number)
+        signed.append(
+            SignedPart(part_number=number, url=presigned.url, expires_at=presigned.expires_at)
+        )
+    return signed
+
+
+def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUpload | MultipartUpload:
+    if file.part_size is None:
+        presigned = storage.presign_put(file.object_key, file.content_type)
+        return SingleUpload(
+            url=presigned.url,
+            headers={"Content-Type": file.content_type},
+            expires_at=presigned.expires_at,
+        )
+    assert file.multipart_upload_id is not None
+    first = list(range(1, min(file.part_count, settings.inlet_parts_batch) + 1))
+    return MultipartUpload(
+        upload_id=file.multipart_upload_id,
+        part_size=file.part_size,
+        part_count=file.part_count,
+        parts=_signed_parts(storage, file, first),
+    )
+
+
+def create_upload(
+    db: Database, storage: Storage, settings: Settings, request: CreateUploadRequest
+) -> CreateUploadResponse:
+    """A pending run with its files; multipart uploads are created in the bucket up front."""
+    _validate_limits(request, settings)
+    run = Run(
+        id=uuid.uuid4(),
+        type=request.type,
+        label=request.label or None,
+        notes=request.notes or None,
+        status=RunStatus.PENDING.value,
+        source=RunSource.API.value,
+    )
+    files = []
+    for spec in request.files:
+        file_id = uuid.uuid4()
+        files.append(
+            File(
+                id=file_id,
+                run_id=run.id,
+                name=spec.name,
+                object_key=object_key(run.id, file_id, spec.name),
+                size_bytes=spec.size,
+                content_type=spec.content_type,
+                declared_sha256=spec.sha256,
+                part_size=choose_part_size(spec.size, settings),
+            )
+        )
+    opened: list[File] = []
+    try:
+        for file in files:
+            if file.part_size is not None:
+                file.multipart_upload_id = storage.create_multipart(
+                    file.object_key, file.content_type
+                )
+                opened.append(file)
+        with db.session() as session:
+            session.add(run)
+            session.add_all(files)
+    except Exception:
+        # Nothing half-written: the run is not in the database, so its uploads must not live on.
+        for file in opened:
+            assert file.multipart_upload_id is not None
+            try:
+                storage.abort_multipart(file.object_key, file.multipart_upload_id)
+            except Exception:  # the bucket's lifecycle rule removes what this could not
+                logger.warning("could not abort upload", extra={"key": file.object_key})
+        raise
+    logger.append_keys(run_id=str(run.id))
+    logger.info(
+        "run created",
+        extra={"files": len(files), "bytes": sum(f.size_bytes for f in files), "type": run.type},
+    )
+    return CreateUploadResponse(
+        run=run_out(run, len(files), sum(f.size_bytes for f in files)),
+        files=[
+            UploadFileOut(**file_out(f).model_dump(), upload=_upload_for(storage, settings, f))
+            for f in files
+        ],
+    )
+
+
+def _pending_multipart_file(session: Session, run_id: str, file_id: str) -> File:
+    """The file, locked, checked to be an open multipart upload of a pending run."""
+    run = session.get(Run, parse_run_id(run_id), with_for_update=True)
+    if run is None:
+        raise NotFound(f"run {run_id} not found")
+    try:
+        file = session.get(File, uuid.UUID(file_id), with_for_update=True)
+    except ValueError:
+        file = None
+    if file is None or file.run_id != run.id:
+        raise NotFound(f"file {file_id} not found in run {run_id}")
+    if run.status != RunStatus.PENDING:
+        raise Conflict(f"run {run_id} is {run.status}; only pending runs take uploads")
+    if file.multipart_upload_id is None:
+        raise Conflict(f"file {file_id} is a single PUT upload; it has no parts")
+    if file.upload_completed_at is not None:
+        raise Conflict(f"the upload of file {file_id} is already completed")
+    return file
+
+
+def _check_part_numbers(file: File, numbers: list[int]) -> None:
+    too_high = [n for n in numbers if n > file.part_count]
+    if too_high:
+        raise Invalid(
+            f"part numbers {too_high} are beyond this file's {file.part_count} parts",
+            [{"field": "part_numbers", "message": f"must be from 1 to {file.part_count}"}],
+        )
+
+
+def sign_parts(
+    db: Database, storage: Storage, run_id: str, file_id: str, request: SignPartsRequest
+) -> SignPartsResponse:
+    with db.session() as session:
+        file = _pending_multipart_file(session, run_id, file_id)
+        _check_part_numbers(file, request.part_numbers)
+        return SignPartsResponse(parts=_signed_parts(storage, file, request.part_numbers))
+
+
+def _upload_gone(exc: ClientError, file_id: str) -> Conflict | None:
+    if error_code(exc) == "NoSuchUpload":
+        return Conflict(f"the multipart upload of file {file_id} no longer exists in the bucket")
+    return None
+
+
+def list_parts(db: Database, storage: Storage, run_id: str, file_id: str) -> ListPartsResponse:
+    with db.session() as session:
+        file = _pending_multipart_file(session, run_id, file_id)
+        key, upload_id = file.object_key, file.multipart_upload_id
+    assert upload_id is not None
+    try:
+        parts = storage.list_parts(key, upload_id)
+    except ClientError as exc:
+        raise _upload_gone(exc, file_id) or exc from None
+    return ListPartsResponse(
+        parts=[StoredPart(part_number=p.part_number, etag=p.etag, size=p.size) for p in parts]
+    )
+
+
+# S3's answers to a bad part list are the client's mistake, not ours.
+PART_ERRORS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
+
+
+def complete_upload(
+    db: Database, storage: Storage, run_id: str, file_id: str, request: CompleteRequest
+) -> FileOut:
+    """Complete a multipart upload. The file turns `stored` when its bucket event is processed."""
+    with db.session() as session:
+        file = _pending_multipart_file(session, run_id, file_id)
+        numbers = [p.part_number for p in request.parts]
+        if numbers != list(range(1, file.part_count + 1)):
+            raise Invalid(
+                f"parts must be exactly 1 to {file.part_count}, in order",
+                [{"field": "parts", "message": f"got {len(numbers)} part(s)"}],
+            )
+        assert file.multipart_upload_id is not None
+        try:
+            storage.complete_multipart(
+                file.object_key,
+                file.multipart_upload_id,
+                [(p.part_number, p.etag) for p in request.parts],
+            )
+        except ClientError as exc:
+            gone = _upload_gone(exc, file_id)
+            if gone:
+                raise gone from None
+            if error_code(exc) in PART_ERRORS:
+                message = exc.response.get("Error", {}).get("Message") or error_code(exc)
+                raise Invalid(f"the bucket refused the part list: {message}") from None
+            raise
+        file.upload_completed_at = datetime.now(UTC)
+        logger.info("multipart upload completed", extra={"file_id": file_id, "parts": len(numbers)})
+        return file_out(file)
+
+
+def cancel_run(db: Database, storage: Storage, run_id: str) -> RunOut:
+    """Cancel a pending run and abort its open multipart uploads. Cancelling twice is harmless."""
+    with db.session() as session:
+        run = session.get(Run, parse_run_id(run_id), with_for_update=True)
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        if run.status not in (RunStatus.PENDING, RunStatus.CANCELLED):
+            raise Conflict(f"run {run_id} is {run.status}; only pending runs can be cancelled")
+        if run.status == RunStatus.PENDING:
+            # Abort before committing: if the bucket fails, the run stays pending and a retry works.
+            for file in run.files:
+                if file.multipart_upload_id and file.upload_completed_at is None:
+                    storage.abort_multipart(file.object_key, file.multipart_upload_id)
+            run.status = RunStatus.CANCELLED.value
+            run.updated_at = datetime.now(UTC)
+            logger.info("run cancelled")
+        files = run.files
+        return run_out(run, len(files), sum(f.size_bytes for f in files))

@@ -1,0 +1,145 @@
+"""Real services for the tests: Postgres (a fresh database on the running server), SQLite,
+and a moto S3 server spoken to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+from chalice.test import Client
+from moto.server import ThreadedMotoServer
+from sqlalchemy import delete
+
+import app as app_module
+from chalicelib.config import MiB, Settings
+from chalicelib.db import Database
+from chalicelib.models import File, Run
+from chalicelib.storage import Storage, make_s3_client
+from infra.resources import ensure_upload_bucket
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("INLET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BUCKET = "inlet-test-uploads"
+CORS_ORIGIN = "http://allowed.example"
+
+# Fake credentials so boto3 never looks for real ones.
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "MOTO_DISABLE_GLOBAL_CORS": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def migrate(url: str, revision: str = "head", direction: str = "upgrade") -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logging"] = False
+    getattr(command, direction)(config, revision)
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"inlet_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Postgres is unreachable at {PG_ADMIN_URL} (CI must test it): {exc}")
+        pytest.skip(f"Postgres is unreachable at {PG_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, empty database of each kind for the whole session."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'inlet.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def migrated_db(database_url: str) -> Iterator[Database]:
+    migrate(database_url)
+    db = Database.from_url(database_url)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def db(migrated_db: Database) -> Iterator[Database]:
+    yield migrated_db
+    with migrated_db.session() as session:
+        session.execute(delete(File))
+        session.execute(delete(Run))
+
+
+def make_settings(database_url: str, s3_endpoint: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "s3_endpoint_url": s3_endpoint,
+        "inlet_bucket": BUCKET,
+        "inlet_part_size": 5 * MiB,
+        "inlet_multipart_threshold": 5 * MiB,
+        "inlet_cors_origins": (CORS_ORIGIN,),
+    }
+    return Settings.model_validate(values | overrides)
+
+
+@pytest.fixture
+def settings(database_url: str, s3_endpoint: str) -> Settings:
+    return make_settings(database_url, s3_endpoint)
+
+
+@pytest.fixture(scope="session")
+def bucket_ready(s3_endpoint: str) -> None:
+    s3 = make_s3_client(Settings(s3_endpoint_url=s3_endpoint))
+    ensure_upload_bucket(s3, BUCKET, [CORS_ORIGIN])
+
+
+@pytest.fixture
+def storage(settings: Settings, bucket_ready: None) -> Storage:
+    return Storage(make_s3_client(settings), settings.inlet_bucket, settings.inlet_presign_ttl)
+
+
+@pytest.fixture
+def api(
+    monkeypatch: pytest.MonkeyPatch, db: Database, storage: Storage, settings: Settings
+) -> Iterator[Client]:
+    """Chalice's test client over the real app, handed the real database and bucket."""
+    monkeypatch.setattr(app_module, "settings", lambda: settings)
+    monkeypatch.setattr(app_module, "database", lambda: db)
+    monkeypatch.setattr(app_module, "storage", lambda: storage)
+    with Client(app_module.app) as client:
+        yield client
