@@ -1,0 +1,42 @@
+# Inlet developer commands. `make dev` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+PYTHON_BIN ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev test test-py lint fmt migrate clean
+
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install everything into it
+
+dev: install ## Run the whole stack on embedded defaults and print the URLs
+	$(PY) -m infra.devstack
+
+migrate: install ## Apply migrations to DATABASE_URL (default: the dev SQLite file)
+	$(VENV)/bin/alembic upgrade head
+
+test: install test-py ## Run every test suite
+
+test-py: install
+	$(PY) -m pytest --cov=chalicelib --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy (strict on chalicelib/)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: install ## Format and fix what can be fixed automatically
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: ## Remove the venv, caches and local state (.inlet/)
+	rm -rf $(VENV) .inlet .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,142 @@
+"""`make dev`: the whole stack on one machine, no Docker, no cloud account.
+
+An embedded S3 emulator (moto server), the database (SQLite by default, or DATABASE_URL),
+migrations, and the API under `chalice local`. Prints the URLs; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Before moto is imported: let bucket CORS rules answer preflights, as S3 does.
+os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "1")
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "inlet-dev",
+    "AWS_SECRET_ACCESS_KEY": "inlet-dev",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.storage import make_s3_client  # noqa: E402
+from infra.resources import ensure_upload_bucket  # noqa: E402
+
+HOST = "127.0.0.1"
+
+
+def dev_environment(environ: dict[str, str]) -> dict[str, str]:
+    """Embedded defaults for whatever the environment leaves unset."""
+    api_port = environ.get("INLET_API_PORT", "8000")
+    s3_port = environ.get("INLET_S3_PORT", "9000")
+    page_origins = [f"http://{h}:{p}" for p in (s3_port, "5173") for h in (HOST, "localhost")]
+    defaults = {
+        "INLET_API_PORT": api_port,
+        "INLET_S3_PORT": s3_port,
+        "DATABASE_URL": f"sqlite:///{ROOT / '.inlet' / 'inlet.db'}",
+        "INLET_BUCKET": "inlet-uploads",
+        "INLET_CORS_ORIGINS": ",".join(page_origins),
+        "POWERTOOLS_SERVICE_NAME": "inlet",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    return defaults | {k: v for k, v in environ.items() if v != ""}
+
+
+@contextmanager
+def embedded_s3(port: int) -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.stop()
+
+
+def migrate(database_url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+
+
+def wait_for(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the API process exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the API did not answer at {url} within {seconds:.0f} s")
+
+
+@contextmanager
+def api_process(env: dict[str, str], port: str) -> Iterator[subprocess.Popen[bytes]]:
+    chalice = Path(sys.executable).parent / "chalice"
+    process = subprocess.Popen(
+        [str(chalice), "local", "--no-autoreload", "--host", HOST, "--port", port],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,  # its own process group, so nothing outlives us
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def main() -> None:
+    env = dev_environment(dict(os.environ))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with ExitStack() as stack:
+        if "S3_ENDPOINT_URL" not in env:
+            env["S3_ENDPOINT_URL"] = stack.enter_context(embedded_s3(int(env["INLET_S3_PORT"])))
+        os.environ.update(env)
+        settings = Settings.from_env(env)
+        s3 = make_s3_client(settings)
+        ensure_upload_bucket(s3, settings.inlet_bucket, settings.inlet_cors_origins)
+        migrate(settings.database_url)
+        api_url = f"http://{HOST}:{env['INLET_API_PORT']}"
+        api = stack.enter_context(api_process(env, env["INLET_API_PORT"]))
+        wait_for(f"{api_url}/health", 30, api)
+        print(
+            "\nInlet is running (Ctrl-C stops everything)\n"
+            f"  API           {api_url}   (try: curl {api_url}/health)\n"
+            f"  OpenAPI       {api_url}/v1/openapi.json\n"
+            f"  S3 endpoint   {settings.s3_endpoint_url}   bucket: {settings.inlet_bucket}\n"
+            f"  Database      {settings.database_url}\n",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if api.poll() is not None:
+                raise SystemExit(f"the API process exited with code {api.returncode}")
+    print("Inlet stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
