@@ -94,6 +94,17 @@ def document() -> dict[str, Any]:
     parts = "/v1/uploads/{run_id}/files/{file_id}/parts"
     paths: dict[str, Any] = {
         "/health": {"get": _operation("Database and bucket checks", s.Health, errors=("503",))},
+        "/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
         "/v1/uploads": {
             "post": _operation(
                 "Create a pending run and presigned uploads for its files",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -85,11 +84,11 @@ class RunFilter:
             allowed = ", ".join(s.value for s in RunStatus)
             raise Invalid(f"status must be one of: {allowed}")
         limit_raw = query.get("limit", "50")
-        if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_PAGE:
+        if not (limit_raw.isascii() and limit_raw.isdigit()) or not 1 <= int(limit_raw) <= MAX_PAGE:
             raise Invalid(f"limit must be an integer from 1 to {MAX_PAGE}")
         run_type = query.get("type") or None
-        if run_type is not None and len(run_type) > 64:
-            raise Invalid("type is too long")
+        if run_type is not None and (len(run_type) > 64 or not run_type.isprintable()):
+            raise Invalid("type must be at most 64 printable characters")
         return cls(status=status, type=run_type, limit=int(limit_raw), cursor=query.get("cursor"))
 
 
@@ -102,8 +101,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        created_at = datetime.fromisoformat(data["t"])
+        if created_at.tzinfo is None:  # this API's cursors always carry the UTC offset
+            raise ValueError("naive time")
+        return created_at.astimezone(UTC), uuid.UUID(data["id"])
+    # ValueError covers bad base64, bytes and JSON; AttributeError a number for an id;
+    # OverflowError a time that cannot be shifted to UTC; RecursionError absurd nesting.
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         raise Invalid("cursor is not one this API returned") from None
 
 

@@ -62,6 +62,14 @@ class CreateUploadRequest(Request):
     notes: Annotated[str | None, Field(max_length=10_000)] = None
     files: Annotated[list[FileSpec], Field(min_length=1)]
 
+    @field_validator("label", "notes")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        # Postgres cannot store NUL in text; no other control character belongs here either.
+        if value and any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+            raise ValueError("must not contain control characters")
+        return value
+
 
 PartNumber = Annotated[int, Field(ge=1, le=MAX_PARTS)]
 
@@ -79,7 +87,7 @@ class SignPartsRequest(Request):
 
 class CompletedPart(Request):
     part_number: PartNumber
-    etag: Annotated[str, Field(min_length=1, max_length=128)]
+    etag: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x20-\x7e]+$")]
 
 
 class CompleteRequest(Request):

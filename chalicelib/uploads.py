@@ -139,6 +139,8 @@ def create_upload(
                     file.object_key, file.content_type
                 )
                 opened.append(file)
+        # Signed before the commit, so a signing failure leaves no run behind either.
+        signed = [_upload_for(storage, settings, file) for file in files]
         with db.session() as session:
             session.add(run)
             session.add_all(files)
@@ -159,8 +161,8 @@ def create_upload(
     return CreateUploadResponse(
         run=run_out(run, len(files), sum(f.size_bytes for f in files)),
         files=[
-            UploadFileOut(**file_out(f).model_dump(), upload=_upload_for(storage, settings, f))
-            for f in files
+            UploadFileOut(**file_out(f).model_dump(), upload=upload)
+            for f, upload in zip(files, signed, strict=True)
         ],
     )
 

@@ -1,0 +1,147 @@
+"""A few requests through a real `chalice local` process over HTTP, as browsers and curl do."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from chalicelib.config import MiB
+from chalicelib.db import Database
+from tests.conftest import BUCKET, CORS_ORIGIN, ROOT, free_port
+from tests.helpers import TWO_PARTS
+
+pytestmark = pytest.mark.http
+
+STARTUP_SECONDS = 60
+
+
+def wait_until_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"chalice local exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"chalice local was not healthy within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(
+    database_url: str,
+    migrated_db: Database,
+    s3_endpoint: str,
+    bucket_ready: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """`chalice local` on a free port over the session's database and bucket; its base URL."""
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "INLET_BUCKET": BUCKET,
+        "INLET_CORS_ORIGINS": f"{CORS_ORIGIN}, http://second.example",
+        "INLET_PART_SIZE": str(5 * MiB),
+        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path_factory.mktemp("chalice") / "chalice-local.log"
+    command = [str(ROOT / ".venv/bin/chalice"), "local", "--no-autoreload", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process, log)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def preflight(base: str, path: str, origin: str) -> requests.Response:
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    return requests.options(f"{base}{path}", headers=headers, timeout=10)
+
+
+def test_health(server: str) -> None:
+    response = requests.get(f"{server}/health", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"db": "ok", "storage": "ok"}}
+
+
+def test_create_and_read_a_run(server: str, db: Database) -> None:
+    body = {"type": "ds_etc", "files": [{"name": "a.bin", "size": TWO_PARTS}]}
+    created = requests.post(f"{server}/v1/uploads", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    run = created.json()["run"]
+    assert created.json()["files"][0]["upload"]["part_count"] == 2
+
+    detail = requests.get(f"{server}/v1/runs/{run['id']}", timeout=10)
+    assert detail.status_code == 200
+    assert detail.json()["files"][0]["size_bytes"] == TWO_PARTS
+    assert requests.delete(f"{server}/v1/uploads/{run['id']}", timeout=10).json()["status"] == (
+        "cancelled"
+    )
+
+
+@pytest.mark.parametrize("origin", [CORS_ORIGIN, "http://second.example"])
+def test_preflight_from_an_allowed_origin(server: str, origin: str) -> None:
+    response = preflight(server, "/v1/uploads", origin)
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert response.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "content-type" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_preflight_from_another_origin_is_refused(server: str) -> None:
+    response = preflight(server, "/v1/runs/{run_id}", "http://evil.example")
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_cors_headers_on_a_real_get(server: str) -> None:
+    allowed = requests.get(f"{server}/v1/runs", headers={"Origin": CORS_ORIGIN}, timeout=10)
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == CORS_ORIGIN
+    assert allowed.headers["Access-Control-Expose-Headers"] == "ETag"
+    refused = requests.get(
+        f"{server}/v1/runs", headers={"Origin": "http://evil.example"}, timeout=10
+    )
+    assert refused.status_code == 200  # the browser, not the API, withholds the body
+    assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_errors_are_json(server: str) -> None:
+    wrong_method = requests.put(f"{server}/v1/runs", timeout=10)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    bad_body = requests.post(f"{server}/v1/uploads", data=b"[1, 2]", timeout=10)
+    assert bad_body.status_code == 400
+    assert bad_body.json()["error"]["code"] == "bad_request"
+    unknown = requests.get(f"{server}/v1/nothing-here", timeout=10)
+    # Like API Gateway, the local gateway answers unknown routes itself, before the app.
+    assert unknown.status_code == 403
+    assert unknown.headers["Content-Type"] == "application/json"
+    assert unknown.json() == {"message": "Missing Authentication Token"}
