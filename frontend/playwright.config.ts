@@ -1,0 +1,38 @@
+import { defineConfig } from '@playwright/test'
+
+// Browser tests against the real dev stack (python -m infra.devstack), started by globalSetup on
+// free ports with a throwaway SQLite database. Chromium is Debian's (/usr/bin/chromium):
+// Playwright's own browser download is never used. The page must be built first: `npm run e2e`
+// builds it.
+export const CHROMIUM = process.env.INLET_CHROMIUM ?? '/usr/bin/chromium'
+
+export default defineConfig({
+  testDir: './e2e',
+  outputDir: './test-results',
+  timeout: 180_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: Boolean(process.env.CI),
+  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+  globalSetup: './e2e/global-setup.ts',
+  use: {
+    browserName: 'chromium',
+    viewport: { width: 1280, height: 900 },
+    screenshot: 'on',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+})

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { API, fakeApi } from '../test/fakes'
+import { ApiClient, ApiError, errorMessage } from './api'
+import { DEFAULT_RUN_TYPES, loadConfig, parseConfig } from './config'
+import { formatBytes, formatDuration, formatSpeed } from './format'
+import { parseHash, runHref, runsHref } from './router'
+
+describe('ApiClient', () => {
+  it("turns the contract's JSON errors into ApiError with the API's message", async () => {
+    const { api } = fakeApi({
+      'POST /v1/uploads': () => ({
+        status: 422,
+        body: { error: { code: 'validation_error', message: "unknown run type 'x'", details: [{ field: 'type', message: 'unknown run type' }] } },
+      }),
+    })
+    const error = await api.createUpload({ type: 'x', label: null, notes: null, files: [] }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error).toMatchObject({ status: 422, code: 'validation_error', message: "unknown run type 'x'" })
+    expect((error as ApiError).details).toEqual([{ field: 'type', message: 'unknown run type' }])
+    expect((error as ApiError).transient).toBe(false)
+  })
+
+  it('explains an unreachable API, and a non-JSON answer', async () => {
+    const down = new ApiClient(API, (async () => {
+      throw new TypeError('Failed to fetch')
+    }) as typeof fetch)
+    const error = await down.getRun('x').catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 0, code: 'network_error' })
+    expect((error as ApiError).transient).toBe(true)
+    expect(errorMessage(error)).toMatch(/Cannot reach the Inlet API at http:\/\/api.test/)
+
+    const html = new ApiClient(API, (async () => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' })) as typeof fetch)
+    const bad = await html.getRun('x').catch((e: unknown) => e)
+    expect(bad).toMatchObject({ status: 502, message: 'The API answered 502 Bad Gateway' })
+    expect((bad as ApiError).transient).toBe(true)
+  })
+
+  it('builds the runs query and encodes ids', async () => {
+    const { api, calls } = fakeApi({
+      'GET /v1/runs': ({ query }) => ({ body: { items: [], next_cursor: query.get('cursor') } }),
+      'GET /v1/runs/:id': () => ({ body: {} }),
+    })
+    const page = await api.listRuns({ status: 'pending', type: 'ds_etc', limit: 25, cursor: 'abc' })
+    expect(page.next_cursor).toBe('abc')
+    await api.getRun('a/b')
+    expect(calls.map((c) => c.path)).toEqual(['/v1/runs', '/v1/runs/a%2Fb'])
+    expect(new ApiClient('http://x/').baseUrl).toBe('http://x')
+  })
+})
+
+describe('config.json', () => {
+  it('needs an http(s) apiUrl', () => {
+    expect(parseConfig({ apiUrl: 'http://127.0.0.1:8000/' })).toEqual({
+      apiUrl: 'http://127.0.0.1:8000',
+      runTypes: DEFAULT_RUN_TYPES,
+      defaultRunType: 'app_bundle',
+    })
+    expect(() => parseConfig({})).toThrow(/apiUrl/)
+    expect(() => parseConfig({ apiUrl: 'ftp://x' })).toThrow(/apiUrl/)
+    expect(() => parseConfig('nope')).toThrow(/object/)
+  })
+
+  it('takes the run types the deployment configured', () => {
+    const config = parseConfig({ apiUrl: 'https://api', runTypes: ['a', 'b'], defaultRunType: 'b' })
+    expect(config.runTypes).toEqual(['a', 'b'])
+    expect(config.defaultRunType).toBe('b')
+    expect(parseConfig({ apiUrl: 'https://api', runTypes: ['a'], defaultRunType: 'zz' }).defaultRunType).toBe('a')
+  })
+
+  it('is fetched from beside index.html', async () => {
+    let asked = ''
+    const config = await loadConfig((async (url: string) => {
+      asked = url
+      return new Response(JSON.stringify({ apiUrl: 'https://api.example' }), { headers: { 'Content-Type': 'application/json' } })
+    }) as unknown as typeof fetch)
+    expect(asked).toBe('./config.json')
+    expect(config.apiUrl).toBe('https://api.example')
+  })
+})
+
+describe('formatting', () => {
+  it('sizes in decimal units', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(999)).toBe('999 B')
+    expect(formatBytes(2345)).toBe('2.35 KB')
+    expect(formatBytes(20_000_000)).toBe('20.0 MB')
+    expect(formatBytes(734_003_200)).toBe('734 MB')
+    expect(formatBytes(-1)).toBe('–')
+  })
+
+  it('durations and speeds', () => {
+    expect(formatDuration(0.2)).toBe('1 s')
+    expect(formatDuration(42)).toBe('42 s')
+    expect(formatDuration(185)).toBe('3 min 5 s')
+    expect(formatDuration(7440)).toBe('2 h 4 min')
+    expect(formatDuration(null)).toBe('–')
+    expect(formatSpeed(8_100_000)).toBe('8.10 MB/s')
+    expect(formatSpeed(null)).toBe('–')
+  })
+})
+
+describe('hash routes', () => {
+  it('parses the three pages', () => {
+    expect(parseHash('')).toEqual({ name: 'upload' })
+    expect(parseHash('#/upload')).toEqual({ name: 'upload' })
+    expect(parseHash('#/runs?status=pending&type=ds_etc')).toEqual({ name: 'runs', status: 'pending', type: 'ds_etc' })
+    expect(parseHash('#/runs')).toEqual({ name: 'runs', status: '', type: '' })
+    expect(parseHash('#/runs/abc')).toEqual({ name: 'run', id: 'abc' })
+    expect(parseHash('#/nope')).toEqual({ name: 'missing', path: '/nope' })
+  })
+
+  it('builds links', () => {
+    expect(runsHref({ status: 'stored' })).toBe('#/runs?status=stored')
+    expect(runsHref()).toBe('#/runs')
+    expect(runHref('a b')).toBe('#/runs/a%20b')
+  })
+})

@@ -1,0 +1,154 @@
+// Test doubles: an HTTP API behind a fake fetch, a fake S3 byte sender, a fake hasher.
+import { createHash } from 'node:crypto'
+import { ApiClient } from '../lib/api'
+import type { Run, RunDetail } from '../lib/types'
+import type { Hasher } from '../upload/hasher'
+import type { UploadPartBytes } from '../upload/uppy'
+
+export const API = 'http://api.test'
+
+export interface Call {
+  method: string
+  path: string
+  body: unknown
+}
+
+type Handler = (call: Call & { query: URLSearchParams }) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>
+
+/** An ApiClient whose fetch goes to `handlers`, keyed "METHOD /path/with/:params". */
+export function fakeApi(handlers: Record<string, Handler>): { api: ApiClient; calls: Call[] } {
+  const calls: Call[] = []
+  const routes = Object.entries(handlers).map(([key, handler]) => {
+    const [method, pattern] = key.split(' ')
+    const regex = new RegExp(`^${pattern.replace(/:[a-z_]+/g, '[^/]+')}$`)
+    return { method, regex, handler }
+  })
+  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(String(input))
+    const method = init?.method ?? 'GET'
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined
+    const call = { method, path: url.pathname, body }
+    calls.push(call)
+    const route = routes.find((r) => r.method === method && r.regex.test(url.pathname))
+    if (!route) {
+      return new Response(JSON.stringify({ error: { code: 'not_found', message: `no route ${method} ${url.pathname}` } }), {
+        status: 404,
+        headers: { 'Content-Type': 'application/json' },
+      })
+    }
+    const result = await route.handler({ ...call, query: url.searchParams })
+    return new Response(result.body === undefined ? null : JSON.stringify(result.body), {
+      status: result.status ?? 200,
+      headers: { 'Content-Type': 'application/json' },
+    })
+  }) as typeof fetch
+  return { api: new ApiClient(API, fetchImpl), calls }
+}
+
+export function makeRun(overrides: Partial<Run> = {}): Run {
+  return {
+    id: '11111111-2222-3333-4444-555555555555',
+    type: 'app_bundle',
+    label: 'prod SH',
+    notes: null,
+    status: 'pending',
+    source: 'api',
+    created_at: '2026-11-27T10:00:00Z',
+    updated_at: '2026-11-27T10:00:00Z',
+    stored_at: null,
+    file_count: 1,
+    total_bytes: 1024,
+    error: null,
+    ...overrides,
+  }
+}
+
+export function makeRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
+  const run = makeRun(overrides)
+  return {
+    ...run,
+    files: overrides.files ?? [
+      {
+        id: 'f0000000-0000-0000-0000-000000000001',
+        run_id: run.id,
+        name: 'etc.tgz',
+        key: `runs/${run.id}/f0000000-0000-0000-0000-000000000001/etc.tgz`,
+        size_bytes: 1024,
+        content_type: 'application/gzip',
+        status: 'pending',
+        sha256: null,
+        declared_sha256: null,
+        etag: null,
+        stored_at: null,
+        error: null,
+      },
+    ],
+  }
+}
+
+export interface SentPart {
+  url: string
+  size: number
+  headers?: Record<string, string>
+}
+
+/**
+ * A fake S3: records each PUT and answers with an ETag. `fail(url, attempt)` may return an
+ * HTTP status (0 = network error) to fail that attempt.
+ */
+export function fakeS3(fail?: (url: string, attempt: number) => number | null): { send: UploadPartBytes; sent: SentPart[] } {
+  const sent: SentPart[] = []
+  const attempts = new Map<string, number>()
+  const send: UploadPartBytes = async ({ signature, body, onProgress, onComplete, signal }) => {
+    if (signal?.aborted) throw new DOMException('aborted', 'AbortError')
+    const key = signature.url.replace(/[?&](sig|v)=[^&]*/g, '')
+    const attempt = (attempts.get(key) ?? 0) + 1
+    attempts.set(key, attempt)
+    const status = fail?.(signature.url, attempt) ?? null
+    if (status !== null) {
+      const error = new Error(status === 0 ? 'Unknown error' : 'Non 2xx') as Error & { source: { status: number } }
+      error.source = { status }
+      throw error
+    }
+    const size = (body as Blob).size
+    sent.push({ url: signature.url, size, headers: signature.headers })
+    onProgress?.({ loaded: size, lengthComputable: true })
+    const etag = `"etag-${new URL(signature.url).searchParams.get('partNumber') ?? 'single'}"`
+    onComplete?.(etag)
+    return { ETag: etag }
+  }
+  return { send, sent }
+}
+
+/** Hashes with node's crypto, instantly (or never, with `hold`). */
+export function fakeHasher(): Hasher & { hashed: string[] } {
+  const hashed: string[] = []
+  return {
+    hashed,
+    async hash(file: Blob, onProgress: (bytes: number) => void) {
+      const data = new Uint8Array(await file.arrayBuffer())
+      onProgress(file.size)
+      hashed.push((file as File).name)
+      return createHash('sha256').update(data).digest('hex')
+    },
+  }
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+export const MiB = 1024 * 1024
+
+/** A File of `size` bytes with a repeating pattern (cheap to build, not all zeros). */
+export function makeFile(name: string, size: number, lastModified = 1_700_000_000_000, type = 'application/octet-stream'): File {
+  const data = new Uint8Array(size)
+  for (let i = 0; i < size; i += 4096) data[i] = (i / 4096) % 251
+  return new File([data], name, { type, lastModified })
+}
+
+export async function flush(times = 5): Promise<void> {
+  for (let i = 0; i < times; i++) await new Promise((r) => setTimeout(r, 0))
+}
+
+export const quietLogger = { debug: () => undefined, warn: () => undefined, error: () => undefined }

@@ -1,0 +1,29 @@
+/// <reference lib="webworker" />
+// Hashes one file per message: {id, file} -> progress messages, then {done, sha256} or {error}.
+import { sha256OfBlob } from './hashing'
+
+export type HashRequest = { id: number; file: Blob }
+export type HashReply =
+  | { id: number; type: 'progress'; bytes: number }
+  | { id: number; type: 'done'; sha256: string }
+  | { id: number; type: 'error'; message: string }
+
+const scope = self as unknown as DedicatedWorkerGlobalScope
+
+scope.onmessage = async (event: MessageEvent<HashRequest>) => {
+  const { id, file } = event.data
+  try {
+    let lastPost = 0
+    const sha256 = await sha256OfBlob(file, (bytes) => {
+      const now = performance.now()
+      if (now - lastPost > 100 || bytes === file.size) {
+        lastPost = now
+        scope.postMessage({ id, type: 'progress', bytes } satisfies HashReply)
+      }
+    })
+    scope.postMessage({ id, type: 'done', sha256 } satisfies HashReply)
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    scope.postMessage({ id, type: 'error', message } satisfies HashReply)
+  }
+}

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest'
+import { ApiError } from '../lib/api'
+import type { MultipartUpload, SignedPart, SingleUpload } from '../lib/types'
+import { MiB, fakeApi, fakeS3, makeFile, quietLogger } from '../test/fakes'
+import { BucketUploader, describeUploadError, retryingSinglePut, statusOf } from './uppy'
+
+const RUN = 'run-1'
+const FILE = 'file-1'
+const expires = () => new Date(Date.now() + 900_000).toISOString()
+const partUrl = (n: number, v = 1) => `http://s3.test/inlet-uploads/k?uploadId=up-1&partNumber=${n}&v=${v}`
+const signed = (n: number, v = 1): SignedPart => ({ part_number: n, url: partUrl(n, v), expires_at: expires() })
+
+function multipart(partCount: number, partSize: number, first: number[]): MultipartUpload {
+  return { method: 'multipart', upload_id: 'up-1', part_size: partSize, part_count: partCount, parts: first.map((n) => signed(n)) }
+}
+
+function api(stored: { part_number: number; etag: string; size: number }[] = []) {
+  let version = 1
+  return fakeApi({
+    'POST /v1/uploads/:run/files/:file/parts': ({ body }) => {
+      version += 1
+      const numbers = (body as { part_numbers: number[] }).part_numbers
+      return { body: { parts: numbers.map((n) => signed(n, version)) } }
+    },
+    'GET /v1/uploads/:run/files/:file/parts': () => ({ body: { parts: stored } }),
+    'POST /v1/uploads/:run/files/:file/complete': () => ({ body: { id: FILE } }),
+  })
+}
+
+async function run(uploader: BucketUploader) {
+  const result = await uploader.upload()
+  return { successful: result?.successful?.length ?? 0, failed: result?.failed ?? [] }
+}
+
+describe('BucketUploader (Uppy with our hooks)', () => {
+  it('sends a small file as the single presigned PUT, with its headers', async () => {
+    const { api: client, calls } = api()
+    const s3 = fakeS3()
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], logger: quietLogger })
+    const upload: SingleUpload = {
+      method: 'PUT',
+      url: 'http://s3.test/inlet-uploads/runs/x/notes.txt?X-Amz-Signature=abc',
+      headers: { 'Content-Type': 'text/plain' },
+      expires_at: expires(),
+    }
+    uploader.add(makeFile('notes.txt', 1234), { runId: RUN, fileId: FILE, key: 'k', upload })
+    expect(await run(uploader)).toEqual({ successful: 1, failed: [] })
+    expect(s3.sent).toEqual([{ url: upload.url, size: 1234, headers: { 'Content-Type': 'text/plain' } }])
+    expect(calls).toEqual([]) // no API call for a single PUT
+  })
+
+  it('retries a single PUT that fails transiently', async () => {
+    const { api: client } = api()
+    const s3 = fakeS3((_url, attempt) => (attempt < 3 ? 503 : null))
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0, 0], logger: quietLogger })
+    const upload: SingleUpload = { method: 'PUT', url: 'http://s3.test/b/k', headers: {}, expires_at: expires() }
+    uploader.add(makeFile('a.txt', 10), { runId: RUN, fileId: FILE, key: 'k', upload })
+    expect((await run(uploader)).successful).toBe(1)
+    expect(s3.sent).toHaveLength(1)
+  })
+
+  it('cuts a multipart file into the server-planned parts, signs the rest on demand, completes in order', async () => {
+    const { api: client, calls } = api()
+    const s3 = fakeS3()
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], signBatch: 10, logger: quietLogger })
+    const size = 12 * MiB + 5
+    uploader.add(makeFile('big.bin', size), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(3, 5 * MiB, [1]) })
+    expect(await run(uploader)).toEqual({ successful: 1, failed: [] })
+
+    const sizes = new Map(s3.sent.map((p) => [Number(new URL(p.url).searchParams.get('partNumber')), p.size]))
+    expect([...sizes.entries()].sort()).toEqual([
+      [1, 5 * MiB],
+      [2, 5 * MiB],
+      [3, 2 * MiB + 5],
+    ])
+    const signCalls = calls.filter((c) => c.method === 'POST' && c.path.endsWith('/parts'))
+    expect(signCalls).toHaveLength(1) // parts 2 and 3 in one batch
+    expect(signCalls[0].body).toEqual({ part_numbers: [2, 3] })
+    const complete = calls.find((c) => c.path.endsWith('/complete'))
+    expect(complete?.path).toBe(`/v1/uploads/${RUN}/files/${FILE}/complete`)
+    expect(complete?.body).toEqual({
+      parts: [
+        { part_number: 1, etag: '"etag-1"' },
+        { part_number: 2, etag: '"etag-2"' },
+        { part_number: 3, etag: '"etag-3"' },
+      ],
+    })
+  })
+
+  it('retries a failed part with a freshly signed URL', async () => {
+    const { api: client, calls } = api()
+    // part 2 loses its connection on the first attempt; the retry asks for a new URL
+    const s3 = fakeS3((url, attempt) => {
+      if (!url.includes('partNumber=2')) return null
+      return attempt === 1 ? 0 : null
+    })
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0, 0], logger: quietLogger })
+    uploader.add(makeFile('big.bin', 10 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(2, 5 * MiB, [1, 2]) })
+    expect((await run(uploader)).successful).toBe(1)
+    const resign = calls.filter((c) => c.method === 'POST' && c.path.endsWith('/parts'))
+    expect(resign.map((c) => c.body)).toEqual([{ part_numbers: [2] }])
+    expect(s3.sent.map((p) => p.url)).toContain(partUrl(2, 2))
+  })
+
+  it('fails a file whose part keeps failing, and retry() continues from the parts the bucket holds', async () => {
+    let broken = true
+    const stored = [{ part_number: 1, etag: '"etag-1"', size: 5 * MiB }]
+    const { api: client, calls } = api(stored)
+    const s3 = fakeS3((url) => (broken && url.includes('partNumber=2') ? 500 : null))
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0], logger: quietLogger })
+    uploader.add(makeFile('big.bin', 10 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(2, 5 * MiB, [1, 2]) })
+    const first = await run(uploader)
+    expect(first.successful).toBe(0)
+    expect(first.failed).toHaveLength(1)
+
+    broken = false
+    s3.sent.length = 0
+    const result = await uploader.retry()
+    expect(result?.successful).toHaveLength(1)
+    expect(calls.some((c) => c.method === 'GET' && c.path.endsWith('/parts'))).toBe(true)
+    expect(s3.sent.map((p) => new URL(p.url).searchParams.get('partNumber'))).toEqual(['2'])
+  })
+
+  it('resumes: asks the bucket which parts it has and sends only the others', async () => {
+    const stored = [
+      { part_number: 1, etag: '"stored-1"', size: 5 * MiB },
+      { part_number: 2, etag: '"stored-2"', size: 5 * MiB },
+    ]
+    const { api: client, calls } = api(stored)
+    const s3 = fakeS3()
+    const found: number[] = []
+    const uploader = new BucketUploader(client, {
+      uploadPartBytes: s3.send,
+      retryDelays: [0],
+      logger: quietLogger,
+      onPartsFound: (_id, parts) => found.push(...parts.map((p) => p.part_number)),
+    })
+    uploader.add(makeFile('big.bin', 12 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(3, 5 * MiB, []) }, true)
+    expect((await run(uploader)).successful).toBe(1)
+    expect(found).toEqual([1, 2])
+    expect(s3.sent.map((p) => new URL(p.url).searchParams.get('partNumber'))).toEqual(['3'])
+    const complete = calls.find((c) => c.path.endsWith('/complete'))
+    expect(complete?.body).toEqual({
+      parts: [
+        { part_number: 1, etag: '"stored-1"' },
+        { part_number: 2, etag: '"stored-2"' },
+        { part_number: 3, etag: '"etag-3"' },
+      ],
+    })
+  })
+
+  it('resuming a file completed before the reload sends nothing', async () => {
+    const { api: client, calls } = fakeApi({
+      'GET /v1/uploads/:run/files/:file/parts': () => ({
+        status: 409,
+        body: { error: { code: 'conflict', message: 'the upload of file f is already completed' } },
+      }),
+    })
+    const s3 = fakeS3()
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], logger: quietLogger })
+    uploader.add(makeFile('big.bin', 12 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(3, 5 * MiB, []) }, true)
+    expect((await run(uploader)).successful).toBe(1)
+    expect(s3.sent).toEqual([])
+    expect(calls.filter((c) => c.path.endsWith('/complete'))).toEqual([])
+  })
+
+  it("refuses a plan that does not match the file's size", () => {
+    const { api: client } = api()
+    const uploader = new BucketUploader(client)
+    expect(() =>
+      uploader.add(makeFile('big.bin', 12 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(5, 5 * MiB, []) }),
+    ).toThrow(/expected 3/)
+  })
+
+  it('a single PUT link that expired is reported, not sent', async () => {
+    const { api: client } = api()
+    const s3 = fakeS3()
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], logger: quietLogger })
+    const upload: SingleUpload = { method: 'PUT', url: 'http://s3.test/b/k', headers: {}, expires_at: '2020-01-01T00:00:00Z' }
+    const id = uploader.add(makeFile('a.txt', 10), { runId: RUN, fileId: FILE, key: 'k', upload })
+    const result = await run(uploader)
+    expect(result.failed).toHaveLength(1)
+    expect(uploader.uppy.getFile(id).error).toMatch(/expired/)
+    expect(s3.sent).toEqual([])
+  })
+})
+
+describe('upload helpers', () => {
+  it('only single PUTs get the extra retries (Uppy retries parts itself)', async () => {
+    let calls = 0
+    const failing = (async () => {
+      calls += 1
+      throw Object.assign(new Error('Non 2xx'), { source: { status: 503 } })
+    }) as unknown as Parameters<typeof retryingSinglePut>[0]
+    const send = retryingSinglePut(failing, [0, 0], async () => undefined)
+    const base = { body: new Blob(['x']), onProgress: () => undefined, onComplete: () => undefined }
+    await expect(send({ ...base, signature: { method: 'PUT', url: 'http://s3/b/k?partNumber=1&uploadId=u' } })).rejects.toThrow()
+    expect(calls).toBe(1)
+    await expect(send({ ...base, signature: { method: 'PUT', url: 'http://s3/b/k' } })).rejects.toThrow()
+    expect(calls).toBe(1 + 3)
+  })
+
+  it('describes failures for people', () => {
+    expect(describeUploadError(new ApiError(409, 'conflict', 'run x is cancelled'))).toBe('run x is cancelled')
+    expect(describeUploadError(Object.assign(new Error('Unknown error'), { source: { status: 0 } }))).toMatch(/connection/)
+    const refused = Object.assign(new Error('Non 2xx'), {
+      source: { status: 403, responseText: '<Error><Message>Request has expired</Message></Error>' },
+    })
+    expect(describeUploadError(refused)).toBe('The bucket refused the upload (HTTP 403: Request has expired).')
+    expect(statusOf(new Error('x'))).toBeNull()
+  })
+})
