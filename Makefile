@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev test test-py lint fmt migrate clean
+WEB_STAMP := frontend/node_modules/.package-lock.json
+
+.PHONY: help install dev test test-py test-web test-e2e web lint fmt migrate clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,18 +18,31 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install everything into it
+$(WEB_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
 
-dev: install ## Run the whole stack on embedded defaults and print the URLs
+install: $(STAMP) $(WEB_STAMP) ## Create .venv and frontend/node_modules, install everything
+
+web: $(WEB_STAMP) ## Build the web page into frontend/dist
+	cd frontend && npm run build
+
+dev: install web ## Run the whole stack on embedded defaults and print the URLs
 	$(PY) -m infra.devstack
 
 migrate: install ## Apply migrations to DATABASE_URL (default: the dev SQLite file)
 	$(VENV)/bin/alembic upgrade head
 
-test: install test-py ## Run every test suite
+test: install test-py test-web test-e2e ## Run every test suite
 
 test-py: install
 	$(PY) -m pytest --cov=chalicelib --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+
+test-web: $(WEB_STAMP) ## Frontend unit and component tests (Vitest)
+	cd frontend && npm test
+
+test-e2e: install ## Browser tests (Playwright in Debian's Chromium) against the real dev stack
+	cd frontend && npm run e2e
 
 lint: install ## ruff and mypy (strict on chalicelib/)
 	$(VENV)/bin/ruff check .
@@ -39,4 +54,4 @@ fmt: install ## Format and fix what can be fixed automatically
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## Remove the venv, caches and local state (.inlet/)
-	rm -rf $(VENV) .inlet .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .inlet frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
