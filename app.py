@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SQSEvent
 
-from chalicelib import health, openapi, runs, uploads
+from chalicelib import events, expiry, health, openapi, runs, sqs, telemetry, uploads, webhook
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.http import api_view, around_request, json_response, parse_body, preflight
@@ -37,7 +38,11 @@ def database() -> Database:
 @functools.cache
 def storage() -> Storage:
     config = settings()
-    return Storage(make_s3_client(config), config.inlet_bucket, config.inlet_presign_ttl)
+    # Clients may reach the bucket elsewhere than we do (docker compose): sign for their host.
+    presigner = make_s3_client(config, public=True) if config.s3_public_endpoint_url else None
+    return Storage(
+        make_s3_client(config), config.inlet_bucket, config.inlet_presign_ttl, presigner=presigner
+    )
 
 
 def request() -> Request:
@@ -115,6 +120,26 @@ def get_run(run_id: str) -> Response:
     return json_response(runs.get_run(database(), runs.parse_run_id(run_id)))
 
 
+@app.middleware("sqs")
+@app.middleware("scheduled")
+def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    return telemetry.around_event(event, get_response)
+
+
+# The queue name is read when Chalice packages the app (it wires the event source mapping).
+@app.on_sqs_message(queue=Settings.from_env().inlet_events_queue, batch_size=10)
+def handle_bucket_events(event: SQSEvent) -> dict[str, Any]:
+    """Bucket notifications via SQS; failed records are reported so only they are retried."""
+    process = functools.partial(events.process_object, database(), storage(), settings())
+    return dict(sqs.handle_batch(event.to_dict(), process))
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def expire_pending_runs(event: CloudWatchEvent) -> None:
+    ttl = timedelta(hours=settings().inlet_pending_ttl_hours)
+    expiry.expire_runs(database(), storage(), ttl)
+
+
 def cors_preflight(**_: str) -> Response:
     path = request().context["resourcePath"]
     return preflight(request(), settings().inlet_cors_origins, app.routes[path].keys())
@@ -123,3 +148,15 @@ def cors_preflight(**_: str) -> Response:
 # Browsers preflight every cross-origin call; answer for configured origins only.
 for _path in list(app.routes):
     app.route(_path, methods=["OPTIONS"])(cors_preflight)
+
+
+# Server to server (no browser preflight): MinIO's webhook target, authorized by a shared secret.
+@app.route("/v1/bucket-events", methods=["POST"], content_types=ANY_BODY)
+@api_view
+def receive_bucket_events() -> Response:
+    """Bucket notifications over HTTP (MinIO); the same processing as the SQS handler."""
+    webhook.authorize(request().headers.get("authorization"), settings().inlet_webhook_secret)
+    notification = parse_body(
+        request(), webhook.BucketNotification, settings().inlet_max_body_bytes
+    )
+    return json_response(webhook.receive(database(), storage(), settings(), notification))

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -14,6 +14,7 @@ MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
 MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 10_000
 MAX_SINGLE_PUT = 5 * GiB
+MIN_SECRET_LENGTH = 16
 
 DEFAULT_RUN_TYPES = ("ds_etc", "instance_etc", "app_bundle", "single_conf")
 
@@ -25,6 +26,10 @@ class Settings(BaseModel):
 
     database_url: str = "sqlite:///.inlet/inlet.db"
     s3_endpoint_url: str | None = None
+    # Where clients reach the object store, when that differs from S3_ENDPOINT_URL: presigned
+    # URLs are signed for this host (docker compose: the API talks to http://localstack:4566,
+    # browsers and curl to http://localhost:4566).
+    s3_public_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
     inlet_bucket: str = "inlet-uploads"
     inlet_run_types: tuple[str, ...] = DEFAULT_RUN_TYPES
@@ -37,6 +42,17 @@ class Settings(BaseModel):
     inlet_parts_batch: Annotated[int, Field(ge=1, le=1000)] = 20
     inlet_cors_origins: tuple[str, ...] = ()
     inlet_max_body_bytes: Annotated[int, Field(ge=1024)] = 1 * MiB
+    # Bucket events (S3 -> SQS -> handler) and the expiry of abandoned runs.
+    inlet_events_queue: Annotated[str, Field(min_length=1, max_length=80)] = "inlet-events"
+    inlet_max_receives: Annotated[int, Field(ge=1, le=1000)] = 5
+    inlet_pending_ttl_hours: Annotated[int, Field(ge=1)] = 24
+    # Hashing reads ranges of this size ahead, in parallel; 0 reads each object as one stream
+    # (for emulators such as moto, where every ranged GET costs a whole-object read).
+    inlet_hash_range_size: Annotated[int, Field(ge=0)] = 8 * MiB
+    inlet_hash_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # Shared secret of `POST /v1/bucket-events` (MinIO's webhook target sends it as a Bearer
+    # token); unset, the endpoint is disabled (404).
+    inlet_webhook_secret: SecretStr | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -44,6 +60,11 @@ class Settings(BaseModel):
             raise ValueError("INLET_RUN_TYPES must name at least one run type")
         if self.inlet_default_run_type not in self.inlet_run_types:
             raise ValueError("INLET_DEFAULT_RUN_TYPE must be one of INLET_RUN_TYPES")
+        if 0 < self.inlet_hash_range_size < MiB:
+            raise ValueError("INLET_HASH_RANGE_SIZE must be 0 (one stream) or at least 1 MiB")
+        secret = self.inlet_webhook_secret
+        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"INLET_WEBHOOK_SECRET needs {MIN_SECRET_LENGTH} characters or more")
         if self.inlet_max_file_size > MAX_PARTS * MAX_PART_SIZE:
             raise ValueError("INLET_MAX_FILE_SIZE exceeds what 10,000 parts of 5 GiB can hold")
         return self

@@ -65,8 +65,13 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, serialize: bool = False) -> Iterator[Session]:
+        """`serialize=True` is for transactions that read, decide, then write. Postgres callers
+        lock the rows they decide on (SELECT ... FOR UPDATE); SQLite has no row locks, so there
+        it takes the database's write lock up front (BEGIN IMMEDIATE) instead of on first write."""
         with self._sessions() as session, session.begin():
+            if serialize and self.is_sqlite:
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
 
     def ping(self) -> None:

@@ -22,6 +22,10 @@ class BadRequest(ApiError):
     status, code = 400, "bad_request"
 
 
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
 class NotFound(ApiError):
     status, code = 404, "not_found"
 

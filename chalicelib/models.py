@@ -133,6 +133,10 @@ class File(Base):
     declared_sha256: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64))
     etag: Mapped[str | None] = mapped_column(String(128))
+    # What the bucket event handler found: the object's real size, and the S3 event sequencer of
+    # the last event it recorded (orders events of one key; absent on some emulators).
+    stored_size: Mapped[int | None] = mapped_column(BigInteger)
+    sequencer: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=FileStatus.PENDING.value)
     multipart_upload_id: Mapped[str | None] = mapped_column(String(1024))
     part_size: Mapped[int | None] = mapped_column(BigInteger)

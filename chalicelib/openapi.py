@@ -9,10 +9,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib import schemas as s
+from chalicelib import webhook
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
     "400": "Body is not a JSON object",
+    "401": "Missing or wrong bearer token",
     "404": "No such run or file",
     "409": "The run or file is in a state that does not allow this",
     "413": "File, file count or body over the configured limit",
@@ -151,6 +153,15 @@ def document() -> dict[str, Any]:
         "/v1/runs/{run_id}": {
             "get": _operation("A run with its files", s.RunDetail, params=[RUN_ID])
         },
+        "/v1/bucket-events": {
+            "post": _operation(
+                "Bucket notifications from MinIO's webhook target (Bearer INLET_WEBHOOK_SECRET;"
+                " 404 when no secret is configured)",
+                webhook.BucketEventsResult,
+                body=webhook.BucketNotification,
+                errors=("400", "401", "404", "413", "422", "503"),
+            )
+        },
     }
     models: list[type[BaseModel]] = [
         s.Health,
@@ -165,6 +176,8 @@ def document() -> dict[str, Any]:
         s.RunPage,
         s.RunDetail,
         s.ErrorResponse,
+        webhook.BucketNotification,
+        webhook.BucketEventsResult,
     ]
     _, definitions = models_json_schema(
         [(m, "validation" if issubclass(m, s.Request) else "serialization") for m in models],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
@@ -87,11 +88,10 @@ def _signed_parts(storage: Storage, file: File, numbers: list[int]) -> list[Sign
 
 def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUpload | MultipartUpload:
     if file.part_size is None:
-        presigned = storage.presign_put(file.object_key, file.content_type)
+        # A declared sha256 is signed into the URL: the bucket itself refuses other bytes.
+        presigned = storage.presign_put(file.object_key, file.content_type, file.declared_sha256)
         return SingleUpload(
-            url=presigned.url,
-            headers={"Content-Type": file.content_type},
-            expires_at=presigned.expires_at,
+            url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
         )
     assert file.multipart_upload_id is not None
     first = list(range(1, min(file.part_count, settings.inlet_parts_batch) + 1))
@@ -261,6 +261,13 @@ def complete_upload(
         return file_out(file)
 
 
+def abort_open_uploads(storage: Storage, files: Iterable[File]) -> None:
+    """Abort the multipart uploads of these files that were never completed."""
+    for file in files:
+        if file.multipart_upload_id and file.upload_completed_at is None:
+            storage.abort_multipart(file.object_key, file.multipart_upload_id)
+
+
 def cancel_run(db: Database, storage: Storage, run_id: str) -> RunOut:
     """Cancel a pending run and abort its open multipart uploads. Cancelling twice is harmless."""
     with db.session() as session:
@@ -271,9 +278,7 @@ def cancel_run(db: Database, storage: Storage, run_id: str) -> RunOut:
             raise Conflict(f"run {run_id} is {run.status}; only pending runs can be cancelled")
         if run.status == RunStatus.PENDING:
             # Abort before committing: if the bucket fails, the run stays pending and a retry works.
-            for file in run.files:
-                if file.multipart_upload_id and file.upload_completed_at is None:
-                    storage.abort_multipart(file.object_key, file.multipart_upload_id)
+            abort_open_uploads(storage, run.files)
             run.status = RunStatus.CANCELLED.value
             run.updated_at = datetime.now(UTC)
             logger.info("run cancelled")

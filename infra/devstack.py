@@ -31,8 +31,10 @@ from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
 
 from chalicelib.config import Settings  # noqa: E402
+from chalicelib.pump import Pump, make_sqs_client  # noqa: E402
 from chalicelib.storage import make_s3_client  # noqa: E402
-from infra.resources import ensure_upload_bucket  # noqa: E402
+from infra.init import init_resources  # noqa: E402
+from infra.web import publish_dev_page  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -50,6 +52,8 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
         "INLET_CORS_ORIGINS": ",".join(page_origins),
         "POWERTOOLS_SERVICE_NAME": "inlet",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        # moto reads a whole object for every ranged GET: hash each object in one stream.
+        "INLET_HASH_RANGE_SIZE": "0",
     }
     return defaults | {k: v for k, v in environ.items() if v != ""}
 
@@ -64,6 +68,17 @@ def embedded_s3(port: int) -> Iterator[str]:
         yield f"http://{HOST}:{port}"
     finally:
         server.stop()
+
+
+@contextmanager
+def event_pump(settings: Settings, queue_url: str) -> Iterator[Pump]:
+    """Bucket events and the expiry job, through the app's own Chalice handlers (as on Lambda)."""
+    import app  # only now: its handlers read their settings from the environment set above
+
+    sqs = make_sqs_client(settings)
+    pump = Pump(sqs, queue_url, app.handle_bucket_events, app.expire_pending_runs)
+    with pump.running():
+        yield pump
 
 
 def migrate(database_url: str) -> None:
@@ -90,7 +105,7 @@ def wait_for(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None
 @contextmanager
 def api_process(env: dict[str, str], port: str) -> Iterator[subprocess.Popen[bytes]]:
     chalice = Path(sys.executable).parent / "chalice"
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 (our own venv's chalice, fixed arguments)
         [str(chalice), "local", "--no-autoreload", "--host", HOST, "--port", port],
         cwd=ROOT,
         env=env,
@@ -119,17 +134,23 @@ def main() -> None:
         os.environ.update(env)
         settings = Settings.from_env(env)
         s3 = make_s3_client(settings)
-        ensure_upload_bucket(s3, settings.inlet_bucket, settings.inlet_cors_origins)
+        # Bucket, CORS, queue, dead-letter queue, notification: the same code as `infra.init`.
+        events = init_resources(settings, s3=s3).queue
+        assert events is not None
         migrate(settings.database_url)
+        stack.enter_context(event_pump(settings, events.url))
         api_url = f"http://{HOST}:{env['INLET_API_PORT']}"
         api = stack.enter_context(api_process(env, env["INLET_API_PORT"]))
         wait_for(f"{api_url}/health", 30, api)
+        web_page = publish_dev_page(s3, settings, api_url, env)  # frontend/dist -> inlet-web
         print(
             "\nInlet is running (Ctrl-C stops everything)\n"
+            f"  Web page      {web_page}\n"
             f"  API           {api_url}   (try: curl {api_url}/health)\n"
             f"  OpenAPI       {api_url}/v1/openapi.json\n"
             f"  S3 endpoint   {settings.s3_endpoint_url}   bucket: {settings.inlet_bucket}\n"
-            f"  Database      {settings.database_url}\n",
+            f"  Database      {settings.database_url}\n"
+            f"  Bucket events {events.url} (dead letters: {events.dead_letter_url})\n",
             flush=True,
         )
         while not stop.wait(0.5):

@@ -21,8 +21,9 @@ import app as app_module
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.models import File, Run
+from chalicelib.pump import make_sqs_client
 from chalicelib.storage import Storage, make_s3_client
-from infra.resources import ensure_upload_bucket
+from infra.resources import EventQueue, ensure_event_queue, ensure_upload_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("INLET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -47,6 +48,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
+    """An in-process moto server, or the S3/SQS endpoint named by INLET_TEST_S3_ENDPOINT (the
+    LocalStack leg, `make test-localstack`, runs the same tests against LocalStack that way)."""
+    external = os.environ.get("INLET_TEST_S3_ENDPOINT", "").strip()
+    if external:
+        yield external.rstrip("/")
+        return
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -138,8 +145,54 @@ def api(
     monkeypatch: pytest.MonkeyPatch, db: Database, storage: Storage, settings: Settings
 ) -> Iterator[Client]:
     """Chalice's test client over the real app, handed the real database and bucket."""
+    yield from serve_app(monkeypatch, settings, db, storage)
+
+
+def serve_app(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, db: Database, storage: Storage
+) -> Iterator[Client]:
+    """Point the app's routes and event handlers at these settings, database and bucket."""
     monkeypatch.setattr(app_module, "settings", lambda: settings)
     monkeypatch.setattr(app_module, "database", lambda: db)
     monkeypatch.setattr(app_module, "storage", lambda: storage)
     with Client(app_module.app) as client:
         yield client
+
+
+# --- Bucket events: a bucket of their own, notifying a fresh queue in every test ---------------
+
+EVENTS_BUCKET = "inlet-test-events"
+
+
+@pytest.fixture
+def event_settings(database_url: str, s3_endpoint: str) -> Settings:
+    return make_settings(database_url, s3_endpoint, inlet_bucket=EVENTS_BUCKET)
+
+
+@pytest.fixture
+def event_storage(event_settings: Settings) -> Storage:
+    s3 = make_s3_client(event_settings)
+    ensure_upload_bucket(s3, EVENTS_BUCKET, [CORS_ORIGIN])
+    return Storage(s3, EVENTS_BUCKET, event_settings.inlet_presign_ttl)
+
+
+@pytest.fixture
+def event_queue(event_settings: Settings, event_storage: Storage) -> EventQueue:
+    """A fresh queue (and dead-letter queue) that the events bucket notifies. A failed message
+    is visible again at once, and moves to the dead-letter queue on its fourth receive."""
+    return ensure_event_queue(
+        event_storage.client,
+        make_sqs_client(event_settings),
+        EVENTS_BUCKET,
+        f"inlet-events-{uuid.uuid4().hex[:8]}",
+        max_receives=3,
+        visibility_timeout=0,
+    )
+
+
+@pytest.fixture
+def event_app(
+    monkeypatch: pytest.MonkeyPatch, db: Database, event_storage: Storage, event_settings: Settings
+) -> Iterator[Client]:
+    """The app (API and event handlers) serving the events bucket."""
+    yield from serve_app(monkeypatch, event_settings, db, event_storage)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -71,7 +73,14 @@ def test_create_run_with_single_and_multipart_files(
     assert (put["name"], put["content_type"]) == ("reports/etc.tgz", "application/gzip")
     assert put["declared_sha256"] == DIGEST.lower()
     assert put["upload"]["method"] == "PUT"
-    assert put["upload"]["headers"] == {"Content-Type": "application/gzip"}
+    # The declared sha256 is signed into the URL: the bucket refuses other bytes (base64, as S3).
+    assert put["upload"]["headers"] == {
+        "Content-Type": "application/gzip",
+        "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(DIGEST)).decode(),
+    }
+    assert "x-amz-checksum-sha256" in parse_qs(urlsplit(put["upload"]["url"]).query)[
+        "X-Amz-SignedHeaders"
+    ][0].split(";")
     assert f"/{BUCKET}/{put['key']}?" in put["upload"]["url"]
     assert put["upload"]["expires_at"].endswith("Z")
 

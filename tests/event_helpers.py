@@ -1,0 +1,61 @@
+"""Helpers for the bucket-event tests: runs created through the upload code, objects put into
+the bucket, the event S3 would send, and the run read back as the API shows it."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy import func, select
+
+from chalicelib import runs, uploads
+from chalicelib.config import Settings
+from chalicelib.db import Database
+from chalicelib.events import ObjectEvent
+from chalicelib.models import File, Run
+from chalicelib.schemas import CreateUploadRequest, CreateUploadResponse, FileSpec, RunDetail
+from chalicelib.storage import Storage
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def create(
+    db: Database,
+    storage: Storage,
+    settings: Settings,
+    *files: bytes,
+    declare_sha256: bool = True,
+    sizes: list[int] | None = None,
+) -> CreateUploadResponse:
+    """A pending run with one file per content (declared size and sha256 from the content,
+    unless told otherwise), exactly as `POST /v1/uploads` creates it."""
+    specs = [
+        FileSpec(
+            name=f"file-{index}.bin",
+            size=len(data) if sizes is None else sizes[index],
+            sha256=sha256(data) if declare_sha256 else None,
+        )
+        for index, data in enumerate(files)
+    ]
+    request = CreateUploadRequest(type="app_bundle", files=specs)
+    return uploads.create_upload(db, storage, settings, request)
+
+
+def put(storage: Storage, key: str, data: bytes, sequencer: str | None = None) -> ObjectEvent:
+    """Store an object and return the event S3 sends for it."""
+    etag = storage.client.put_object(Bucket=storage.bucket, Key=key, Body=data)["ETag"]
+    return ObjectEvent(storage.bucket, key, len(data), etag.strip('"'), sequencer)
+
+
+def detail(db: Database, run_id: uuid.UUID | str) -> RunDetail:
+    return runs.get_run(db, uuid.UUID(str(run_id)))
+
+
+def row_counts(db: Database) -> tuple[int, int]:
+    with db.session() as session:
+        return (
+            session.scalar(select(func.count()).select_from(Run)) or 0,
+            session.scalar(select(func.count()).select_from(File)) or 0,
+        )
