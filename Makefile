@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 WEB_STAMP := frontend/node_modules/.package-lock.json
 
-.PHONY: help install dev test test-py test-web test-e2e web lint fmt migrate clean
+.PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash lint fmt migrate clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,16 +33,22 @@ dev: install web ## Run the whole stack on embedded defaults and print the URLs
 migrate: install ## Apply migrations to DATABASE_URL (default: the dev SQLite file)
 	$(VENV)/bin/alembic upgrade head
 
-test: install test-py test-web test-e2e ## Run every test suite
+test: install test-py test-localstack test-web test-e2e ## Run every test suite
 
 test-py: install
 	$(PY) -m pytest --cov=chalicelib --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+
+test-localstack: install ## Integration tests against LocalStack on the host (own Python 3.13 venv)
+	$(PY) -m infra.localstack test $(LOCALSTACK_ARGS)
 
 test-web: $(WEB_STAMP) ## Frontend unit and component tests (Vitest)
 	cd frontend && npm test
 
 test-e2e: install ## Browser tests (Playwright in Debian's Chromium) against the real dev stack
 	cd frontend && npm run e2e
+
+bench-hash: install ## Benchmark: the event handler's hashing vs download-then-hash (moto)
+	$(PY) bench/bench_hash.py
 
 lint: install ## ruff and mypy (strict on chalicelib/)
 	$(VENV)/bin/ruff check .
@@ -54,4 +60,4 @@ fmt: install ## Format and fix what can be fixed automatically
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## Remove the venv, caches and local state (.inlet/)
-	rm -rf $(VENV) .inlet frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .venv-localstack .inlet frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
