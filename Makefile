@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 WEB_STAMP := frontend/node_modules/.package-lock.json
 
-.PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash lint fmt migrate clean
+.PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash bench-upload lint fmt migrate clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,6 +16,7 @@ help: ## List the commands
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	@touch $@
 
 $(WEB_STAMP): frontend/package.json frontend/package-lock.json
@@ -46,6 +47,9 @@ test-web: $(WEB_STAMP) ## Frontend unit and component tests (Vitest)
 
 test-e2e: install ## Browser tests (Playwright in Debian's Chromium) against the real dev stack
 	cd frontend && npm run e2e
+
+bench-upload: install ## Benchmark: inlet upload vs boto3 upload_file (s3transfer), 1 GiB, moto
+	$(PY) bench/bench_upload.py
 
 bench-hash: install ## Benchmark: the event handler's hashing vs download-then-hash (moto)
 	$(PY) bench/bench_hash.py

@@ -1,0 +1,7 @@
+"""`python -m inlet`."""
+
+import sys
+
+from inlet.cli import main
+
+sys.exit(main())

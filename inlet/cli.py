@@ -1,0 +1,370 @@
+"""`inlet`: upload files to Inlet and inspect runs, over the HTTP API only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from rich.console import Console
+
+from inlet import __version__
+from inlet.api import DEFAULT_API_URL, FINAL_STATUSES, ApiClient, ApiError, Run, RunDetail
+from inlet.files import Cancelled, LocalFile
+from inlet.plan import Plan, Request, plan_upload
+from inlet.progress import Bars, Quiet, Reporter
+from inlet.state import StateStore, state_dir
+from inlet.upload import Uploader, UploadError
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_UPLOAD = 4
+EXIT_TIMEOUT = 5
+EXIT_INTERRUPTED = 130
+
+EPILOG = f"""\
+exit codes:
+  {EXIT_OK}    success (with --wait: every file of the run is stored)
+  {EXIT_RUN_FAILED}    with --wait: the run ended failed, cancelled or expired
+  {EXIT_USAGE}    usage error: bad arguments, a missing or unreadable file
+  {EXIT_API}    the API refused a request, answered an error or could not be reached
+  {EXIT_UPLOAD}    bytes could not be uploaded to the bucket, even after retries
+  {EXIT_TIMEOUT}    --wait-timeout passed before the run was final
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); run the same command again to resume
+
+environment:
+  INLET_API_URL    the API (default {DEFAULT_API_URL}); --api overrides it
+  INLET_API_TOKEN  the API token, sent as `Authorization: Bearer`; --token overrides it
+  INLET_PARALLEL   parts uploaded at once (default 4); --parallel overrides it
+  INLET_STATE_DIR  where unfinished uploads are remembered (default ~/.cache/inlet)
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class WaitTimeout(Exception):
+    pass
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {raw!r}")
+    return value
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every command takes; SUPPRESS lets them stand before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--api", metavar="URL", default=argparse.SUPPRESS, help="the Inlet API (env INLET_API_URL)"
+    )
+    common.add_argument(
+        "--token",
+        metavar="TOKEN",
+        default=argparse.SUPPRESS,
+        help="API token (env INLET_API_TOKEN, which keeps it out of `ps`)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print JSON on stdout instead of text",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="inlet",
+        description="Upload files to Inlet and inspect runs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"inlet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    upload = commands.add_parser(
+        "upload",
+        parents=[common],
+        help="upload files as one run",
+        description="Upload files as one run, straight to the bucket. "
+        "An interrupted upload resumes when the same command runs again.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    upload.add_argument("paths", nargs="+", metavar="PATH", help="files to upload")
+    upload.add_argument("--type", help="the run type (required unless --resume)")
+    upload.add_argument("--label", help="a short label for the run")
+    upload.add_argument("--notes", help="free-text notes for the run")
+    upload.add_argument("--resume", metavar="RUN_ID", help="resume this unfinished run")
+    upload.add_argument(
+        "--parallel",
+        type=_positive,
+        metavar="N",
+        default=os.environ.get("INLET_PARALLEL", "4"),  # parsed by `type`
+        help="parts uploaded at once (default: 4, env INLET_PARALLEL)",
+    )
+    upload.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until the run is final; exit 1 unless it is stored",
+    )
+    upload.add_argument(
+        "--wait-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --wait: give up after this long (exit 5)",
+    )
+
+    runs = commands.add_parser("runs", parents=[common], help="list runs, newest first")
+    runs.add_argument("--status", help="only runs with this status")
+    runs.add_argument("--type", help="only runs of this type")
+    runs.add_argument("--limit", type=_positive, default=20, help="at most N runs (default 20)")
+
+    run = commands.add_parser("run", parents=[common], help="show a run and its files")
+    run.add_argument("run_id", metavar="RUN_ID")
+
+    cancel = commands.add_parser("cancel", parents=[common], help="cancel a pending run")
+    cancel.add_argument("run_id", metavar="RUN_ID")
+
+    commands.add_parser("health", parents=[common], help="check the API, database and bucket")
+    return parser
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def run_line(run: Run) -> str:
+    label = f"  {run['label']}" if run["label"] else ""
+    return (
+        f"{run['id']}  {run['status']:<9}  {run['type']:<14}  {run['file_count']:>5}  "
+        f"{human_size(run['total_bytes']):>10}  {run['created_at']}{label}"
+    )
+
+
+def print_run(run: RunDetail) -> None:
+    print(f"run      {run['id']}")
+    fields = {
+        "status": run["status"],
+        "type": run["type"],
+        "label": run["label"],
+        "notes": run["notes"],
+        "source": run["source"],
+        "created": run["created_at"],
+        "stored": run["stored_at"],
+    }
+    for name, value in fields.items():
+        if value:
+            print(f"{name:<9}{value}")
+    if run["error"]:
+        print(f"error    {run['error']['code']}: {run['error']['message']}")
+    print(f"files    {run['file_count']} ({human_size(run['total_bytes'])})")
+    for file in run["files"]:
+        problem = f"  {file['error']['code']}: {file['error']['message']}" if file["error"] else ""
+        print(
+            f"  {file['status']:<8} {human_size(file['size_bytes']):>10}  "
+            f"{file['sha256'] or '-':<64}  {file['name']}{problem}"
+        )
+
+
+def show(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> None:
+    if getattr(args, "json", False):
+        print_json(data)
+    else:
+        text()
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@contextmanager
+def bars(console: Console, title: str, total: int, transient: bool = False) -> Iterator[Reporter]:
+    """Progress bars on a terminal; nothing when stderr is a pipe or a file."""
+    if not console.is_terminal:
+        yield Quiet()
+        return
+    with Bars(console, title, total, transient) as reporter:
+        yield reporter
+
+
+def wait_for_run(api: ApiClient, run_id: str, timeout: float | None) -> RunDetail:
+    """Poll until the run is final; backs off from 0.5 s to 5 s between polls."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        run = api.get_run(run_id)
+        if run["status"] in FINAL_STATUSES:
+            return run
+        if deadline is not None and time.monotonic() + delay > deadline:
+            raise WaitTimeout(f"run {run_id} is still {run['status']} after {timeout:g} s")
+        time.sleep(delay)
+        delay = min(5.0, delay * 1.5)
+
+
+def _local_files(paths: list[str]) -> list[LocalFile]:
+    files = []
+    for raw in paths:
+        try:
+            local = LocalFile.stat(raw)
+        except OSError as exc:
+            raise UsageError(f"{raw}: {exc.strerror or exc}") from None
+        if not os.access(local.path, os.R_OK):
+            raise UsageError(f"{raw}: permission denied")
+        files.append(local)
+    return files
+
+
+def transfer(api: ApiClient, plan: Plan, store: StateStore, parallel: int, console: Console) -> int:
+    """Send what the bucket lacks; the state file follows each finished file."""
+    run_id = plan.state.run_id
+    todo = sum(f.size for f in plan.state.files if not f.completed)
+    try:
+        with bars(console, "upload", todo) as progress:
+            uploader = Uploader(api, run_id, parallel, progress)
+            uploader.upload(plan.state.files, plan.signed, lambda _: store.save(plan.state))
+    except (KeyboardInterrupt, Cancelled):
+        fail(f"interrupted; run the same command again to resume run {run_id}")
+        return EXIT_INTERRUPTED
+    except (UploadError, OSError) as exc:
+        fail(f"upload failed: {exc}; run the same command again to resume run {run_id}")
+        return EXIT_UPLOAD
+    store.delete(plan.state)
+    return EXIT_OK
+
+
+def wait_and_show(args: argparse.Namespace, api: ApiClient, run_id: str, console: Console) -> int:
+    waiting = console.status(f"run {run_id}: waiting for the server to verify the files")
+    with waiting if console.is_terminal else nullcontext():
+        run = wait_for_run(api, run_id, args.wait_timeout)
+    show(args, run, lambda: print_run(run))
+    if run["status"] == "stored":
+        return EXIT_OK
+    reason = f": {run['error']['message']}" if run["error"] else ""
+    failed = ", ".join(f"{f['name']}: {f['error']['code']}" for f in run["files"] if f["error"])
+    fail(f"run {run_id} is {run['status']}{reason}" + (f" ({failed})" if failed else ""))
+    return EXIT_RUN_FAILED
+
+
+def cmd_upload(args: argparse.Namespace, api: ApiClient) -> int:
+    if not args.type and not args.resume:
+        raise UsageError("upload needs --type (or --resume RUN_ID)")
+    files = _local_files(args.paths)
+    console = Console(stderr=True)
+    store = StateStore(state_dir())
+    request = Request(args.type, args.label, args.notes, files, args.resume)
+    with bars(console, "sha256", sum(f.size for f in files), transient=True) as progress:
+        plan = plan_upload(api, store, request, progress)
+    if plan.resumed:
+        print(f"inlet: resuming run {plan.state.run_id}", file=sys.stderr)
+    code = transfer(api, plan, store, args.parallel, console)
+    if code != EXIT_OK:
+        return code
+    if args.wait:
+        return wait_and_show(args, api, plan.state.run_id, console)
+    run = api.get_run(plan.state.run_id)
+    show(args, run, lambda: print_run(run))
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace, api: ApiClient) -> int:
+    items: list[Run] = []
+    cursor = None
+    while len(items) < args.limit:
+        page = api.list_runs(args.status, args.type, min(200, args.limit - len(items)), cursor)
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    def text() -> None:
+        for run in items:
+            print(run_line(run))
+
+    show(args, {"items": items, "next_cursor": cursor}, text)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, api: ApiClient) -> int:
+    run = api.get_run(args.run_id)
+    show(args, run, lambda: print_run(run))
+    return EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace, api: ApiClient) -> int:
+    run = api.cancel(args.run_id)
+    show(args, run, lambda: print(f"run {run['id']} {run['status']}"))
+    return EXIT_OK
+
+
+def cmd_health(args: argparse.Namespace, api: ApiClient) -> int:
+    health = api.health()
+    checks = "  ".join(f"{name}: {value}" for name, value in health["checks"].items())
+    show(args, health, lambda: print(f"{health['status']}  {checks}"))
+    return EXIT_OK if health["status"] == "ok" else EXIT_API
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, ApiClient], int]] = {
+    "upload": cmd_upload,
+    "runs": cmd_runs,
+    "run": cmd_run,
+    "cancel": cmd_cancel,
+    "health": cmd_health,
+}
+
+
+def fail(message: str) -> None:
+    """One line on stderr, never a traceback."""
+    print(f"inlet: {' '.join(message.split())}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    api_url = getattr(args, "api", None) or os.environ.get("INLET_API_URL") or DEFAULT_API_URL
+    token = getattr(args, "token", None) or os.environ.get("INLET_API_TOKEN")
+    api = ApiClient(api_url, token, pool_size=max(8, getattr(args, "parallel", 0)))
+    try:
+        return COMMANDS[args.command](args, api)
+    except UsageError as exc:
+        fail(str(exc))
+        return EXIT_USAGE
+    except ApiError as exc:
+        hint = "; set INLET_API_TOKEN or pass --token" if exc.status == 401 else ""
+        fail(f"{exc}{hint}")
+        return EXIT_API
+    except (UploadError, OSError) as exc:
+        fail(str(exc))
+        return EXIT_UPLOAD
+    except WaitTimeout as exc:
+        fail(str(exc))
+        return EXIT_TIMEOUT
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return EXIT_INTERRUPTED

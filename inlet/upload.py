@@ -1,0 +1,291 @@
+"""The upload engine: presigned PUTs and multipart parts, in parallel, streamed from disk.
+
+Every part (and every single-PUT file) is a job for a thread pool of `parallel` workers. A job
+reads its byte range from disk in 1 MiB chunks while sending, so memory stays flat whatever the
+file size. Part URLs are signed in batches on demand and re-signed when S3 refuses one (403:
+expired). Failures are retried with exponential backoff; a multipart file is completed as soon
+as its last part is in.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from inlet.api import ApiClient, ApiError, SignedPart
+from inlet.files import CHUNK, Cancelled, FileSlice
+from inlet.progress import Reporter
+from inlet.state import FileState
+
+SIGN_BATCH = 20  # URLs per POST .../parts
+EXPIRY_MARGIN = timedelta(seconds=60)  # re-sign a URL this close to expiring before using it
+S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
+
+
+class UploadError(Exception):
+    """Bytes could not be put into the bucket, even after retries."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff: float = 0.5  # seconds before the second attempt, doubled after each failure
+    max_backoff: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
+        return base * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not cryptography)
+
+
+class _LargeBlocks(HTTPAdapter):
+    """urllib3 sends a body in 16 KiB blocks by default; 1 MiB ones cost far fewer syscalls."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs, blocksize=CHUNK)
+
+
+def s3_session(parallel: int) -> requests.Session:
+    """A session for presigned URLs: no automatic retries (the engine retries whole parts)."""
+    session = requests.Session()
+    adapter = _LargeBlocks(pool_connections=4, pool_maxsize=parallel, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _expires(part: SignedPart) -> datetime:
+    return datetime.fromisoformat(part["expires_at"].replace("Z", "+00:00"))
+
+
+def _accepted(response: requests.Response) -> bool:
+    return response.ok and bool(response.headers.get("ETag"))
+
+
+def _describe(response: requests.Response) -> str:
+    found = S3_CODE.search(response.text or "")
+    return f"HTTP {response.status_code} {found.group(1) if found else response.reason}"
+
+
+class PartSigner:
+    """Presigned URLs of one multipart file: signed in batches when first needed, re-signed
+    when about to expire or refused."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        run_id: str,
+        file: FileState,
+        needed: list[int],
+        signed: list[SignedPart],
+    ) -> None:
+        self._api = api
+        self._run_id = run_id
+        self._file = file
+        self._needed = needed
+        self._urls = {p["part_number"]: p for p in signed}
+        self._lock = threading.Lock()
+
+    def _fresh(self, number: int) -> bool:
+        part = self._urls.get(number)
+        return part is not None and _expires(part) - datetime.now(UTC) > EXPIRY_MARGIN
+
+    def url(self, number: int) -> SignedPart:
+        with self._lock:
+            if not self._fresh(number):
+                batch = [n for n in self._needed if n >= number and not self._fresh(n)]
+                signed = self._api.sign_parts(self._run_id, self._file.file_id, batch[:SIGN_BATCH])
+                self._urls.update((p["part_number"], p) for p in signed)
+            return self._urls[number]
+
+    def refused(self, part: SignedPart) -> None:
+        """Forget the refused URL and every one signed no later: they share its fate."""
+        with self._lock:
+            limit = _expires(part)
+            self._urls = {n: p for n, p in self._urls.items() if _expires(p) > limit}
+
+
+@dataclass(frozen=True)
+class Job:
+    file: FileState
+    task: int  # progress bar
+    number: int = 0  # part number; 0 for a single PUT
+
+
+class Uploader:
+    """Uploads the incomplete files of one run; `on_done` is called as each file is in."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        run_id: str,
+        parallel: int,
+        progress: Reporter,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api = api
+        self.run_id = run_id
+        self.parallel = parallel
+        self.progress = progress
+        self.retry = retry or RetryPolicy()
+        self.s3 = session or s3_session(parallel)
+        self.stop = threading.Event()
+        self._signers: dict[str, PartSigner] = {}
+        self._etags: dict[str, dict[int, str]] = {}
+
+    def upload(
+        self,
+        files: list[FileState],
+        signed: dict[str, list[SignedPart]],
+        on_done: Callable[[FileState], None],
+    ) -> None:
+        """`signed` holds the part URLs the API handed out with the run; a file without any
+        is a resumed one, and the bucket is asked which of its parts it already holds."""
+        jobs = []
+        for file in files:
+            if file.completed:
+                continue
+            if file.method == "PUT":
+                jobs.append(Job(file, self.progress.add(file.name, file.size)))
+            else:
+                jobs.extend(self._multipart_jobs(file, signed.get(file.file_id), on_done))
+        self._run(jobs, on_done)
+
+    def _multipart_jobs(
+        self, file: FileState, signed: list[SignedPart] | None, on_done: Callable[[FileState], None]
+    ) -> list[Job]:
+        etags = self._stored_parts(file) if signed is None else {}
+        if file.completed:  # the bucket says so: interrupted between complete and saving state
+            on_done(file)
+            return []
+        self._etags[file.file_id] = etags
+        needed = [n for n in range(1, file.part_count + 1) if n not in etags]
+        self._signers[file.file_id] = PartSigner(self.api, self.run_id, file, needed, signed or [])
+        done = sum(file.part_range(n)[1] for n in etags)
+        task = self.progress.add(file.name, file.size, done)
+        if not needed:
+            self._complete(file, on_done)
+        return [Job(file, task, n) for n in needed]
+
+    def _stored_parts(self, file: FileState) -> dict[int, str]:
+        """Parts the bucket already holds with the right size (others are sent again)."""
+        try:
+            stored = self.api.list_parts(self.run_id, file.file_id)
+        except ApiError as exc:
+            if exc.status == 409:  # the upload was completed just before the interruption
+                file.completed = True
+                return {}
+            raise
+        return {
+            p["part_number"]: p["etag"]
+            for p in stored
+            if p["part_number"] <= file.part_count
+            and p["size"] == file.part_range(p["part_number"])[1]
+        }
+
+    def _run(self, jobs: list[Job], on_done: Callable[[FileState], None]) -> None:
+        remaining = {job.file.file_id: 0 for job in jobs}
+        for job in jobs:
+            remaining[job.file.file_id] += 1
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="inlet-upload") as pool:
+            futures: dict[Future[str], Job] = {pool.submit(self._send, job): job for job in jobs}
+            try:
+                for future in as_completed(futures):
+                    job = futures[future]
+                    etag = future.result()
+                    if job.number:
+                        self._etags[job.file.file_id][job.number] = etag
+                    remaining[job.file.file_id] -= 1
+                    if remaining[job.file.file_id] == 0:
+                        self._finish(job.file, on_done)
+            except BaseException:
+                # Ctrl-C or a failed part: running jobs stop at their next chunk.
+                self.stop.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _finish(self, file: FileState, on_done: Callable[[FileState], None]) -> None:
+        if file.method == "PUT":
+            file.completed = True
+            on_done(file)
+        else:
+            self._complete(file, on_done)
+
+    def _complete(self, file: FileState, on_done: Callable[[FileState], None]) -> None:
+        self.api.complete(self.run_id, file.file_id, self._etags[file.file_id])
+        file.completed = True
+        on_done(file)
+
+    def _send(self, job: Job) -> str:
+        """One part or one whole file, with retries; returns the ETag S3 gave it."""
+        failure = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            if attempt > 1:
+                time.sleep(self.retry.delay(attempt - 1))
+            if self.stop.is_set():
+                raise Cancelled("transfer stopped")
+            try:
+                response, signed = self._put(job)
+            except ApiError as exc:
+                failure = str(exc)
+                if 400 <= exc.status < 500:
+                    break  # the run is no longer pending, or the part is unknown
+                continue
+            except requests.RequestException as exc:
+                failure = str(exc)
+                continue
+            if _accepted(response):
+                return response.headers["ETag"]
+            failure = _describe(response) if not response.ok else "no ETag in the response"
+            if not self._worth_retrying(response, job, signed):
+                break
+        what = f"part {job.number} of {job.file.name}" if job.number else job.file.name
+        raise UploadError(f"{what}: {failure}")
+
+    def _worth_retrying(
+        self, response: requests.Response, job: Job, signed: SignedPart | None
+    ) -> bool:
+        """Server errors and timeouts pass; a refused part URL (403: expired, or not valid
+        yet) is re-signed; any other 4xx means the request itself is wrong."""
+        status = response.status_code
+        if status == 403 and signed is not None:
+            self._signers[job.file.file_id].refused(signed)
+            return True
+        if status == 403:
+            raise UploadError(
+                f"{job.file.name}: the bucket refused its upload URL (expired?) and the API "
+                f"cannot re-sign a single PUT; `inlet cancel {self.run_id}`, then upload again"
+            )
+        return status >= 500 or status in (408, 429) or response.ok
+
+    def _put(self, job: Job) -> tuple[requests.Response, SignedPart | None]:
+        signed: SignedPart | None = None
+        url, headers = job.file.put_url or "", job.file.put_headers
+        offset, length = 0, job.file.size
+        if job.number:
+            signed = self._signers[job.file.file_id].url(job.number)
+            url, headers = signed["url"], {}
+            offset, length = job.file.part_range(job.number)
+
+        def advance(count: int) -> None:
+            self.progress.advance(job.task, count)
+
+        with FileSlice(job.file.local.path, offset, length, advance, self.stop) as body:
+            try:
+                response = self.s3.put(url, data=body, headers=headers, timeout=(10, 300))
+            except BaseException:
+                advance(-body.sent)  # this attempt's bytes will be sent again
+                raise
+        if not _accepted(response):
+            advance(-body.sent)
+        return response, signed
