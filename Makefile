@@ -7,13 +7,16 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 WEB_STAMP := frontend/node_modules/.package-lock.json
+STAGE ?=
+CDK := npx --yes aws-cdk@2
+CDK_APP := $(PY) -m infra.cdk.app
 
-.PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash bench-upload lint fmt migrate clean
+.PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash bench-upload bench-load synth deploy destroy lint fmt migrate clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
@@ -51,8 +54,22 @@ test-e2e: install ## Browser tests (Playwright in Debian's Chromium) against the
 bench-upload: install ## Benchmark: inlet upload vs boto3 upload_file (s3transfer), 1 GiB, moto
 	$(PY) bench/bench_upload.py
 
+bench-load: install ## Benchmark: 200 clients, 400 runs, 2,000 uploads against a local stack (loopback)
+	$(PY) bench/load_test.py $(LOAD_ARGS)
+
 bench-hash: install ## Benchmark: the event handler's hashing vs download-then-hash (moto)
 	$(PY) bench/bench_hash.py
+
+synth: install web ## Synthesize the AWS stack offline into cdk.out (STAGE=dev by default)
+	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage": "$(or $(STAGE),dev)"}' $(CDK_APP)
+
+deploy: install web ## Deploy a stage to AWS: make deploy STAGE=dev (docs/deploy.md)
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev"; exit 2; }
+	$(CDK) deploy --app "$(CDK_APP)" -c stage=$(STAGE) $(CDK_ARGS)
+
+destroy: install ## Delete a stage from AWS: make destroy STAGE=dev
+	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=dev"; exit 2; }
+	$(CDK) destroy --app "$(CDK_APP)" -c stage=$(STAGE) $(CDK_ARGS)
 
 lint: install ## ruff and mypy (strict on chalicelib/)
 	$(VENV)/bin/ruff check .
@@ -64,4 +81,4 @@ fmt: install ## Format and fix what can be fixed automatically
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## Remove the venv, caches and local state (.inlet/)
-	rm -rf $(VENV) .venv-localstack .inlet frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .venv-localstack cdk.out .inlet frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -7,9 +7,30 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SQSEvent
+from chalice.app import (
+    AuthRequest,
+    AuthResponse,
+    Chalice,
+    CloudWatchEvent,
+    Rate,
+    Request,
+    Response,
+    SQSEvent,
+)
 
-from chalicelib import events, expiry, health, openapi, runs, sqs, telemetry, uploads, webhook
+from chalicelib import (
+    auth,
+    db_secret,
+    events,
+    expiry,
+    health,
+    openapi,
+    runs,
+    sqs,
+    telemetry,
+    uploads,
+    webhook,
+)
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.http import api_view, around_request, json_response, parse_body, preflight
@@ -32,7 +53,7 @@ def settings() -> Settings:
 
 @functools.cache
 def database() -> Database:
-    return Database.from_url(settings().database_url)
+    return Database.from_url(db_secret.database_url(settings()))
 
 
 @functools.cache
@@ -54,9 +75,17 @@ def body(model: type[Model]) -> Model:
     return parse_body(request(), model, settings().inlet_max_body_bytes)
 
 
+def owner() -> str | None:
+    """Whose runs this request may touch (None: authentication is off)."""
+    return auth.owner_of(request(), settings())
+
+
 @app.middleware("http")
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    return around_request(event, get_response, settings().inlet_cors_origins)
+    def guarded(event: Request) -> Response:
+        return auth.guard(event, get_response, settings(), database)
+
+    return around_request(event, guarded, settings().inlet_cors_origins)
 
 
 @app.route("/health")
@@ -75,27 +104,30 @@ def get_openapi() -> Response:
 @app.route("/v1/uploads", methods=["POST"], content_types=ANY_BODY)
 @api_view
 def create_upload() -> Response:
-    result = uploads.create_upload(database(), storage(), settings(), body(CreateUploadRequest))
+    result = uploads.create_upload(
+        database(), storage(), settings(), body(CreateUploadRequest), owner=owner()
+    )
     return json_response(result, 201)
 
 
 @app.route("/v1/uploads/{run_id}", methods=["DELETE"])
 @api_view
 def cancel_upload(run_id: str) -> Response:
-    return json_response(uploads.cancel_run(database(), storage(), run_id))
+    return json_response(uploads.cancel_run(database(), storage(), run_id, owner=owner()))
 
 
 @app.route("/v1/uploads/{run_id}/files/{file_id}/parts", methods=["POST"], content_types=ANY_BODY)
 @api_view
 def sign_parts(run_id: str, file_id: str) -> Response:
     parts = body(SignPartsRequest)
-    return json_response(uploads.sign_parts(database(), storage(), run_id, file_id, parts))
+    signed = uploads.sign_parts(database(), storage(), run_id, file_id, parts, owner=owner())
+    return json_response(signed)
 
 
 @app.route("/v1/uploads/{run_id}/files/{file_id}/parts", methods=["GET"])
 @api_view
 def list_parts(run_id: str, file_id: str) -> Response:
-    return json_response(uploads.list_parts(database(), storage(), run_id, file_id))
+    return json_response(uploads.list_parts(database(), storage(), run_id, file_id, owner=owner()))
 
 
 @app.route(
@@ -104,20 +136,21 @@ def list_parts(run_id: str, file_id: str) -> Response:
 @api_view
 def complete_upload(run_id: str, file_id: str) -> Response:
     parts = body(CompleteRequest)
-    return json_response(uploads.complete_upload(database(), storage(), run_id, file_id, parts))
+    file = uploads.complete_upload(database(), storage(), run_id, file_id, parts, owner=owner())
+    return json_response(file)
 
 
 @app.route("/v1/runs")
 @api_view
 def list_runs() -> Response:
     query = runs.RunFilter.from_query(request().query_params)
-    return json_response(runs.list_runs(database(), query))
+    return json_response(runs.list_runs(database(), query, owner=owner()))
 
 
 @app.route("/v1/runs/{run_id}")
 @api_view
 def get_run(run_id: str) -> Response:
-    return json_response(runs.get_run(database(), runs.parse_run_id(run_id)))
+    return json_response(runs.get_run(database(), runs.parse_run_id(run_id), owner=owner()))
 
 
 @app.middleware("sqs")
@@ -160,3 +193,22 @@ def receive_bucket_events() -> Response:
         request(), webhook.BucketNotification, settings().inlet_max_body_bytes
     )
     return json_response(webhook.receive(database(), storage(), settings(), notification))
+
+
+@app.authorizer(ttl_seconds=auth.GATEWAY_CACHE_SECONDS)
+def token_authorizer(auth_request: AuthRequest) -> AuthResponse:
+    """API Gateway's token check (INLET_AUTHORIZER=gateway): the same lookup as the middleware."""
+    return auth.gateway_response(database(), auth_request.token)
+
+
+# Read when Chalice packages the app: API Gateway runs the authorizer before every /v1 route.
+if Settings.from_env().inlet_authorizer == "gateway":
+    auth.attach_authorizer(app.routes, token_authorizer)
+
+
+@app.lambda_function(name="migrate")
+def migrate_database(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Deploy-time custom resource (infra/cdk): apply the migrations before the new code runs."""
+    from chalicelib import migrate  # imported here: only this function needs Alembic
+
+    return migrate.on_deploy_event(event, database)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -15,6 +15,8 @@ MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 10_000
 MAX_SINGLE_PUT = 5 * GiB
 MIN_SECRET_LENGTH = 16
+# Owners of runs and tokens: a team, a person or a system, as the admin names them.
+OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 
 DEFAULT_RUN_TYPES = ("ds_etc", "instance_etc", "app_bundle", "single_conf")
 
@@ -25,6 +27,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     database_url: str = "sqlite:///.inlet/inlet.db"
+    # On AWS (docs/deploy.md): the ARN of the RDS credentials' secret, read at cold start, and
+    # the host to connect to (the RDS Proxy endpoint); set, they take the place of DATABASE_URL.
+    inlet_db_secret_arn: str | None = None
+    inlet_db_host: str | None = None
     s3_endpoint_url: str | None = None
     # Where clients reach the object store, when that differs from S3_ENDPOINT_URL: presigned
     # URLs are signed for this host (docker compose: the API talks to http://localstack:4566,
@@ -53,6 +59,14 @@ class Settings(BaseModel):
     # Shared secret of `POST /v1/bucket-events` (MinIO's webhook target sends it as a Bearer
     # token); unset, the endpoint is disabled (404).
     inlet_webhook_secret: SecretStr | None = None
+    # API tokens (docs/security.md): `required` (the default everywhere but `make dev`) or `off`.
+    inlet_auth: Literal["required", "off"] = "required"
+    # Where tokens are checked: `app` (the API's own middleware) or `gateway` (API Gateway calls
+    # the Chalice authorizer; read when Chalice packages the app, like INLET_EVENTS_QUEUE).
+    inlet_authorizer: Literal["app", "gateway"] = "app"
+    # Owner of the runs adopted from files dropped into inbox/; unset, only `INLET_AUTH=off` shows
+    # them.
+    inlet_inbox_owner: Annotated[str | None, Field(pattern=OWNER_PATTERN)] = None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -65,6 +79,8 @@ class Settings(BaseModel):
         secret = self.inlet_webhook_secret
         if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"INLET_WEBHOOK_SECRET needs {MIN_SECRET_LENGTH} characters or more")
+        if self.inlet_authorizer == "gateway" and self.inlet_auth == "off":
+            raise ValueError("INLET_AUTHORIZER=gateway needs INLET_AUTH=required")
         if self.inlet_max_file_size > MAX_PARTS * MAX_PART_SIZE:
             raise ValueError("INLET_MAX_FILE_SIZE exceeds what 10,000 parts of 5 GiB can hold")
         return self

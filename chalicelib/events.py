@@ -249,6 +249,8 @@ def _process_file(
         return done
     with _log_keys(run_id=str(target.run_id), file_id=str(target.file_id), key=event.key):
         started = time.perf_counter()
+        # Hashing a large object takes a while: say which one is in flight.
+        logger.debug("hashing object", extra={"size": event.size})
         verdict = verify(storage, settings, event.key, target)
         outcome = record(db, target, event, verdict)
         _report(outcome, verdict, time.perf_counter() - started)
@@ -281,6 +283,7 @@ def adopt(db: Database, storage: Storage, settings: Settings, key: str) -> bool:
                 label=path[:200],
                 status=RunStatus.PENDING.value,
                 source=RunSource.BUCKET.value,
+                owner=settings.inlet_inbox_owner,
                 created_at=now,
                 updated_at=now,
             )

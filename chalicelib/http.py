@@ -25,7 +25,13 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    # JSON only: nothing to run, embed or frame (X-Frame-Options for browsers without CSP 2).
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
 }
+# Sent only on requests that arrived over HTTPS (API Gateway sets X-Forwarded-Proto): browsers
+# ignore it over plain HTTP, and local stacks have no certificate to pin anyone to.
+HSTS = {"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
 ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type"
 # The bucket's answers that mean "our side is broken", not "the client asked wrong".
 STORAGE_OUTAGES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
@@ -84,6 +90,16 @@ def _as_api_error(exc: Exception) -> ApiError:
     return error
 
 
+def error_response(exc: Exception) -> Response:
+    """Any exception as the contract's JSON error response (an unexpected one is logged)."""
+    error = _as_api_error(exc)
+    if error.status < 500:
+        logger.info("request refused", extra={"code": error.code, "reason": error.message})
+    response = json_response(error.body(), error.status)
+    response.headers.update(error.headers)
+    return response
+
+
 def api_view(view: Callable[..., Response]) -> Callable[..., Response]:
     """Turn any exception a view raises into the contract's JSON error response."""
 
@@ -92,10 +108,7 @@ def api_view(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return view(*args, **kwargs)
         except Exception as exc:  # every failure becomes JSON; never a stack trace
-            error = _as_api_error(exc)
-            if error.status < 500:
-                logger.info("request refused", extra={"code": error.code, "reason": error.message})
-            return json_response(error.body(), error.status)
+            return error_response(exc)
 
     return wrapper
 
@@ -154,7 +167,8 @@ def preflight(
 def around_request(
     request: Request, get_response: Callable[[Request], Response], allowed_origins: Collection[str]
 ) -> Response:
-    """Correlate logs with the run, add CORS and security headers, and log the request once."""
+    """Correlate logs with the run (and the owner `auth.guard` adds), add CORS and security
+    headers, and log the request once."""
     started = time.perf_counter()
     run_id = (request.uri_params or {}).get("run_id")
     if run_id:
@@ -162,6 +176,8 @@ def around_request(
     try:
         response = _chalice_error(get_response(request))
         response.headers.update(SECURITY_HEADERS)
+        if request.headers.get("x-forwarded-proto") == "https":
+            response.headers.update(HSTS)
         response.headers.update(cors_headers(request.headers.get("origin"), allowed_origins))
         logger.info(
             "request",
@@ -174,4 +190,4 @@ def around_request(
         )
         return response
     finally:
-        logger.remove_keys(["run_id"])
+        logger.remove_keys(["run_id", "owner"])

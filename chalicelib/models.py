@@ -92,6 +92,8 @@ class Run(Base):
         Index("ix_ingestion_runs_created", "created_at", "id"),
         Index("ix_ingestion_runs_status_created", "status", "created_at", "id"),
         Index("ix_ingestion_runs_type_created", "type", "created_at", "id"),
+        # Each owner's runs, newest first.
+        Index("ix_ingestion_runs_owner_created", "owner", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -108,6 +110,9 @@ class Run(Base):
     parent_run_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("ingestion_runs.id", ondelete="SET NULL")
     )
+    # The owner of the token that created the run (or INLET_INBOX_OWNER for dropped files);
+    # NULL for runs made with authentication off, and for runs older than authentication.
+    owner: Mapped[str | None] = mapped_column(String(64))
 
     files: Mapped[list[File]] = relationship(
         back_populates="run", order_by="File.created_at, File.id", cascade="all, delete-orphan"
@@ -154,3 +159,17 @@ class File(Base):
         if not self.part_size:
             return 0
         return max(1, -(-self.size_bytes // self.part_size))
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; the token itself is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

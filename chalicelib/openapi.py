@@ -39,16 +39,34 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
+# Every /v1 operation takes an API token but the webhook, which takes its own shared secret.
+API_TOKEN: list[dict[str, list[str]]] = [{"apiToken": []}]
+SECURITY_SCHEMES = {
+    "apiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`inlet admin create-token NAME`); see docs/security.md",
+    },
+    "webhookSecret": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "INLET_WEBHOOK_SECRET, as MinIO's webhook target sends it",
+    },
+}
+
+
 def _operation(
     summary: str,
     response: type[BaseModel],
     status: str = "200",
     body: type[BaseModel] | None = None,
     params: list[dict[str, Any]] | None = None,
-    errors: tuple[str, ...] = ("404", "503"),
+    errors: tuple[str, ...] = ("401", "404", "503"),
+    security: list[dict[str, list[str]]] = API_TOKEN,
 ) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
+        "security": security,
         "responses": {
             status: {
                 "description": "OK",
@@ -75,7 +93,7 @@ def _operation(
 
 @functools.cache
 def document() -> dict[str, Any]:
-    body_errors = ("400", "404", "409", "413", "422", "503")
+    body_errors = ("400", "401", "404", "409", "413", "422", "503")
     list_params = [
         {
             "name": "status",
@@ -95,15 +113,22 @@ def document() -> dict[str, Any]:
     ]
     parts = "/v1/uploads/{run_id}/files/{file_id}/parts"
     paths: dict[str, Any] = {
-        "/health": {"get": _operation("Database and bucket checks", s.Health, errors=("503",))},
+        "/health": {
+            "get": _operation("Database and bucket checks", s.Health, errors=("503",), security=[])
+        },
         "/v1/openapi.json": {
             "get": {
                 "summary": "This document",
+                "security": API_TOKEN,
                 "responses": {
                     "200": {
                         "description": "OK",
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    },
+                    "401": {
+                        "description": ERRORS["401"],
+                        "content": {"application/json": {"schema": _ref(s.ErrorResponse)}},
+                    },
                 },
             }
         },
@@ -113,12 +138,15 @@ def document() -> dict[str, Any]:
                 s.CreateUploadResponse,
                 "201",
                 s.CreateUploadRequest,
-                errors=("400", "413", "422", "503"),
+                errors=("400", "401", "413", "422", "503"),
             )
         },
         "/v1/uploads/{run_id}": {
             "delete": _operation(
-                "Cancel a pending run", s.RunOut, params=[RUN_ID], errors=("404", "409", "503")
+                "Cancel a pending run",
+                s.RunOut,
+                params=[RUN_ID],
+                errors=("401", "404", "409", "503"),
             )
         },
         parts: {
@@ -126,7 +154,7 @@ def document() -> dict[str, Any]:
                 "Parts the bucket already holds (to resume)",
                 s.ListPartsResponse,
                 params=[RUN_ID, FILE_ID],
-                errors=("404", "409", "503"),
+                errors=("401", "404", "409", "503"),
             ),
             "post": _operation(
                 "Sign (or re-sign) part upload URLs",
@@ -147,7 +175,7 @@ def document() -> dict[str, Any]:
         },
         "/v1/runs": {
             "get": _operation(
-                "Runs, newest first", s.RunPage, params=list_params, errors=("422", "503")
+                "Runs, newest first", s.RunPage, params=list_params, errors=("401", "422", "503")
             )
         },
         "/v1/runs/{run_id}": {
@@ -160,6 +188,7 @@ def document() -> dict[str, Any]:
                 webhook.BucketEventsResult,
                 body=webhook.BucketNotification,
                 errors=("400", "401", "404", "413", "422", "503"),
+                security=[{"webhookSecret": []}],
             )
         },
     }
@@ -191,5 +220,8 @@ def document() -> dict[str, Any]:
             "description": "File ingestion: presigned uploads straight to the bucket, as runs.",
         },
         "paths": paths,
-        "components": {"schemas": definitions.get("$defs", {})},
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }

@@ -58,6 +58,14 @@ def run_out(run: Run, file_count: int, total_bytes: int) -> RunOut:
     )
 
 
+def visible(run: Run | None, run_id: object, owner: str | None) -> Run:
+    """The run, if `owner` may see it (None: authentication is off, every run is visible).
+    Another owner's run is as unknown as a missing one: the same 404, never a 403."""
+    if run is None or (owner is not None and run.owner != owner):
+        raise NotFound(f"run {run_id} not found")
+    return run
+
+
 def parse_run_id(raw: str) -> uuid.UUID:
     """A path id that is not a UUID names no run: 404, as for any unknown id."""
     try:
@@ -123,8 +131,11 @@ def totals(session: Session, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tu
     return {run_id: (int(count), int(size)) for run_id, count, size in rows}
 
 
-def list_runs(db: Database, flt: RunFilter) -> RunPage:
+def list_runs(db: Database, flt: RunFilter, *, owner: str | None = None) -> RunPage:
+    """Newest first; only `owner`'s runs unless owner is None (authentication off)."""
     query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(flt.limit + 1)
+    if owner is not None:
+        query = query.where(Run.owner == owner)
     if flt.status:
         query = query.where(Run.status == flt.status)
     if flt.type:
@@ -144,11 +155,9 @@ def list_runs(db: Database, flt: RunFilter) -> RunPage:
     )
 
 
-def get_run(db: Database, run_id: uuid.UUID) -> RunDetail:
+def get_run(db: Database, run_id: uuid.UUID, *, owner: str | None = None) -> RunDetail:
     with db.session() as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            raise NotFound(f"run {run_id} not found")
+        run = visible(session.get(Run, run_id), run_id, owner)
         files = run.files
         summary = run_out(run, len(files), sum(f.size_bytes for f in files))
         return RunDetail(**summary.model_dump(), files=[file_out(f) for f in files])

@@ -27,7 +27,11 @@ class FileSpec(Request):
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
     size: Annotated[int, Field(ge=0, description="Size in bytes")]
     content_type: Annotated[str, Field(max_length=255)] = "application/octet-stream"
-    sha256: str | None = Field(default=None, description="Hex SHA-256, verified after upload")
+    sha256: str | None = Field(
+        default=None,
+        description="Hex SHA-256, verified after upload",
+        json_schema_extra={"pattern": SHA256_HEX.pattern},
+    )
 
     @field_validator("name")
     @classmethod
@@ -75,7 +79,10 @@ PartNumber = Annotated[int, Field(ge=1, le=MAX_PARTS)]
 
 
 class SignPartsRequest(Request):
-    part_numbers: Annotated[list[PartNumber], Field(min_length=1, max_length=1000)]
+    part_numbers: Annotated[
+        list[PartNumber],
+        Field(min_length=1, max_length=1000, json_schema_extra={"uniqueItems": True}),
+    ]
 
     @field_validator("part_numbers")
     @classmethod
@@ -91,7 +98,14 @@ class CompletedPart(Request):
 
 
 class CompleteRequest(Request):
-    parts: Annotated[list[CompletedPart], Field(min_length=1, max_length=MAX_PARTS)]
+    parts: Annotated[
+        list[CompletedPart],
+        Field(
+            min_length=1,
+            max_length=MAX_PARTS,
+            description="Every part of the file, by ascending part_number, without repeats",
+        ),
+    ]
 
     @field_validator("parts")
     @classmethod

@@ -15,7 +15,7 @@ from chalicelib.db import Database
 from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
 from chalicelib.logs import logger
 from chalicelib.models import File, Run, RunSource, RunStatus
-from chalicelib.runs import file_out, parse_run_id, run_out
+from chalicelib.runs import file_out, parse_run_id, run_out, visible
 from chalicelib.schemas import (
     CompleteRequest,
     CreateUploadRequest,
@@ -104,9 +104,15 @@ def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUploa
 
 
 def create_upload(
-    db: Database, storage: Storage, settings: Settings, request: CreateUploadRequest
+    db: Database,
+    storage: Storage,
+    settings: Settings,
+    request: CreateUploadRequest,
+    *,
+    owner: str | None = None,
 ) -> CreateUploadResponse:
-    """A pending run with its files; multipart uploads are created in the bucket up front."""
+    """A pending run of `owner` with its files; multipart uploads are created in the bucket up
+    front."""
     _validate_limits(request, settings)
     run = Run(
         id=uuid.uuid4(),
@@ -115,6 +121,7 @@ def create_upload(
         notes=request.notes or None,
         status=RunStatus.PENDING.value,
         source=RunSource.API.value,
+        owner=owner,
     )
     files = []
     for spec in request.files:
@@ -167,11 +174,9 @@ def create_upload(
     )
 
 
-def _pending_multipart_file(session: Session, run_id: str, file_id: str) -> File:
-    """The file, locked, checked to be an open multipart upload of a pending run."""
-    run = session.get(Run, parse_run_id(run_id), with_for_update=True)
-    if run is None:
-        raise NotFound(f"run {run_id} not found")
+def _pending_multipart_file(session: Session, run_id: str, file_id: str, owner: str | None) -> File:
+    """The file, locked, checked to be an open multipart upload of a pending run of `owner`."""
+    run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
     try:
         file = session.get(File, uuid.UUID(file_id), with_for_update=True)
     except ValueError:
@@ -197,10 +202,16 @@ def _check_part_numbers(file: File, numbers: list[int]) -> None:
 
 
 def sign_parts(
-    db: Database, storage: Storage, run_id: str, file_id: str, request: SignPartsRequest
+    db: Database,
+    storage: Storage,
+    run_id: str,
+    file_id: str,
+    request: SignPartsRequest,
+    *,
+    owner: str | None = None,
 ) -> SignPartsResponse:
     with db.session() as session:
-        file = _pending_multipart_file(session, run_id, file_id)
+        file = _pending_multipart_file(session, run_id, file_id, owner)
         _check_part_numbers(file, request.part_numbers)
         return SignPartsResponse(parts=_signed_parts(storage, file, request.part_numbers))
 
@@ -211,9 +222,11 @@ def _upload_gone(exc: ClientError, file_id: str) -> Conflict | None:
     return None
 
 
-def list_parts(db: Database, storage: Storage, run_id: str, file_id: str) -> ListPartsResponse:
+def list_parts(
+    db: Database, storage: Storage, run_id: str, file_id: str, *, owner: str | None = None
+) -> ListPartsResponse:
     with db.session() as session:
-        file = _pending_multipart_file(session, run_id, file_id)
+        file = _pending_multipart_file(session, run_id, file_id, owner)
         key, upload_id = file.object_key, file.multipart_upload_id
     assert upload_id is not None
     try:
@@ -230,11 +243,17 @@ PART_ERRORS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXM
 
 
 def complete_upload(
-    db: Database, storage: Storage, run_id: str, file_id: str, request: CompleteRequest
+    db: Database,
+    storage: Storage,
+    run_id: str,
+    file_id: str,
+    request: CompleteRequest,
+    *,
+    owner: str | None = None,
 ) -> FileOut:
     """Complete a multipart upload. The file turns `stored` when its bucket event is processed."""
     with db.session() as session:
-        file = _pending_multipart_file(session, run_id, file_id)
+        file = _pending_multipart_file(session, run_id, file_id, owner)
         numbers = [p.part_number for p in request.parts]
         if numbers != list(range(1, file.part_count + 1)):
             raise Invalid(
@@ -268,12 +287,10 @@ def abort_open_uploads(storage: Storage, files: Iterable[File]) -> None:
             storage.abort_multipart(file.object_key, file.multipart_upload_id)
 
 
-def cancel_run(db: Database, storage: Storage, run_id: str) -> RunOut:
+def cancel_run(db: Database, storage: Storage, run_id: str, *, owner: str | None = None) -> RunOut:
     """Cancel a pending run and abort its open multipart uploads. Cancelling twice is harmless."""
     with db.session() as session:
-        run = session.get(Run, parse_run_id(run_id), with_for_update=True)
-        if run is None:
-            raise NotFound(f"run {run_id} not found")
+        run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
         if run.status not in (RunStatus.PENDING, RunStatus.CANCELLED):
             raise Conflict(f"run {run_id} is {run.status}; only pending runs can be cancelled")
         if run.status == RunStatus.PENDING:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib import sqs
+from chalicelib.auth import bearer_token
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.errors import Invalid, NotFound, Unauthorized
@@ -64,9 +65,9 @@ def authorize(authorization: str | None, secret: SecretStr | None) -> None:
     """404 when the endpoint is not configured; 401 unless the header carries the secret."""
     if secret is None:
         raise NotFound("the bucket-events webhook is not enabled (INLET_WEBHOOK_SECRET is unset)")
-    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = bearer_token(authorization)
     expected = secret.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+    if token is None or not hmac.compare_digest(token.encode(), expected):
         raise Unauthorized("a bearer token with the webhook secret is required")
 
 

@@ -6,6 +6,7 @@ migrations, and the API under `chalice local`. Prints the URLs; Ctrl-C stops eve
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 # Before moto is imported: let bucket CORS rules answer preflights, as S3 does.
@@ -54,6 +56,8 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": "INFO",
         # moto reads a whole object for every ranged GET: hash each object in one stream.
         "INLET_HASH_RANGE_SIZE": "0",
+        # No tokens on a laptop; `INLET_AUTH=required make dev` turns them on.
+        "INLET_AUTH": "off",
     }
     return defaults | {k: v for k, v in environ.items() if v != ""}
 
@@ -62,6 +66,8 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
 def embedded_s3(port: int) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
+    # One access-log line per request would bury the API's logs (the pump polls every second).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
     try:
@@ -103,12 +109,18 @@ def wait_for(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None
 
 
 @contextmanager
-def api_process(env: dict[str, str], port: str) -> Iterator[subprocess.Popen[bytes]]:
-    chalice = Path(sys.executable).parent / "chalice"
-    process = subprocess.Popen(  # noqa: S603 (our own venv's chalice, fixed arguments)
-        [str(chalice), "local", "--no-autoreload", "--host", HOST, "--port", port],
+def api_process(
+    env: dict[str, str], port: str, log: IO[bytes] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`chalice local` on `port` (with a real server's listen backlog: infra/localapi.py); its
+    output goes to `log` when given (else ours)."""
+    local = ["local", "--no-autoreload", "--host", HOST, "--port", port]
+    process = subprocess.Popen(  # noqa: S603 (this Python, fixed arguments)
+        [sys.executable, "-m", "infra.localapi", *local],
         cwd=ROOT,
         env=env,
+        stdout=log,
+        stderr=log and subprocess.STDOUT,
         start_new_session=True,  # its own process group, so nothing outlives us
     )
     try:
@@ -121,6 +133,12 @@ def api_process(env: dict[str, str], port: str) -> Iterator[subprocess.Popen[byt
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def auth_banner(settings: Settings) -> str:
+    if settings.inlet_auth == "off":
+        return "off: no token needed (INLET_AUTH=required make dev turns tokens on)"
+    return "required: create a token with `.venv/bin/python -m infra.admin create-token NAME`"
 
 
 def main() -> None:
@@ -150,7 +168,8 @@ def main() -> None:
             f"  OpenAPI       {api_url}/v1/openapi.json\n"
             f"  S3 endpoint   {settings.s3_endpoint_url}   bucket: {settings.inlet_bucket}\n"
             f"  Database      {settings.database_url}\n"
-            f"  Bucket events {events.url} (dead letters: {events.dead_letter_url})\n",
+            f"  Bucket events {events.url} (dead letters: {events.dead_letter_url})\n"
+            f"  Auth          {auth_banner(settings)}\n",
             flush=True,
         )
         while not stop.wait(0.5):

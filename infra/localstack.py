@@ -54,6 +54,10 @@ NOT_ON_LOCALSTACK = (
     "tests/test_compose.py",
     "tests/test_cli.py",
     "tests/test_cli_units.py",
+    "tests/test_cdk.py",
+    "tests/test_deploy_runtime.py",
+    "tests/test_fuzz.py",
+    "tests/test_faults.py",
 )
 BANNER = "=" * 78
 

@@ -92,14 +92,20 @@ def public_read_policy(bucket: str) -> str:
 
 
 def page_config(
-    api_url: str, run_types: Sequence[str] = (), default_run_type: str | None = None
+    api_url: str,
+    run_types: Sequence[str] = (),
+    default_run_type: str | None = None,
+    auth_required: bool = False,
 ) -> dict[str, object]:
-    """The page's runtime configuration: the API base URL, and the run types to offer."""
+    """The page's runtime configuration: the API base URL, the run types to offer, and whether
+    the API wants a token (the page then asks for one up front)."""
     config: dict[str, object] = {"apiUrl": api_url.rstrip("/")}
     if run_types:
         config["runTypes"] = list(run_types)
     if default_run_type:
         config["defaultRunType"] = default_run_type
+    if auth_required:
+        config["authRequired"] = True
     return config
 
 
@@ -127,6 +133,7 @@ def publish_site(
     dist: Path = DIST_DIR,
     run_types: Sequence[str] = (),
     default_run_type: str | None = None,
+    auth_required: bool = False,
     region: str = "us-east-1",
     prune: bool = True,
 ) -> Published:
@@ -138,11 +145,12 @@ def publish_site(
         )
     ensure_bucket(s3, bucket, region)
     s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
-    config = json.dumps(page_config(api_url, run_types, default_run_type), indent=2) + "\n"
+    config = page_config(api_url, run_types, default_run_type, auth_required)
+    config_json = json.dumps(config, indent=2) + "\n"
     s3.put_object(
         Bucket=bucket,
         Key=CONFIG_NAME,
-        Body=config.encode(),
+        Body=config_json.encode(),
         ContentType=CONTENT_TYPES[".json"],
         CacheControl=REVALIDATE,
     )
@@ -182,6 +190,7 @@ def publish_dev_page(
         bucket=environ.get("INLET_WEB_BUCKET") or WEB_BUCKET,
         run_types=settings.inlet_run_types,
         default_run_type=settings.inlet_default_run_type,
+        auth_required=settings.inlet_auth == "required",
         region=settings.aws_region,
     )
     return result.url
@@ -207,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dist=args.dist,
         run_types=settings.inlet_run_types,
         default_run_type=settings.inlet_default_run_type,
+        auth_required=settings.inlet_auth == "required",
         region=settings.aws_region,
     )
     print(f"published {result.files} files to s3://{result.bucket}: {result.url}")

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -345,7 +346,24 @@ def fail(message: str) -> None:
     print(f"inlet: {' '.join(message.split())}", file=sys.stderr)
 
 
+def admin(argv: list[str]) -> int:
+    """`inlet admin ...`: API tokens, straight against DATABASE_URL. It needs Inlet's server code
+    (`infra/admin.py`, docs/security.md), so it works from a checkout installed with `make install`,
+    not from the client alone."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "infra" / "admin.py").is_file():
+        fail("`inlet admin` runs from Inlet's repository (make install); this is the client only")
+        return EXIT_USAGE
+    sys.path.insert(0, str(root))
+    from infra.admin import main as admin_main
+
+    return admin_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:
+        return admin(argv[1:])
     args = build_parser().parse_args(argv)
     api_url = getattr(args, "api", None) or os.environ.get("INLET_API_URL") or DEFAULT_API_URL
     token = getattr(args, "token", None) or os.environ.get("INLET_API_TOKEN")

@@ -20,7 +20,7 @@ from sqlalchemy import delete
 import app as app_module
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
-from chalicelib.models import File, Run
+from chalicelib.models import ApiToken, File, Run
 from chalicelib.pump import make_sqs_client
 from chalicelib.storage import Storage, make_s3_client
 from infra.resources import EventQueue, ensure_event_queue, ensure_upload_bucket
@@ -30,12 +30,14 @@ PG_ADMIN_URL = os.environ.get("INLET_TEST_PG_URL", "postgresql://postgres@127.0.
 BUCKET = "inlet-test-uploads"
 CORS_ORIGIN = "http://allowed.example"
 
-# Fake credentials so boto3 never looks for real ones.
+# Fake credentials so boto3 never looks for real ones. Authentication is off unless a test turns
+# it on (tests/test_auth*.py): servers the tests start inherit this.
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "MOTO_DISABLE_GLOBAL_CORS": "1",
+    "INLET_AUTH": "off",
 }.items():
     os.environ.setdefault(_name, _value)
 
@@ -110,6 +112,7 @@ def db(migrated_db: Database) -> Iterator[Database]:
     with migrated_db.session() as session:
         session.execute(delete(File))
         session.execute(delete(Run))
+        session.execute(delete(ApiToken))
 
 
 def make_settings(database_url: str, s3_endpoint: str, **overrides: object) -> Settings:
@@ -120,6 +123,7 @@ def make_settings(database_url: str, s3_endpoint: str, **overrides: object) -> S
         "inlet_part_size": 5 * MiB,
         "inlet_multipart_threshold": 5 * MiB,
         "inlet_cors_origins": (CORS_ORIGIN,),
+        "inlet_auth": "off",
     }
     return Settings.model_validate(values | overrides)
 

@@ -2,10 +2,12 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { ErrorAlert } from './components/Alert'
 import { Spinner } from './components/Spinner'
+import { TokenField } from './components/TokenField'
 import { ApiClient, ApiError } from './lib/api'
 import { type InletConfig, loadConfig } from './lib/config'
 import { AppContext } from './lib/context'
 import { type Route, useRoute } from './lib/router'
+import { loadToken } from './lib/token'
 import { RunDetailPage } from './pages/RunDetailPage'
 import { RunsPage } from './pages/RunsPage'
 import { UploadPage, useSession } from './pages/UploadPage'
@@ -62,7 +64,7 @@ export function Inlet({
   api?: ApiClient
   session?: UploadSession
 }) {
-  const api = useMemo(() => givenApi ?? new ApiClient(config.apiUrl), [givenApi, config.apiUrl])
+  const api = useMemo(() => givenApi ?? new ApiClient(config.apiUrl, undefined, loadToken), [givenApi, config.apiUrl])
   const [queryClient] = useState(makeQueryClient)
   // One upload session for the life of the page, so moving between pages never stops an upload.
   const [session] = useState(() => givenSession ?? new UploadSession({ api, hasher: new WorkerHasher(), store: new ResumeStore() }))
@@ -71,13 +73,13 @@ export function Inlet({
   return (
     <AppContext.Provider value={context}>
       <QueryClientProvider client={queryClient}>
-        <Shell route={route} session={session} />
+        <Shell route={route} session={session} authRequired={config.authRequired === true} />
       </QueryClientProvider>
     </AppContext.Provider>
   )
 }
 
-function Shell({ route, session }: { route: Route; session: UploadSession }) {
+function Shell({ route, session, authRequired }: { route: Route; session: UploadSession; authRequired: boolean }) {
   const main = useRef<HTMLElement>(null)
   const first = useRef(true)
   const routeKey = JSON.stringify(route)
@@ -120,6 +122,7 @@ function Shell({ route, session }: { route: Route; session: UploadSession }) {
             </NavLink>
           </nav>
           {route.name !== 'upload' && <UploadIndicator session={session} />}
+          <TokenField required={authRequired} />
         </div>
       </header>
       <main id="main" ref={main} className="mx-auto max-w-6xl px-4 py-6 sm:px-6 sm:py-8">

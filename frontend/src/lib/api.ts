@@ -46,18 +46,24 @@ type Fetch = typeof fetch
 export class ApiClient {
   readonly baseUrl: string
   readonly #fetch: Fetch
+  readonly #token: () => string | null
 
-  constructor(baseUrl: string, fetchImpl: Fetch = (...args) => fetch(...args)) {
+  /** `token` is asked before every request, so a token saved later is used at once. */
+  constructor(baseUrl: string, fetchImpl: Fetch = (...args) => fetch(...args), token: () => string | null = () => null) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.#fetch = fetchImpl
+    this.#token = token
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     let response: Response
+    const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' }
+    const token = this.#token()
+    if (token) headers.Authorization = `Bearer ${token}`
     try {
       response = await this.#fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       })

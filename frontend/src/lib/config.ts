@@ -9,6 +9,8 @@ export interface InletConfig {
   runTypes: string[]
   /** Preselected run type. */
   defaultRunType: string
+  /** The API wants a token (INLET_AUTH=required): the page asks for one up front. */
+  authRequired?: boolean
 }
 
 export const DEFAULT_RUN_TYPES = ['ds_etc', 'instance_etc', 'app_bundle', 'single_conf']
@@ -31,7 +33,12 @@ export function parseConfig(raw: unknown): InletConfig {
       : runTypes.includes('app_bundle')
         ? 'app_bundle'
         : runTypes[0]
-  return { apiUrl: data.apiUrl.replace(/\/+$/, ''), runTypes, defaultRunType }
+  return {
+    apiUrl: data.apiUrl.replace(/\/+$/, ''),
+    runTypes,
+    defaultRunType,
+    ...(data.authRequired === true ? { authRequired: true } : {}),
+  }
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<InletConfig> {

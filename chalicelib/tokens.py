@@ -1,0 +1,111 @@
+"""API tokens: created by an admin, stored as SHA-256 hashes, looked up on every request.
+
+A token is 256 random bits, so its SHA-256 is all that needs storing (no salt or slow hash: there
+is nothing to guess), and looking a token up by its hash compares nothing secret byte by byte.
+The token itself is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from chalicelib.config import OWNER_PATTERN
+from chalicelib.db import Database
+from chalicelib.errors import Conflict, Invalid, NotFound, Unauthorized
+from chalicelib.models import ApiToken, utcnow
+
+# Recognisable by secret scanners, and never a valid token of anything else.
+PREFIX = "inlet_"
+# Longer answers are refused before hashing: a token is 49 characters.
+MAX_TOKEN_LENGTH = 256
+# `last_used_at` is written at most this often per token, not on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+NAME = re.compile(OWNER_PATTERN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: the owner of the runs it may see, and the token it used."""
+
+    owner: str
+    token_name: str
+
+    def context(self) -> dict[str, str]:
+        """As API Gateway hands an authorizer's result to the function (string values only)."""
+        return {"owner": self.owner, "token_name": self.token_name}
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    owner: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def new_token() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _info(row: ApiToken) -> TokenInfo:
+    return TokenInfo(row.name, row.owner, row.created_at, row.last_used_at, row.revoked_at)
+
+
+def create_token(db: Database, name: str, owner: str | None = None) -> tuple[TokenInfo, str]:
+    """A new token named `name` for `owner` (default: the name); returns it once, in clear."""
+    owner = owner or name
+    for field, value in (("name", name), ("owner", owner)):
+        if not NAME.match(value):
+            raise Invalid(
+                f"{field} {value!r} must be 1 to 64 of A-Z a-z 0-9 . _ @ -, starting with a "
+                "letter or digit"
+            )
+    token = new_token()
+    row = ApiToken(name=name, owner=owner, token_hash=hash_token(token), created_at=utcnow())
+    try:
+        with db.session() as session:
+            session.add(row)
+    except IntegrityError:
+        raise Conflict(f"a token named {name!r} exists already; pick another name") from None
+    return _info(row), token
+
+
+def revoke_token(db: Database, name: str) -> TokenInfo:
+    """Revoke a token for good (revoking twice is harmless)."""
+    with db.session() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.name == name))
+        if row is None:
+            raise NotFound(f"no token is named {name!r}")
+        row.revoked_at = row.revoked_at or utcnow()
+        return _info(row)
+
+
+def list_tokens(db: Database) -> list[TokenInfo]:
+    with db.session() as session:
+        return [_info(row) for row in session.scalars(select(ApiToken).order_by(ApiToken.name))]
+
+
+def authenticate(db: Database, token: str) -> Principal:
+    """The principal of a live token; 401 for any other string."""
+    if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("the bearer token is not valid")
+    with db.session() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        if row is None or row.revoked_at is not None:
+            raise Unauthorized("the bearer token is not valid")
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            row.last_used_at = now
+        return Principal(owner=row.owner, token_name=row.name)

@@ -1,0 +1,58 @@
+import { useQueryClient } from '@tanstack/react-query'
+import { type FormEvent, useId, useState } from 'react'
+import { loadToken, saveToken } from '../lib/token'
+
+const buttonClass =
+  'rounded-md border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-teal-700'
+
+/** The API token: pasted once, kept in this browser, sent with every API call. Shown when the
+ * API requires one (config.json `authRequired`) or a token is already saved. */
+export function TokenField({ required }: { required: boolean }) {
+  const queryClient = useQueryClient()
+  const id = useId()
+  const [saved, setSaved] = useState(() => loadToken() !== null)
+  const [value, setValue] = useState('')
+  if (!required && !saved) return null
+
+  const store = (token: string) => {
+    saveToken(token)
+    setSaved(loadToken() !== null)
+    setValue('')
+    // Everything shown so far was fetched with the old token (or none).
+    void queryClient.invalidateQueries()
+  }
+  const submit = (e: FormEvent) => {
+    e.preventDefault()
+    if (value.trim()) store(value)
+  }
+
+  return (
+    <form onSubmit={submit} className="ml-auto flex flex-wrap items-center gap-2" aria-label="Authentication">
+      <label htmlFor={id} className="text-xs font-medium text-slate-700">
+        API token
+      </label>
+      <input
+        id={id}
+        type="password"
+        autoComplete="off"
+        spellCheck={false}
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+        placeholder={saved ? 'saved; paste to replace' : 'inlet_…'}
+        aria-describedby={`${id}-state`}
+        className="w-44 rounded-md border border-slate-300 px-2 py-1 text-xs focus-visible:outline-2 focus-visible:outline-teal-700"
+      />
+      <button type="submit" className={buttonClass} disabled={!value.trim()}>
+        Save
+      </button>
+      {saved && (
+        <button type="button" className={buttonClass} onClick={() => store('')}>
+          Forget
+        </button>
+      )}
+      <span id={`${id}-state`} className={`text-xs ${saved ? 'text-emerald-700' : 'text-amber-700'}`}>
+        {saved ? 'Token saved in this browser' : 'This Inlet needs a token: ask your admin'}
+      </span>
+    </form>
+  )
+}
