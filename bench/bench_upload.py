@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from infra.processes import free_port  # noqa: E402
+
 BUCKET = "inlet-uploads"
 MiB = 1024 * 1024
 # The same client settings Inlet uses for S3-compatible endpoints (see chalicelib/storage.py).
@@ -51,12 +54,6 @@ class Result:
     @property
     def mb_per_s(self) -> float:
         return self.size / 1e6 / self.seconds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -18,9 +18,7 @@ import argparse
 import hashlib
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,10 +38,11 @@ sys.path.insert(0, str(ROOT))
 from chalicelib import tokens  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.db import Database  # noqa: E402
+from chalicelib.migrate import upgrade_url  # noqa: E402
 from chalicelib.models import File, Run  # noqa: E402
-from infra.devstack import HOST, api_process, migrate, wait_for  # noqa: E402
+from infra.devstack import HOST, api_process  # noqa: E402
 from infra.init import init_resources  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from infra.processes import free_port, process_group, wait_until_ok  # noqa: E402
 
 OPERATIONS = ("create run", "upload file", "read run")
 
@@ -67,39 +66,19 @@ class Results:
 def moto_process(port: int, log: Path) -> Iterator[str]:
     """A moto server (S3 and SQS) in its own process, so it does not share the load's GIL."""
     env = os.environ | {"MOTO_DISABLE_GLOBAL_CORS": "1"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 (our own venv's moto_server)
-            [str(Path(sys.executable).parent / "moto_server"), "-H", HOST, "-p", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://{HOST}:{port}"
-    try:
-        wait_for(f"{url}/moto-api/", 30, process)
+    moto_server = [str(Path(sys.executable).parent / "moto_server"), "-H", HOST, "-p", str(port)]
+    with process_group(moto_server, log=log, env=env) as process:
+        url = f"http://{HOST}:{port}"
+        wait_until_ok(f"{url}/moto-api/", 30, process)
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 @contextmanager
 def pump_process(env: dict[str, str], log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.pump", "--wait-seconds", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with process_group(
+        [sys.executable, "-m", "infra.pump", "--wait-seconds", "1"], log, cwd=ROOT, env=env
+    ):
         yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def client(
@@ -259,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.update(env)  # boto3 in this process (init) reads the same credentials
         settings = Settings.from_env(env)
         init_resources(settings)
-        migrate(settings.database_url)
+        upgrade_url(settings.database_url)
         db = Database.from_url(settings.database_url)
         stack.callback(db.engine.dispose)
         before = stored_counts(db)
@@ -268,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = f"http://{HOST}:{port}"
         api_log = stack.enter_context((work / "api.log").open("wb"))
         api = stack.enter_context(api_process(env, port, api_log))
-        wait_for(f"{base}/health", 60, api)
+        wait_until_ok(f"{base}/health", 60, api)
         stack.enter_context(pump_process(env, work / "pump.log"))
 
         print(f"Load: {base} (database {settings.database_url}, bucket on {s3})", flush=True)

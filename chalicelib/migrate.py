@@ -41,12 +41,26 @@ def wait_for(database: Database, seconds: float, interval: float = 5.0) -> None:
             time.sleep(interval)
 
 
-def upgrade(database: Database, revision: str = "head") -> str | None:
-    """Upgrade the schema to `revision` in one transaction; the revision it is at afterwards."""
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic's configuration for `migrations/`, without alembic.ini's logging setup: the one
+    way the dev stack, `infra.init`, the tests and the `migrate` function run migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
     config.attributes["configure_logging"] = False
+    if database_url:
+        # Config values interpolate %: a password may hold one.
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_url(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def upgrade(database: Database, revision: str = "head") -> str | None:
+    """Upgrade the schema to `revision` in one transaction; the revision it is at afterwards."""
+    config = alembic_config()
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -12,8 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -29,13 +27,13 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
 
 from chalicelib.config import Settings  # noqa: E402
+from chalicelib.migrate import upgrade_url  # noqa: E402
 from chalicelib.pump import Pump, make_sqs_client  # noqa: E402
 from chalicelib.storage import make_s3_client  # noqa: E402
 from infra.init import init_resources  # noqa: E402
+from infra.processes import stop_group, wait_until_ok  # noqa: E402
 from infra.web import publish_dev_page  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -87,27 +85,6 @@ def event_pump(settings: Settings, queue_url: str) -> Iterator[Pump]:
         yield pump
 
 
-def migrate(database_url: str) -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
-
-
-def wait_for(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the API process exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local URL)
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the API did not answer at {url} within {seconds:.0f} s")
-
-
 @contextmanager
 def api_process(
     env: dict[str, str], port: str, log: IO[bytes] | None = None
@@ -126,13 +103,7 @@ def api_process(
     try:
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_group(process)
 
 
 def auth_banner(settings: Settings) -> str:
@@ -155,11 +126,11 @@ def main() -> None:
         # Bucket, CORS, queue, dead-letter queue, notification: the same code as `infra.init`.
         events = init_resources(settings, s3=s3).queue
         assert events is not None
-        migrate(settings.database_url)
+        upgrade_url(settings.database_url)
         stack.enter_context(event_pump(settings, events.url))
         api_url = f"http://{HOST}:{env['INLET_API_PORT']}"
         api = stack.enter_context(api_process(env, env["INLET_API_PORT"]))
-        wait_for(f"{api_url}/health", 30, api)
+        wait_until_ok(f"{api_url}/health", 30, api)
         web_page = publish_dev_page(s3, settings, api_url, env)  # frontend/dist -> inlet-web
         print(
             "\nInlet is running (Ctrl-C stops everything)\n"

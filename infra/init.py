@@ -20,12 +20,12 @@ import argparse
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from chalicelib.config import Settings
+from chalicelib.migrate import upgrade_url
 from chalicelib.pump import make_sqs_client
 from chalicelib.storage import error_code, make_s3_client
 from infra.resources import (
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
-ROOT = Path(__file__).resolve().parent.parent
 # MinIO names a webhook target `arn:minio:sqs:<region>:<ID>:webhook`, <ID> being the suffix of
 # its MINIO_NOTIFY_WEBHOOK_*_<ID> variables; the region is empty unless MINIO_REGION is set.
 MINIO_WEBHOOK_ARN = "arn:minio:sqs::INLET:webhook"
@@ -118,16 +117,6 @@ def ensure_database(database_url: str) -> bool:
     return True
 
 
-def migrate(database_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    command.upgrade(config, "head")
-
-
 def retrying(action: Callable[[], T], seconds: float, what: str) -> T:
     """Run `action`, again and again while the endpoint does not answer (a stack starting up)."""
     deadline = time.monotonic() + seconds
@@ -167,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     lines.append(f"  notifications runs/ and inbox/ -> {made.notify_target or 'none'}")
     if args.migrate:
         created = ensure_database(settings.database_url)
-        migrate(settings.database_url)
+        upgrade_url(settings.database_url)
         lines.append(f"  database      {'created and ' if created else ''}migrated to head")
     print("\n".join(lines), flush=True)
 

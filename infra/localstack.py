@@ -24,7 +24,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from infra.processes import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-localstack"
@@ -144,12 +145,6 @@ def ensure_venv(python: str) -> float:
 # --- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def localstack_environment(port: int, data_dir: Path) -> dict[str, str]:
     return os.environ | {
         "OVERRIDE_IN_DOCKER": "0",
@@ -168,17 +163,6 @@ def healthy(endpoint: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @contextmanager
@@ -207,7 +191,7 @@ def running(port: int | None = None, log: Path | None = None) -> Iterator[str]:
             time.sleep(0.25)
         yield endpoint
     finally:
-        _stop(process)
+        stop_group(process)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

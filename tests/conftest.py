@@ -4,7 +4,6 @@ and a moto S3 server spoken to over HTTP."""
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from alembic import command
-from alembic.config import Config
 from chalice.test import Client
 from moto.server import ThreadedMotoServer
 from sqlalchemy import delete
@@ -20,9 +18,11 @@ from sqlalchemy import delete
 import app as app_module
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
+from chalicelib.migrate import alembic_config
 from chalicelib.models import ApiToken, File, Run
 from chalicelib.pump import make_sqs_client
 from chalicelib.storage import Storage, make_s3_client
+from infra.processes import free_port
 from infra.resources import EventQueue, ensure_event_queue, ensure_upload_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,12 +42,6 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """An in-process moto server, or the S3/SQS endpoint named by INLET_TEST_S3_ENDPOINT (the
@@ -64,11 +58,7 @@ def s3_endpoint() -> Iterator[str]:
 
 
 def migrate(url: str, revision: str = "head", direction: str = "upgrade") -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", url)
-    config.attributes["configure_logging"] = False
-    getattr(command, direction)(config, revision)
+    getattr(command, direction)(alembic_config(url), revision)
 
 
 def _postgres_database() -> Iterator[str]:

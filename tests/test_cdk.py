@@ -409,6 +409,32 @@ def test_the_functions_reach_objects_under_runs_and_inbox_only(template: Any) ->
     assert set(objects) == {"/runs/*", "/inbox/*"}
 
 
+def test_api_gateways_own_errors_are_in_the_contracts_shape(template: Any) -> None:
+    """No route, no or a wrong token, a broken authorizer: API Gateway answers before the app."""
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {kind: r.get("StatusCode") for kind, r in responses.items()} == {
+        "UNAUTHORIZED": "401",
+        "AUTHORIZER_FAILURE": "503",
+        "MISSING_AUTHENTICATION_TOKEN": "404",
+        "DEFAULT_4XX": None,
+        "DEFAULT_5XX": None,
+    }
+    unauthorized = responses["UNAUTHORIZED"]
+    body = json.loads(unauthorized["ResponseTemplates"]["application/json"])
+    assert body == {
+        "error": {
+            "code": "unauthorized",
+            "message": "a valid bearer token is required",
+            "details": [],
+        }
+    }
+    assert "Bearer" in unauthorized["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]
+    assert all(r["RestApiId"] == {"Ref": "RestAPI"} for r in responses.values())
+
+
 # --- database, migrations, web page -----------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ import inlet.plan
 import inlet.upload
 from chalicelib.config import MiB, Settings
 from chalicelib.storage import make_s3_client
+from infra.processes import stop_group
 from inlet.api import ApiClient
 from inlet.cli import main
 from tests.conftest import free_port
@@ -87,13 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _wait_healthy(api_url, process, log)
         yield Stack(api_url=api_url, s3_url=f"http://127.0.0.1:{s3_port}")
     finally:
-        # SIGTERM lets the dev stack stop the API process group it started.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)  # SIGTERM first: the dev stack stops the API group it started
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ from chalicelib.models import File, Run
 from chalicelib.pump import make_sqs_client
 from chalicelib.schemas import CreateUploadRequest, FileSpec
 from chalicelib.storage import Storage, make_s3_client
-from infra.devstack import api_process, wait_for
+from infra.devstack import api_process
+from infra.processes import wait_until_ok
 from infra.resources import EventQueue, ensure_event_queue, ensure_upload_bucket
 from tests.conftest import EVENTS_BUCKET, ROOT, free_port, migrate
 from tests.event_helpers import sha256
@@ -296,7 +297,7 @@ def test_postgres_restarting_during_a_burst_loses_nothing(
     base = f"http://127.0.0.1:{port}"
     burst = Burst()
     with api_process(env, port) as api, pump_process(env, tmp_path / "pump.log"):
-        wait_for(f"{base}/health", 60, api)
+        wait_until_ok(f"{base}/health", 60, api)
         threads = [threading.Thread(target=client, args=(base, token, 25, burst)) for _ in range(8)]
         for thread in threads:
             thread.start()
@@ -358,7 +359,7 @@ def test_without_the_object_store_health_is_503_and_errors_are_json(
     big = {"type": "app_bundle", "files": [{"name": "big.bin", "size": 20 * MiB}]}
     try:
         with api_process(env, port) as api:
-            wait_for(f"{base}/health", 60, api)
+            wait_until_ok(f"{base}/health", 60, api)
             created = requests.post(f"{base}/v1/uploads", json=big, timeout=30).json()
             run_id, file_id = created["run"]["id"], created["files"][0]["id"]
             moto.stop()

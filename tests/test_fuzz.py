@@ -21,7 +21,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from chalicelib import openapi, tokens
 from chalicelib.config import MiB
 from chalicelib.db import Database
-from infra.devstack import api_process, wait_for
+from infra.devstack import api_process
+from infra.processes import wait_until_ok
 from tests.conftest import BUCKET, CORS_ORIGIN, _postgres_database, free_port, migrate
 
 pytestmark = pytest.mark.http
@@ -64,7 +65,7 @@ def target(s3_endpoint: str, bucket_ready: None) -> Iterator[Target]:
     try:
         with api_process(env, port) as process:
             base = f"http://127.0.0.1:{port}"
-            wait_for(f"{base}/health", 60, process)
+            wait_until_ok(f"{base}/health", 60, process)
             yield Target(base, token)
     finally:
         next(databases, None)  # drops the database

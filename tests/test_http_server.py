@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import requests
 
 from chalicelib.config import MiB
 from chalicelib.db import Database
+from infra.processes import stop_group
 from tests.conftest import BUCKET, CORS_ORIGIN, ROOT, free_port
 from tests.helpers import TWO_PARTS
 
@@ -66,12 +66,7 @@ def server(
         wait_until_healthy(base, process, log)
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 def preflight(base: str, path: str, origin: str) -> requests.Response:

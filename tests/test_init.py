@@ -21,6 +21,7 @@ from sqlalchemy import inspect
 
 from chalicelib.config import Settings
 from chalicelib.db import Database, make_engine
+from chalicelib.migrate import upgrade_url
 from chalicelib.pump import make_sqs_client
 from chalicelib.storage import Storage, make_s3_client
 from infra import init
@@ -167,7 +168,7 @@ def test_ensure_database_creates_a_missing_postgres_database() -> None:
     try:
         assert init.ensure_database(url) is True
         assert init.ensure_database(url) is False
-        init.migrate(url)
+        upgrade_url(url)
         engine = make_engine(url)
         assert "ingestion_runs" in inspect(engine).get_table_names()
         engine.dispose()

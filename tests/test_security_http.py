@@ -15,7 +15,8 @@ import requests
 from chalicelib import tokens
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
-from infra.devstack import api_process, wait_for
+from infra.devstack import api_process
+from infra.processes import wait_until_ok
 from tests.conftest import BUCKET, CORS_ORIGIN, free_port
 
 pytestmark = pytest.mark.http
@@ -46,7 +47,7 @@ def secured(
     }
     with api_process(env, port) as process:
         base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/health", 60, process)
+        wait_until_ok(f"{base}/health", 60, process)
         yield base
 
 

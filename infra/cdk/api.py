@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
@@ -53,6 +54,21 @@ FUNCTIONS = {
     "Migrate": FunctionSpec("database", 600, 512),
 }
 SQS_EVENT = "Events.HandleBucketEventsSqsEventSource.Properties"
+
+
+# API Gateway's own answers -> (status, or None to keep its own; error code; message). Code and
+# message are JSON expressions of the mapping template: literals, or API Gateway's variables.
+GATEWAY_ERRORS = {
+    "UNAUTHORIZED": ("401", '"unauthorized"', '"a valid bearer token is required"'),
+    "AUTHORIZER_FAILURE": (
+        "503",
+        '"unavailable"',
+        '"the database cannot be reached; try again shortly"',
+    ),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", '"not_found"', '"no such route"'),
+    "DEFAULT_4XX": (None, '"$context.error.responseType"', "$context.error.messageString"),
+    "DEFAULT_5XX": (None, '"$context.error.responseType"', "$context.error.messageString"),
+}
 
 
 def revisions_fingerprint() -> str:
@@ -137,7 +153,26 @@ class InletApi(Construct):
             for name, function in self.functions.items()
         }
         self.url: str = template.get_output("EndpointURL").value
+        self._contract_errors(template.get_resource("RestAPI").ref)
         self._migrate_on_deploy(data)
+
+    def _contract_errors(self, rest_api_id: str) -> None:
+        """API Gateway answers some requests before the app runs (no route, the authorizer's
+        verdict, throttling): in the contract's JSON error shape too, not in its own."""
+        for kind, (status, code, message) in GATEWAY_ERRORS.items():
+            template = f'{{"error": {{"code": {code}, "message": {message}, "details": []}}}}'
+            headers = {"gatewayresponse.header.Content-Type": "'application/json'"}
+            if kind == "UNAUTHORIZED":
+                headers["gatewayresponse.header.WWW-Authenticate"] = "'Bearer realm=\"inlet\"'"
+            apigateway.CfnGatewayResponse(
+                self,
+                f"GatewayResponse{kind.title().replace('_', '')}",
+                rest_api_id=rest_api_id,
+                response_type=kind,
+                status_code=status,
+                response_parameters=headers,
+                response_templates={"application/json": template},
+            )
 
     def _migrate_on_deploy(self, data: DataStore) -> None:
         """Run `migrate` whenever the revisions or the database change, and start (or update)

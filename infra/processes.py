@@ -1,0 +1,68 @@
+"""Child processes of the local tooling (dev stack, LocalStack, test servers, benchmarks):
+each runs in a process group of its own, so stopping it stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM the process group (a clean stop), SIGKILL it if it is still there after `timeout`."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def process_group(
+    command: Sequence[str], log: Path | None = None, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` until the block ends, then stop its group. Its output goes to `log` when
+    given, else to ours."""
+    with ExitStack() as files:
+        out = files.enter_context(log.open("ab")) if log else None
+        process = subprocess.Popen(  # noqa: S603 (our own tools, fixed arguments)
+            list(command),
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+            **popen,
+        )
+    try:
+        yield process
+    finally:
+        stop_group(process)
+
+
+def wait_until_ok(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
+    """Wait until `url` answers 2xx; raise RuntimeError if the process dies or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own local URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answered at {url} within {seconds:.0f} s")
