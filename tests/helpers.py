@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.models import File, Run
 from chalicelib.storage import Storage
+from infra.processes import wait_until_ok
 from tests.conftest import free_port
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -132,3 +135,13 @@ def use_settings(
 def closed_url(prefix: str) -> str:
     """A URL on a local port nobody listens on (it was free a moment ago)."""
     return f"{prefix}127.0.0.1:{free_port()}/inlet"
+
+
+def wait_healthy(
+    base: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 90
+) -> None:
+    """Wait for `base`/health to answer, or fail the test showing the server's log."""
+    try:
+        wait_until_ok(f"{base}/health", seconds, process)
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}:\n{log.read_text(errors='replace')}")

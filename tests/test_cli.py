@@ -25,10 +25,11 @@ import inlet.plan
 import inlet.upload
 from chalicelib.config import MiB, Settings
 from chalicelib.storage import make_s3_client
-from infra.processes import stop_group
+from infra.processes import process_group
 from inlet.api import ApiClient
 from inlet.cli import main
 from tests.conftest import free_port
+from tests.helpers import wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "inlet-uploads"
@@ -43,20 +44,6 @@ class Stack:
     def read_object(self, key: str) -> bytes:
         s3 = make_s3_client(Settings(s3_endpoint_url=self.s3_url))
         return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the dev stack exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"the dev stack did not become healthy:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -74,21 +61,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "INLET_AUTH": "off",  # tokens are covered by the API's tests; these test the client
     }
     log = workdir / "devstack.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.devstack"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    api_url = f"http://127.0.0.1:{api_port}"
-    try:
-        _wait_healthy(api_url, process, log)
+    # Stopped with SIGTERM first, so the dev stack stops the API process group it started.
+    with process_group([sys.executable, "-m", "infra.devstack"], log, cwd=ROOT, env=env) as stack:
+        api_url = f"http://127.0.0.1:{api_port}"
+        wait_healthy(api_url, stack, log)
         yield Stack(api_url=api_url, s3_url=f"http://127.0.0.1:{s3_port}")
-    finally:
-        stop_group(process)  # SIGTERM first: the dev stack stops the API group it started
 
 
 @pytest.fixture

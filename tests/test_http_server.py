@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from chalicelib.config import MiB
 from chalicelib.db import Database
-from infra.processes import stop_group
+from infra.processes import process_group
 from tests.conftest import BUCKET, CORS_ORIGIN, ROOT, free_port
-from tests.helpers import TWO_PARTS
+from tests.helpers import TWO_PARTS, wait_healthy
 
 pytestmark = pytest.mark.http
 
 STARTUP_SECONDS = 60
-
-
-def wait_until_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"chalice local exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"chalice local was not healthy within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -57,16 +40,10 @@ def server(
     }
     log = tmp_path_factory.mktemp("chalice") / "chalice-local.log"
     command = [str(ROOT / ".venv/bin/chalice"), "local", "--no-autoreload", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, process, log)
+    with process_group(command, log, cwd=ROOT, env=env) as process:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, process, log, STARTUP_SECONDS)
         yield base
-    finally:
-        stop_group(process)
 
 
 def preflight(base: str, path: str, origin: str) -> requests.Response:
