@@ -19,14 +19,11 @@ import argparse
 import hashlib
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +41,7 @@ import moto  # noqa: E402
 from chalicelib.config import MiB, Settings  # noqa: E402
 from chalicelib.hashing import sha256_object  # noqa: E402
 from chalicelib.storage import Storage, make_s3_client  # noqa: E402
+from infra.processes import moto_server  # noqa: E402
 from infra.resources import ensure_bucket  # noqa: E402
 
 BUCKET = "bench-hash"
@@ -75,32 +73,6 @@ def measure(work: Callable[[], str], expected: str) -> Sample:
         raise SystemExit(f"wrong digest {digest}, expected {expected}")
     peak = _status("VmHWM")
     return Sample(seconds, peak, peak - before)
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(  # noqa: S603 (our own argv)
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the moto server did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def make_object(storage: Storage, size: int) -> tuple[str, str, str]:

@@ -42,7 +42,7 @@ from chalicelib.migrate import upgrade_url  # noqa: E402
 from chalicelib.models import File, Run  # noqa: E402
 from infra.devstack import HOST, api_process  # noqa: E402
 from infra.init import init_resources  # noqa: E402
-from infra.processes import free_port, process_group, wait_until_ok  # noqa: E402
+from infra.processes import free_port, moto_server, process_group, wait_until_ok  # noqa: E402
 
 OPERATIONS = ("create run", "upload file", "read run")
 
@@ -60,17 +60,6 @@ class Results:
             self.latencies[operation].append(elapsed)
             if error:
                 self.errors.append(f"{operation}: {error}")
-
-
-@contextmanager
-def moto_process(port: int, log: Path) -> Iterator[str]:
-    """A moto server (S3 and SQS) in its own process, so it does not share the load's GIL."""
-    env = os.environ | {"MOTO_DISABLE_GLOBAL_CORS": "1"}
-    moto_server = [str(Path(sys.executable).parent / "moto_server"), "-H", HOST, "-p", str(port)]
-    with process_group(moto_server, log=log, env=env) as process:
-        url = f"http://{HOST}:{port}"
-        wait_until_ok(f"{url}/moto-api/", 30, process)
-        yield url
 
 
 @contextmanager
@@ -224,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="inlet-load-") as tmp, ExitStack() as stack:
         work = Path(tmp)
-        s3 = stack.enter_context(moto_process(free_port(), work / "moto.log"))
+        s3 = stack.enter_context(moto_server(work / "moto.log"))
         env = os.environ | {
             "AWS_ACCESS_KEY_ID": "inlet-load",
             "AWS_SECRET_ACCESS_KEY": "inlet-load",

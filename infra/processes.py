@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -66,3 +67,16 @@ def wait_until_ok(url: str, seconds: float, process: subprocess.Popen[bytes]) ->
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"nothing answered at {url} within {seconds:.0f} s")
+
+
+@contextmanager
+def moto_server(log: Path = Path(os.devnull)) -> Iterator[str]:
+    """A moto server (S3 and SQS) in a child process, so that it shares neither this process's
+    memory nor its GIL; its endpoint URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    env = os.environ | {"MOTO_DISABLE_GLOBAL_CORS": "1"}
+    with process_group(command, log, env=env) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ok(f"{url}/moto-api/", 30, process)
+        yield url

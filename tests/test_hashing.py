@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import subprocess
-import sys
-import time
 import tracemalloc
 import uuid
 from collections.abc import Generator, Iterator
@@ -19,8 +15,9 @@ from botocore.exceptions import ClientError
 from chalicelib.config import GiB, MiB, Settings
 from chalicelib.hashing import Digest, ranges, sha256_object
 from chalicelib.storage import Storage, error_code, make_s3_client
+from infra.processes import moto_server
 from infra.resources import ensure_bucket
-from tests.conftest import BUCKET, free_port
+from tests.conftest import BUCKET
 
 MEMORY_LIMIT = 64 * MiB
 
@@ -99,29 +96,11 @@ def test_a_failing_range_stops_every_reader(storage: Storage) -> None:
 def remote_storage() -> Iterator[Storage]:
     """A bucket on a moto server in a child process, so that this process's memory is the
     hashing's alone (the in-process server would hold the object's bytes here)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("the moto server process did not start")
-                time.sleep(0.1)
-        settings = Settings(s3_endpoint_url=f"http://127.0.0.1:{port}", inlet_bucket="memory")
+    with moto_server() as endpoint:
+        settings = Settings(s3_endpoint_url=endpoint, inlet_bucket="memory")
         client = make_s3_client(settings)
         ensure_bucket(client, settings.inlet_bucket)
         yield Storage(client, settings.inlet_bucket, settings.inlet_presign_ttl)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def upload_repeated(storage: Storage, size: int, chunk: bytes) -> tuple[str, str, str]:
