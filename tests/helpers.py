@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,9 @@ from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.models import File, Run
 from chalicelib.storage import Storage
+from infra.devstack import api_process
 from infra.processes import wait_until_ok
-from tests.conftest import free_port
+from tests.conftest import BUCKET, CORS_ORIGIN, free_port
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 # Above the tests' 5 MiB multipart threshold: two parts, 5 MiB and 1 byte.
@@ -145,3 +149,23 @@ def wait_healthy(
         wait_until_ok(f"{base}/health", seconds, process)
     except RuntimeError as exc:
         pytest.fail(f"{exc}:\n{log.read_text(errors='replace')}")
+
+
+@contextmanager
+def api_server(database_url: str, s3_endpoint: str, **settings: str) -> Iterator[str]:
+    """The API as `make dev` serves it, on a free port over this database and bucket (5 MiB
+    parts), with `settings` (upper-case variables) on top; its base URL."""
+    port = str(free_port())
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "INLET_BUCKET": BUCKET,
+        "INLET_CORS_ORIGINS": CORS_ORIGIN,
+        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
+        "INLET_PART_SIZE": str(5 * MiB),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    with api_process(env | settings, port) as process:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ok(f"{base}/health", 60, process)
+        yield base

@@ -6,7 +6,6 @@ runs in `make test` in about a minute. It runs on Postgres, in a database of its
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,11 +18,9 @@ from schemathesis import Case
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from chalicelib import openapi, tokens
-from chalicelib.config import MiB
 from chalicelib.db import Database
-from infra.devstack import api_process
-from infra.processes import wait_until_ok
-from tests.conftest import BUCKET, CORS_ORIGIN, _postgres_database, free_port, migrate
+from tests.conftest import _postgres_database, migrate
+from tests.helpers import api_server
 
 pytestmark = pytest.mark.http
 
@@ -50,22 +47,9 @@ def target(s3_endpoint: str, bucket_ready: None) -> Iterator[Target]:
     db = Database.from_url(url)
     token = tokens.create_token(db, "fuzzer")[1]
     db.engine.dispose()
-    port = str(free_port())
-    env = os.environ | {
-        "INLET_AUTH": "required",
-        "DATABASE_URL": url,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "INLET_BUCKET": BUCKET,
-        "INLET_CORS_ORIGINS": CORS_ORIGIN,
-        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
-        "INLET_PART_SIZE": str(5 * MiB),
-        "INLET_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "POWERTOOLS_LOG_LEVEL": "CRITICAL",
-    }
+    settings = {"INLET_AUTH": "required", "INLET_WEBHOOK_SECRET": WEBHOOK_SECRET}
     try:
-        with api_process(env, port) as process:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_ok(f"{base}/health", 60, process)
+        with api_server(url, s3_endpoint, **settings, POWERTOOLS_LOG_LEVEL="CRITICAL") as base:
             yield Target(base, token)
     finally:
         next(databases, None)  # drops the database

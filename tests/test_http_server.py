@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from chalicelib.config import MiB
 from chalicelib.db import Database
-from infra.processes import process_group
-from tests.conftest import BUCKET, CORS_ORIGIN, ROOT, free_port
-from tests.helpers import TWO_PARTS, wait_healthy
+from tests.conftest import CORS_ORIGIN
+from tests.helpers import TWO_PARTS, api_server
 
 pytestmark = pytest.mark.http
-
-STARTUP_SECONDS = 60
 
 
 @pytest.fixture(scope="session")
 def server(
-    database_url: str,
-    migrated_db: Database,
-    s3_endpoint: str,
-    bucket_ready: None,
-    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str, migrated_db: Database, s3_endpoint: str, bucket_ready: None
 ) -> Iterator[str]:
     """`chalice local` on a free port over the session's database and bucket; its base URL."""
-    port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "INLET_BUCKET": BUCKET,
-        "INLET_CORS_ORIGINS": f"{CORS_ORIGIN}, http://second.example",
-        "INLET_PART_SIZE": str(5 * MiB),
-        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    log = tmp_path_factory.mktemp("chalice") / "chalice-local.log"
-    command = [str(ROOT / ".venv/bin/chalice"), "local", "--no-autoreload", "--port", str(port)]
-    with process_group(command, log, cwd=ROOT, env=env) as process:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, process, log, STARTUP_SECONDS)
+    cors = f"{CORS_ORIGIN}, http://second.example"
+    with api_server(database_url, s3_endpoint, INLET_CORS_ORIGINS=cors) as base:
         yield base
 
 

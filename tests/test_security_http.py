@@ -4,7 +4,6 @@ URLs."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -15,9 +14,8 @@ import requests
 from chalicelib import tokens
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
-from infra.devstack import api_process
-from infra.processes import wait_until_ok
-from tests.conftest import BUCKET, CORS_ORIGIN, free_port
+from tests.conftest import BUCKET, CORS_ORIGIN
+from tests.helpers import api_server
 
 pytestmark = pytest.mark.http
 
@@ -31,23 +29,14 @@ def secured(
     database_url: str, migrated_db: Database, s3_endpoint: str, bucket_ready: None
 ) -> Iterator[str]:
     """`chalice local` with INLET_AUTH=required on a free port; its base URL."""
-    port = str(free_port())
-    env = os.environ | {
-        "INLET_AUTH": "required",
-        "DATABASE_URL": database_url,
-        "S3_ENDPOINT_URL": s3_endpoint,
-        "INLET_BUCKET": BUCKET,
-        "INLET_CORS_ORIGINS": CORS_ORIGIN,
-        "INLET_MAX_BODY_BYTES": str(BODY_CAP),
-        "INLET_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "INLET_PRESIGN_TTL": str(PRESIGN_TTL),
-        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
-        "INLET_PART_SIZE": str(5 * MiB),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    with api_process(env, port) as process:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_ok(f"{base}/health", 60, process)
+    with api_server(
+        database_url,
+        s3_endpoint,
+        INLET_AUTH="required",
+        INLET_MAX_BODY_BYTES=str(BODY_CAP),
+        INLET_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        INLET_PRESIGN_TTL=str(PRESIGN_TTL),
+    ) as base:
         yield base
 
 
