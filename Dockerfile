@@ -31,7 +31,7 @@ USER inlet
 EXPOSE 8000
 CMD ["chalice", "local", "--no-autoreload", "--host", "0.0.0.0", "--port", "8000"]
 
-# --- the publisher of the web page (python -m infra.web) ---------------------------------------
+# --- the publisher of the web page (python -m local.web) ---------------------------------------
 FROM app AS web
 COPY --from=frontend /frontend/dist frontend/dist
-CMD ["python", "-m", "infra.web", "--api-url", "http://localhost:8000"]
+CMD ["python", "-m", "local.web", "--api-url", "http://localhost:8000"]

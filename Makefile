@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 WEB_STAMP := frontend/node_modules/.package-lock.json
 STAGE ?=
 CDK := npx --yes aws-cdk@2
-CDK_APP := $(PY) -m infra.cdk.app
+CDK_APP := $(PY) -m infra.app
 
 .PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash bench-upload bench-load synth deploy destroy lint fmt migrate clean
 
@@ -32,7 +32,7 @@ web: $(WEB_STAMP) ## Build the web page into frontend/dist
 	cd frontend && npm run build
 
 dev: install web ## Run the whole stack on embedded defaults and print the URLs
-	$(PY) -m infra.devstack
+	$(PY) -m local.stack
 
 migrate: install ## Apply migrations to DATABASE_URL (default: the dev SQLite file)
 	$(VENV)/bin/alembic upgrade head
@@ -43,7 +43,7 @@ test-py: install
 	$(PY) -m pytest --cov=chalicelib --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
 
 test-localstack: install ## Integration tests against LocalStack on the host (own Python 3.13 venv)
-	$(PY) -m infra.localstack test $(LOCALSTACK_ARGS)
+	$(PY) -m local.localstack test $(LOCALSTACK_ARGS)
 
 test-web: $(WEB_STAMP) ## Frontend unit and component tests (Vitest)
 	cd frontend && npm test

@@ -41,8 +41,8 @@ import moto  # noqa: E402
 from chalicelib.config import MiB, Settings  # noqa: E402
 from chalicelib.hashing import sha256_object  # noqa: E402
 from chalicelib.storage import Storage, make_s3_client  # noqa: E402
-from infra.processes import moto_server  # noqa: E402
-from infra.resources import ensure_bucket  # noqa: E402
+from local.processes import moto_server  # noqa: E402
+from local.resources import ensure_bucket  # noqa: E402
 
 BUCKET = "bench-hash"
 CHUNK = 8 * MiB

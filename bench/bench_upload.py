@@ -1,7 +1,7 @@
 """`make bench-upload`: `inlet upload` against boto3's `upload_file` (s3transfer, what
 `aws s3 cp` uses), same file, same moto server, same run. Not a test: it prints numbers.
 
-It starts the dev stack (`python -m infra.devstack`) on free ports with a throwaway SQLite
+It starts the dev stack (`python -m local.stack`) on free ports with a throwaway SQLite
 database, writes a random file, then for each round uploads it with boto3 and with `inlet`,
 each in its own process, timing the whole process (start-up included; for `inlet` also its
 sha256 pass) and reading its peak RSS from the kernel (`wait4`).
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.processes import free_port  # noqa: E402
+from local.processes import free_port  # noqa: E402
 
 BUCKET = "inlet-uploads"
 MiB = 1024 * 1024
@@ -70,7 +70,7 @@ def dev_stack(workdir: Path) -> Iterator[tuple[str, str]]:
     }
     log = (workdir / "devstack.log").open("wb")
     stack = subprocess.Popen(
-        [sys.executable, "-m", "infra.devstack"],
+        [sys.executable, "-m", "local.stack"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -2,7 +2,7 @@
 
 Starts its own stack on free ports: a moto server (S3 and SQS) in a process of its own, the
 database (a SQLite file, or --database-url), migrations, `chalice local` with INLET_AUTH=required,
-and the queue pump (`python -m infra.pump`). Then --clients clients start together (spread over
+and the queue pump (`python -m local.pump`). Then --clients clients start together (spread over
 --ramp seconds); each creates --runs runs of --files small files (POST /v1/uploads with its
 token), PUTs every file to its presigned URL, and reads each run back (GET /v1/runs/{id}).
 Defaults: 200 clients, 400 runs, 2,000 uploads. Reports p50, p99 and max latency per operation
@@ -40,9 +40,9 @@ from chalicelib.config import Settings  # noqa: E402
 from chalicelib.db import Database  # noqa: E402
 from chalicelib.migrate import upgrade_url  # noqa: E402
 from chalicelib.models import File, Run  # noqa: E402
-from infra.devstack import HOST, api_process  # noqa: E402
-from infra.init import init_resources  # noqa: E402
-from infra.processes import free_port, moto_server, process_group, wait_until_ok  # noqa: E402
+from local.init import init_resources  # noqa: E402
+from local.processes import free_port, moto_server, process_group, wait_until_ok  # noqa: E402
+from local.stack import HOST, api_process  # noqa: E402
 
 OPERATIONS = ("create run", "upload file", "read run")
 
@@ -65,7 +65,7 @@ class Results:
 @contextmanager
 def pump_process(env: dict[str, str], log: Path) -> Iterator[None]:
     with process_group(
-        [sys.executable, "-m", "infra.pump", "--wait-seconds", "1"], log, cwd=ROOT, env=env
+        [sys.executable, "-m", "local.pump", "--wait-seconds", "1"], log, cwd=ROOT, env=env
     ):
         yield
 

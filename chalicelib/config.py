@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -106,3 +106,21 @@ class Settings(BaseModel):
                 for err in exc.errors()
             )
             raise RuntimeError(f"invalid configuration: {problems}") from None
+
+
+def page_config(
+    api_url: str,
+    run_types: Sequence[str] = (),
+    default_run_type: str | None = None,
+    auth_required: bool = False,
+) -> dict[str, object]:
+    """The page's runtime configuration: the API base URL, the run types to offer, and whether
+    the API wants a token (the page then asks for one up front)."""
+    config: dict[str, object] = {"apiUrl": api_url.rstrip("/")}
+    if run_types:
+        config["runTypes"] = list(run_types)
+    if default_run_type:
+        config["defaultRunType"] = default_run_type
+    if auth_required:
+        config["authRequired"] = True
+    return config

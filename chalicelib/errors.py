@@ -34,7 +34,29 @@ class NotFound(ApiError):
 
 
 class Conflict(ApiError):
-    status, code = 409, "conflict"
+    """The run or file is in a state that refuses this; each case has a code of its own."""
+
+    status = 409
+
+
+class RunNotPending(Conflict):
+    code = "run_not_pending"
+
+
+class NotMultipart(Conflict):
+    code = "not_multipart"
+
+
+class UploadCompleted(Conflict):
+    code = "upload_completed"
+
+
+class UploadGone(Conflict):
+    code = "upload_gone"
+
+
+class TokenExists(Conflict):
+    code = "token_exists"
 
 
 class TooLarge(ApiError):
@@ -47,3 +69,23 @@ class Invalid(ApiError):
 
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
+
+
+# Every `error.code` the API answers with, and what it means (docs/contract.md, the OpenAPI
+# document's ErrorBody.code enum). Clients branch on these, never on the message text.
+ERROR_CODES: dict[str, str] = {
+    "bad_request": "400: the body is not a JSON object",
+    "unauthorized": "401: missing, unknown or revoked token (or webhook secret)",
+    "forbidden": "403: a CORS preflight from an origin that is not allowed",
+    "not_found": "404: no such route, run or file (or not the caller's)",
+    "method_not_allowed": "405: the route exists but not with this method",
+    "run_not_pending": "409: the run is no longer pending: it takes no uploads, signing or cancel",
+    "not_multipart": "409: the file is a single PUT upload; it has no parts",
+    "upload_completed": "409: the file's multipart upload is already completed",
+    "upload_gone": "409: the multipart upload no longer exists in the bucket",
+    "token_exists": "409: an API token with this name exists already",
+    "too_large": "413: a file, the file count or the body is over the configured limit",
+    "validation_error": "422: well-formed but invalid; `details` names each field",
+    "internal_error": "500: an unexpected error (logged with the request id)",
+    "unavailable": "503: the database or the bucket cannot be reached; retry later",
+}

@@ -43,7 +43,7 @@ def wait_for(database: Database, seconds: float, interval: float = 5.0) -> None:
 
 def alembic_config(database_url: str | None = None) -> Config:
     """Alembic's configuration for `migrations/`, without alembic.ini's logging setup: the one
-    way the dev stack, `infra.init`, the tests and the `migrate` function run migrations."""
+    way the dev stack, `local.init`, the tests and the `migrate` function run migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")

@@ -10,13 +10,15 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib import schemas as s
 from chalicelib import webhook
+from chalicelib.errors import ERROR_CODES
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
     "400": "Body is not a JSON object",
     "401": "Missing or wrong bearer token",
     "404": "No such run or file",
-    "409": "The run or file is in a state that does not allow this",
+    "409": "The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`,"
+    " `upload_completed`, `upload_gone` (docs/contract.md)",
     "413": "File, file count or body over the configured limit",
     "422": "Well-formed but invalid request",
     "503": "Database or bucket unreachable",
@@ -212,6 +214,9 @@ def document() -> dict[str, Any]:
         [(m, "validation" if issubclass(m, s.Request) else "serialization") for m in models],
         ref_template=REF,
     )
+    schemas = definitions.get("$defs", {})
+    # Clients branch on the code: list every one the API answers with.
+    schemas["ErrorBody"]["properties"]["code"]["enum"] = list(ERROR_CODES)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -221,7 +226,7 @@ def document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": definitions.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": SECURITY_SCHEMES,
         },
     }

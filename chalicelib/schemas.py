@@ -222,7 +222,9 @@ class ErrorDetail(Response):
 
 
 class ErrorBody(Response):
-    code: str
+    code: Annotated[
+        str, Field(description="What went wrong, for programs to branch on (docs/contract.md)")
+    ]
     message: str
     details: list[ErrorDetail] = []
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chalicelib.config import OWNER_PATTERN
 from chalicelib.db import Database
-from chalicelib.errors import Conflict, Invalid, NotFound, Unauthorized
+from chalicelib.errors import Invalid, NotFound, TokenExists, Unauthorized
 from chalicelib.models import ApiToken, utcnow
 
 # Recognisable by secret scanners, and never a valid token of anything else.
@@ -78,7 +78,7 @@ def create_token(db: Database, name: str, owner: str | None = None) -> tuple[Tok
         with db.session() as session:
             session.add(row)
     except IntegrityError:
-        raise Conflict(f"a token named {name!r} exists already; pick another name") from None
+        raise TokenExists(f"a token named {name!r} exists already; pick another name") from None
     return _info(row), token
 
 

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from chalicelib.config import MAX_PARTS, MiB, Settings
 from chalicelib.db import Database
-from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
+from chalicelib.errors import (
+    Invalid,
+    NotFound,
+    NotMultipart,
+    RunNotPending,
+    TooLarge,
+    UploadCompleted,
+    UploadGone,
+)
 from chalicelib.logs import logger
 from chalicelib.models import File, Run, RunSource, RunStatus
 from chalicelib.runs import file_out, parse_run_id, run_out, visible
@@ -184,11 +192,11 @@ def _pending_multipart_file(session: Session, run_id: str, file_id: str, owner: 
     if file is None or file.run_id != run.id:
         raise NotFound(f"file {file_id} not found in run {run_id}")
     if run.status != RunStatus.PENDING:
-        raise Conflict(f"run {run_id} is {run.status}; only pending runs take uploads")
+        raise RunNotPending(f"run {run_id} is {run.status}; only pending runs take uploads")
     if file.multipart_upload_id is None:
-        raise Conflict(f"file {file_id} is a single PUT upload; it has no parts")
+        raise NotMultipart(f"file {file_id} is a single PUT upload; it has no parts")
     if file.upload_completed_at is not None:
-        raise Conflict(f"the upload of file {file_id} is already completed")
+        raise UploadCompleted(f"the upload of file {file_id} is already completed")
     return file
 
 
@@ -216,9 +224,9 @@ def sign_parts(
         return SignPartsResponse(parts=_signed_parts(storage, file, request.part_numbers))
 
 
-def _upload_gone(exc: ClientError, file_id: str) -> Conflict | None:
+def _upload_gone(exc: ClientError, file_id: str) -> UploadGone | None:
     if error_code(exc) == "NoSuchUpload":
-        return Conflict(f"the multipart upload of file {file_id} no longer exists in the bucket")
+        return UploadGone(f"the multipart upload of file {file_id} no longer exists in the bucket")
     return None
 
 
@@ -292,7 +300,7 @@ def cancel_run(db: Database, storage: Storage, run_id: str, *, owner: str | None
     with db.session() as session:
         run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
         if run.status not in (RunStatus.PENDING, RunStatus.CANCELLED):
-            raise Conflict(f"run {run_id} is {run.status}; only pending runs can be cancelled")
+            raise RunNotPending(f"run {run_id} is {run.status}; only pending runs can be cancelled")
         if run.status == RunStatus.PENDING:
             # Abort before committing: if the bucket fails, the run stays pending and a retry works.
             abort_open_uploads(storage, run.files)

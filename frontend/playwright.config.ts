@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test'
 
-// Browser tests against the real dev stack (python -m infra.devstack), started by globalSetup on
+// Browser tests against the real dev stack (python -m local.stack), started by globalSetup on
 // free ports with a throwaway SQLite database. Chromium is Debian's (/usr/bin/chromium):
 // Playwright's own browser download is never used. The page must be built first: `npm run e2e`
 // builds it.

@@ -348,14 +348,14 @@ def fail(message: str) -> None:
 
 def admin(argv: list[str]) -> int:
     """`inlet admin ...`: API tokens, straight against DATABASE_URL. It needs Inlet's server code
-    (`infra/admin.py`, docs/security.md), so it works from a checkout installed with `make install`,
+    (`local/admin.py`, docs/security.md), so it works from a checkout installed with `make install`,
     not from the client alone."""
     root = Path(__file__).resolve().parent.parent
     if not (root / "infra" / "admin.py").is_file():
         fail("`inlet admin` runs from Inlet's repository (make install); this is the client only")
         return EXIT_USAGE
     sys.path.insert(0, str(root))
-    from infra.admin import main as admin_main
+    from local.admin import main as admin_main
 
     return admin_main(argv)
 

@@ -6,29 +6,21 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-import psycopg
 import pytest
-from alembic import command
 from chalice.test import Client
 from moto.server import ThreadedMotoServer
 from sqlalchemy import delete
 
 import app as app_module
-from chalicelib.config import MiB, Settings
+from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.migrate import alembic_config
 from chalicelib.models import ApiToken, File, Run
-from chalicelib.pump import make_sqs_client
 from chalicelib.storage import Storage, make_s3_client
-from infra.processes import free_port
-from infra.resources import EventQueue, ensure_event_queue, ensure_upload_bucket
-
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("INLET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BUCKET = "inlet-test-uploads"
-CORS_ORIGIN = "http://allowed.example"
+from local.processes import free_port
+from local.resources import EventQueue, ensure_event_queue, ensure_upload_bucket, make_sqs_client
+from tests.support.config import BUCKET, CORS_ORIGIN, EVENTS_BUCKET, make_settings
+from tests.support.databases import migrate, postgres_database
 
 # Fake credentials so boto3 never looks for real ones. Authentication is off unless a test turns
 # it on (tests/test_auth*.py): servers the tests start inherit this.
@@ -57,26 +49,6 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-def migrate(url: str, revision: str = "head", direction: str = "upgrade") -> None:
-    getattr(command, direction)(alembic_config(url), revision)
-
-
-def _postgres_database() -> Iterator[str]:
-    name = f"inlet_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Postgres is unreachable at {PG_ADMIN_URL} (CI must test it): {exc}")
-        pytest.skip(f"Postgres is unreachable at {PG_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -85,7 +57,7 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'inlet.db'}"
     else:
-        yield from _postgres_database()
+        yield from postgres_database()
 
 
 @pytest.fixture(scope="session")
@@ -103,19 +75,6 @@ def db(migrated_db: Database) -> Iterator[Database]:
         session.execute(delete(File))
         session.execute(delete(Run))
         session.execute(delete(ApiToken))
-
-
-def make_settings(database_url: str, s3_endpoint: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "s3_endpoint_url": s3_endpoint,
-        "inlet_bucket": BUCKET,
-        "inlet_part_size": 5 * MiB,
-        "inlet_multipart_threshold": 5 * MiB,
-        "inlet_cors_origins": (CORS_ORIGIN,),
-        "inlet_auth": "off",
-    }
-    return Settings.model_validate(values | overrides)
 
 
 @pytest.fixture
@@ -154,8 +113,6 @@ def serve_app(
 
 
 # --- Bucket events: a bucket of their own, notifying a fresh queue in every test ---------------
-
-EVENTS_BUCKET = "inlet-test-events"
 
 
 @pytest.fixture

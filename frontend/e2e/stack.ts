@@ -1,5 +1,5 @@
 // Starts the real dev stack (moto S3 + migrations + `chalice local` + the published page) as
-// `python -m infra.devstack` in its own process group, on free ports, with a temporary SQLite
+// `python -m local.stack` in its own process group, on free ports, with a temporary SQLite
 // database. Never ports 8000/9000: those belong to the people using `make dev`.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
@@ -71,7 +71,7 @@ export async function startStack(name: string, extraEnv: Record<string, string> 
     PYTHONUNBUFFERED: '1',
     ...extraEnv,
   })
-  const child = spawn(PYTHON, ['-m', 'infra.devstack'], {
+  const child = spawn(PYTHON, ['-m', 'local.stack'], {
     cwd: REPO,
     env,
     detached: true, // its own process group: stop() ends moto, chalice and the pump together

@@ -1,5 +1,5 @@
 // Runtime configuration: `config.json` beside index.html, written at deploy time
-// (infra/web.py for the dev stack; the same file on AWS). The page is built once and
+// (local/web.py for the dev stack; the same file on AWS). The page is built once and
 // deployed anywhere; nothing environment-specific is compiled in.
 
 export interface InletConfig {

@@ -1,0 +1,37 @@
+"""The upload bucket's rules, shared by every stack that creates it: the CDK app (`infra/`) and
+the local setup for moto, LocalStack and MinIO (`local/resources.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Only these prefixes hold objects the event handler processes: `runs/RUN/FILE/NAME` written
+# through presigned URLs, and `inbox/...` dropped by any S3 client.
+EVENT_PREFIXES = ("runs/", "inbox/")
+
+# What an SQS queue subscribes to. MinIO's `s3:ObjectCreated:*` also covers tagging, retention
+# and legal-hold changes: a target that is not a queue (MinIO's webhook) takes `CREATED_EVENTS`.
+QUEUE_EVENTS = ("s3:ObjectCreated:*",)
+CREATED_EVENTS = (
+    "s3:ObjectCreated:Put",
+    "s3:ObjectCreated:Post",
+    "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
+)
+
+# Incomplete multipart uploads are billed until aborted; the expiry job aborts those of expired
+# runs, and the bucket's lifecycle rule removes anything it missed after this many days.
+ABORT_INCOMPLETE_UPLOADS_DAYS = 2
+
+
+def upload_cors_rules(origins: Sequence[str]) -> list[dict[str, object]]:
+    """Browsers PUT straight to the bucket and must read each part's ETag to complete."""
+    return [
+        {
+            "AllowedOrigins": list(origins) or ["*"],
+            "AllowedMethods": ["PUT", "GET", "HEAD"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3000,
+        }
+    ]

@@ -1,1 +1,0 @@
-"""Inlet on AWS: the CDK app (`python -m infra.cdk.app`; docs/deploy.md)."""

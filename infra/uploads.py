@@ -1,0 +1,122 @@
+"""The upload bucket, the bucket-events queue with its dead-letter queue, and the DLQ alarm.
+
+The same resources as `local/resources.py` creates on local emulators, from the same rules
+(CORS, event prefixes), so local stacks and AWS cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from chalicelib.bucket import ABORT_INCOMPLETE_UPLOADS_DAYS, EVENT_PREFIXES, upload_cors_rules
+from infra.config import DeployConfig
+
+# Lambda's advice for SQS sources: a visibility timeout of at least 6x the function's timeout,
+# so a batch still being retried is not handed to a second invocation.
+VISIBILITY_FACTOR = 6
+DLQ_RETENTION = cdk.Duration.days(14)
+
+
+def cors_rule(origins: Sequence[str]) -> s3.CorsRule:
+    """`chalicelib.bucket.upload_cors_rules` as CDK spells it: browsers PUT parts and read ETag."""
+    rule = upload_cors_rules(origins)[0]
+    return s3.CorsRule(
+        allowed_origins=cast(list[str], rule["AllowedOrigins"]),
+        allowed_methods=[s3.HttpMethods(m) for m in cast(list[str], rule["AllowedMethods"])],
+        allowed_headers=cast(list[str], rule["AllowedHeaders"]),
+        exposed_headers=cast(list[str], rule["ExposeHeaders"]),
+        max_age=cast(int, rule["MaxAgeSeconds"]),
+    )
+
+
+class UploadStore(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        cors_origins: Sequence[str],
+        handler_timeout: cdk.Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        removal = cdk.RemovalPolicy.RETAIN if config.retain else cdk.RemovalPolicy.DESTROY
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            cors=[cors_rule(cors_origins)],
+            # Incomplete multipart uploads are billed until aborted; the expiry job aborts the
+            # ones it knows, this rule catches the rest.
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        ABORT_INCOMPLETE_UPLOADS_DAYS
+                    ),
+                )
+            ],
+            removal_policy=removal,
+            auto_delete_objects=not config.retain,
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=f"{config.queue_name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=config.queue_name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(
+                handler_timeout.to_seconds() * VISIBILITY_FACTOR
+            ),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=config.max_receives
+            ),
+        )
+        # The destination also writes the queue policy: s3.amazonaws.com may send, and only on
+        # behalf of this bucket (aws:SourceArn).
+        for prefix in EVENT_PREFIXES:
+            self.bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.SqsDestination(self.queue),
+                s3.NotificationKeyFilter(prefix=prefix),
+            )
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
+        if config.alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLetterAlarm",
+            alarm_description=(
+                "Bucket events failed INLET_MAX_RECEIVES times and wait in the dead-letter "
+                "queue; fix the cause, then redrive them (docs/events.md)."
+            ),
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.dead_letter_alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))

@@ -1,0 +1,221 @@
+"""The queue pump: what AWS does for the deployed event functions, on one machine.
+
+`chalice local` serves HTTP routes but no event sources. The pump long-polls the events queue
+and invokes the app's registered SQS handler with a Lambda-shaped event and context, so Chalice's
+wrapper and middleware run exactly as on Lambda; it deletes the messages that succeeded and
+leaves the reported failures to SQS (redelivery, then the dead-letter queue). It also invokes the
+scheduled handler now and then.
+
+`make dev` runs a `Pump` in a thread of its runner; `python -m local.pump` runs one as a process
+of its own (the docker compose `pump` service). With `--schedule-only` there is no queue (MinIO
+pushes its events to `POST /v1/bucket-events`): only the expiry job runs. SIGTERM or Ctrl-C
+stops it within a poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from chalice.local import LambdaContext
+
+from chalicelib.config import Settings
+from chalicelib.logs import logger
+from local.resources import make_sqs_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+# A Chalice event handler object, called as Lambda calls it.
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def lambda_context(function_name: str) -> LambdaContext:
+    """Chalice's own stand-in for Lambda's context, with Lambda's longest run time."""
+    return LambdaContext(function_name, memory_size=1024, max_runtime_ms=900_000)
+
+
+def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
+    """Received messages in the shape Lambda's SQS event source hands to a function."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def scheduled_event(region: str) -> dict[str, Any]:
+    """What EventBridge Scheduler hands to a `@app.schedule` function."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:000000000000:rule/inlet-local"],
+        "detail": {},
+    }
+
+
+class Pump:
+    def __init__(
+        self,
+        sqs: SQSClient,
+        queue_url: str,
+        on_messages: Handler,
+        on_schedule: Handler | None = None,
+        *,
+        schedule_every: float = 60.0,
+        wait_seconds: int = 1,
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.on_messages = on_messages
+        self.on_schedule = on_schedule
+        self.schedule_every = schedule_every
+        self.wait_seconds = wait_seconds
+        self.region = sqs.meta.region_name
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        self.queue_arn = attributes["Attributes"]["QueueArn"]
+
+    def poll_once(self) -> int:
+        """Receive one batch (waiting up to `wait_seconds`), invoke the handler, delete the
+        messages it did not report as failed. Returns how many messages were received."""
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self.wait_seconds,
+            MessageSystemAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        context = lambda_context("handle_bucket_events")
+        try:
+            result = self.on_messages(sqs_event(messages, self.queue_arn, self.region), context)
+        except Exception:  # as on Lambda: an invocation error leaves the whole batch to SQS
+            logger.exception("the events handler failed; its batch will be delivered again")
+            return len(messages)
+        failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+        return len(messages)
+
+    def run_schedule(self) -> None:
+        if self.on_schedule is not None:
+            self.on_schedule(scheduled_event(self.region), lambda_context("schedule"))
+
+    def run(self, stop: threading.Event) -> None:
+        """Pump until `stop` is set (within `wait_seconds`); errors are logged, not fatal."""
+        next_schedule = time.monotonic()
+        while not stop.is_set():
+            try:
+                if self.on_schedule is not None and time.monotonic() >= next_schedule:
+                    next_schedule = time.monotonic() + self.schedule_every
+                    self.run_schedule()
+                self.poll_once()
+            except Exception:
+                logger.exception("event pump error; retrying shortly")
+                stop.wait(1.0)
+
+    @contextmanager
+    def running(self) -> Iterator[Pump]:
+        """Pump in a background thread for the duration of the `with` block."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="inlet-pump", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+
+
+QUEUE_WAIT_SECONDS = 120
+
+
+def queue_url(settings: Settings, stop: threading.Event) -> str | None:
+    """The events queue's URL, waiting for it to be created (by `python -m local.init`)."""
+    sqs = make_sqs_client(settings)
+    for _ in range(QUEUE_WAIT_SECONDS):
+        try:
+            return sqs.get_queue_url(QueueName=settings.inlet_events_queue)["QueueUrl"]
+        except (ClientError, EndpointConnectionError, ConnectionClosedError) as exc:
+            logger.info("waiting for the events queue", extra={"error": repr(exc)})
+        if stop.wait(1):
+            return None
+    raise SystemExit(f"the queue {settings.inlet_events_queue} does not exist; run local.init")
+
+
+def run_schedule_only(region: str, every: float, stop: threading.Event) -> None:
+    import app  # after the environment is complete: the handlers read their settings from it
+
+    while not stop.is_set():
+        try:
+            app.expire_pending_runs(scheduled_event(region), lambda_context("schedule"))
+        except Exception:
+            logger.exception("the expiry job failed; it runs again later")
+        stop.wait(every)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local.pump", description=__doc__)
+    parser.add_argument("--schedule-only", action="store_true", help="no queue: expiry only")
+    parser.add_argument("--schedule-every", type=float, default=60.0, help="seconds")
+    parser.add_argument("--wait-seconds", type=int, default=5, help="SQS long-poll wait")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    settings = Settings.from_env()
+    if args.schedule_only:
+        run_schedule_only(settings.aws_region, args.schedule_every, stop)
+        return
+    url = queue_url(settings, stop)
+    if url is None:
+        return
+    import app
+
+    pump = Pump(
+        make_sqs_client(settings),
+        url,
+        app.handle_bucket_events,
+        app.expire_pending_runs,
+        schedule_every=args.schedule_every,
+        wait_seconds=args.wait_seconds,
+    )
+    logger.info("pumping bucket events", extra={"queue_url": url})
+    pump.run(stop)
+
+
+if __name__ == "__main__":
+    main()

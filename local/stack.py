@@ -1,0 +1,154 @@
+"""`make dev`: the whole stack on one machine, no Docker, no cloud account.
+
+An embedded S3 emulator (moto server), the database (SQLite by default, or DATABASE_URL),
+migrations, and the API under `chalice local`. Prints the URLs; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+# Before moto is imported: let bucket CORS rules answer preflights, as S3 does.
+os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "1")
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "inlet-dev",
+    "AWS_SECRET_ACCESS_KEY": "inlet-dev",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.migrate import upgrade_url  # noqa: E402
+from chalicelib.storage import make_s3_client  # noqa: E402
+from local.init import init_resources  # noqa: E402
+from local.processes import stop_group, wait_until_ok  # noqa: E402
+from local.pump import Pump  # noqa: E402
+from local.resources import make_sqs_client  # noqa: E402
+from local.web import publish_dev_page  # noqa: E402
+
+HOST = "127.0.0.1"
+
+
+def dev_environment(environ: dict[str, str]) -> dict[str, str]:
+    """Embedded defaults for whatever the environment leaves unset."""
+    api_port = environ.get("INLET_API_PORT", "8000")
+    s3_port = environ.get("INLET_S3_PORT", "9000")
+    page_origins = [f"http://{h}:{p}" for p in (s3_port, "5173") for h in (HOST, "localhost")]
+    defaults = {
+        "INLET_API_PORT": api_port,
+        "INLET_S3_PORT": s3_port,
+        "DATABASE_URL": f"sqlite:///{ROOT / '.inlet' / 'inlet.db'}",
+        "INLET_BUCKET": "inlet-uploads",
+        "INLET_CORS_ORIGINS": ",".join(page_origins),
+        "POWERTOOLS_SERVICE_NAME": "inlet",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        # moto reads a whole object for every ranged GET: hash each object in one stream.
+        "INLET_HASH_RANGE_SIZE": "0",
+        # No tokens on a laptop; `INLET_AUTH=required make dev` turns them on.
+        "INLET_AUTH": "off",
+    }
+    return defaults | {k: v for k, v in environ.items() if v != ""}
+
+
+@contextmanager
+def embedded_s3(port: int) -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    # One access-log line per request would bury the API's logs (the pump polls every second).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def event_pump(settings: Settings, queue_url: str) -> Iterator[Pump]:
+    """Bucket events and the expiry job, through the app's own Chalice handlers (as on Lambda)."""
+    import app  # only now: its handlers read their settings from the environment set above
+
+    sqs = make_sqs_client(settings)
+    pump = Pump(sqs, queue_url, app.handle_bucket_events, app.expire_pending_runs)
+    with pump.running():
+        yield pump
+
+
+@contextmanager
+def api_process(
+    env: dict[str, str], port: str, log: IO[bytes] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`chalice local` on `port` (with a real server's listen backlog: local/api_server.py); its
+    output goes to `log` when given (else ours)."""
+    local = ["local", "--no-autoreload", "--host", HOST, "--port", port]
+    process = subprocess.Popen(  # noqa: S603 (this Python, fixed arguments)
+        [sys.executable, "-m", "local.api_server", *local],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log and subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so nothing outlives us
+    )
+    try:
+        yield process
+    finally:
+        stop_group(process)
+
+
+def auth_banner(settings: Settings) -> str:
+    if settings.inlet_auth == "off":
+        return "off: no token needed (INLET_AUTH=required make dev turns tokens on)"
+    return "required: create a token with `.venv/bin/python -m local.admin create-token NAME`"
+
+
+def main() -> None:
+    env = dev_environment(dict(os.environ))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with ExitStack() as stack:
+        if "S3_ENDPOINT_URL" not in env:
+            env["S3_ENDPOINT_URL"] = stack.enter_context(embedded_s3(int(env["INLET_S3_PORT"])))
+        os.environ.update(env)
+        settings = Settings.from_env(env)
+        s3 = make_s3_client(settings)
+        # Bucket, CORS, queue, dead-letter queue, notification: the same code as `local.init`.
+        events = init_resources(settings, s3=s3).queue
+        assert events is not None
+        upgrade_url(settings.database_url)
+        stack.enter_context(event_pump(settings, events.url))
+        api_url = f"http://{HOST}:{env['INLET_API_PORT']}"
+        api = stack.enter_context(api_process(env, env["INLET_API_PORT"]))
+        wait_until_ok(f"{api_url}/health", 30, api)
+        web_page = publish_dev_page(s3, settings, api_url, env)  # frontend/dist -> inlet-web
+        print(
+            "\nInlet is running (Ctrl-C stops everything)\n"
+            f"  Web page      {web_page}\n"
+            f"  API           {api_url}   (try: curl {api_url}/health)\n"
+            f"  OpenAPI       {api_url}/v1/openapi.json\n"
+            f"  S3 endpoint   {settings.s3_endpoint_url}   bucket: {settings.inlet_bucket}\n"
+            f"  Database      {settings.database_url}\n"
+            f"  Bucket events {events.url} (dead letters: {events.dead_letter_url})\n"
+            f"  Auth          {auth_banner(settings)}\n",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if api.poll() is not None:
+                raise SystemExit(f"the API process exited with code {api.returncode}")
+    print("Inlet stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,658 @@
+"""The AWS deployment (infra/cdk, docs/deploy.md), checked offline: the stack is synthesized once
+(`python -m infra.app`, as `make synth` runs it: no AWS account), then its template is checked
+with `aws_cdk.assertions`, expanded the way CloudFormation's SAM transform expands it on deploy,
+and linted by cfn-lint; the Lambda package that Chalice built for it is imported and run in a
+clean interpreter."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.config import Settings
+from infra.config import ConfigError, DeployConfig
+from tests.support.config import ROOT
+from tests.support.databases import postgres_database
+
+if os.environ.get("CI"):  # CI must check the deployment: a missing package fails the run
+    import aws_cdk  # noqa: F401
+assertions = pytest.importorskip(
+    "aws_cdk.assertions", reason="pip install -r requirements-infra.txt"
+)
+Match = assertions.Match
+
+STAGE = "ci"
+STACK = f"inlet-{STAGE}"
+EXTRA_ORIGIN = "https://uploads.example.com"
+MAX_RECEIVES = 4
+CONTEXT = {
+    "stage": STAGE,
+    "cors_origins": EXTRA_ORIGIN,
+    "max_receives": str(MAX_RECEIVES),
+    "alarm_email": "ops@example.com",
+    "settings": json.dumps({"INLET_PENDING_TTL_HOURS": "12"}),
+}
+FUNCTIONS = ("APIHandler", "HandleBucketEvents", "ExpirePendingRuns", "Migrate")
+# Actions without resource-level permissions: a list of its own, so that widening the one in
+# infra/api.py fails here.
+WILDCARD_OK = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+# --- synthesis: once per module ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cdk.out")
+    web = tmp_path_factory.mktemp("web")  # the page's build is not needed to check the stack
+    (web / "index.html").write_text("<!doctype html><title>Inlet</title>")
+    # The synth imports app.py: no setting of this machine's environment may leak into it.
+    settings = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in settings}
+    env |= {
+        "CDK_OUTDIR": str(out),
+        "CDK_CONTEXT_JSON": json.dumps(CONTEXT | {"web_dir": str(web)}),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert not (ROOT / "chalice.out").exists(), "the synth must not write into the work tree"
+    return out
+
+
+@pytest.fixture(scope="module")
+def template_json(assembly: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((assembly / f"{STACK}.template.json").read_text())
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def template(template_json: dict[str, Any]) -> Any:
+    return assertions.Template.from_json(template_json)
+
+
+@pytest.fixture(scope="module")
+def expanded(template_json: dict[str, Any]) -> Any:
+    """The template after the SAM transform, as CloudFormation runs it on deploy."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:  # the template names no managed policy by name
+        def load(self) -> dict[str, str]:
+            return {}
+
+    result = transform(json.loads(json.dumps(template_json)), {}, NoManagedPolicies())
+    return assertions.Template.from_json(result)
+
+
+def resources(template: Any, kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = template.find_resources(kind)
+    return found
+
+
+def logical_id(template: Any, kind: str, prefix: str) -> str:
+    [name] = [name for name in resources(template, kind) if name.startswith(prefix)]
+    return name
+
+
+def statements(template: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every IAM statement of the template: roles' inline policies and separate policies."""
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+    for name, policy in resources(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            yield name, statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- the upload bucket and its events ---------------------------------------------------------
+
+
+def test_the_upload_bucket_lets_browsers_read_etag_from_the_configured_origins(
+    template: Any,
+) -> None:
+    distribution = logical_id(template, "AWS::CloudFront::Distribution", "WebDistribution")
+    page_origin = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "CorsConfiguration": {
+                "CorsRules": [
+                    Match.object_like(
+                        {
+                            "AllowedOrigins": [page_origin, EXTRA_ORIGIN],
+                            "AllowedMethods": Match.array_with(["PUT"]),
+                            "ExposedHeaders": ["ETag"],
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+def test_incomplete_multipart_uploads_are_aborted_after_two_days(template: Any) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": [
+                    Match.object_like(
+                        {
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+                            "Status": "Enabled",
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+def test_objects_created_under_runs_and_inbox_notify_the_queue(template: Any) -> None:
+    queue = logical_id(template, "AWS::SQS::Queue", "UploadsQueue")
+    [notifications] = resources(template, "Custom::S3BucketNotifications").values()
+    rules = notifications["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert sorted(rule["Filter"]["Key"]["FilterRules"][0]["Value"] for rule in rules) == [
+        "inbox/",
+        "runs/",
+    ]
+    for rule in rules:
+        assert rule["Events"] == ["s3:ObjectCreated:*"]
+        assert rule["QueueArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    bucket = logical_id(template, "AWS::S3::Bucket", "UploadsBucket")
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "s3.amazonaws.com"},
+                                "Action": Match.array_with(["sqs:SendMessage"]),
+                                "Condition": {
+                                    "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [bucket, "Arn"]}}
+                                },
+                            }
+                        )
+                    ]
+                )
+            },
+            "Queues": [{"Ref": queue}],
+        },
+    )
+
+
+def test_the_queue_redrives_to_its_dead_letter_queue(template: Any) -> None:
+    dlq = logical_id(template, "AWS::SQS::Queue", "UploadsDeadLetterQueue")
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "QueueName": f"{STACK}-events",
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+                "maxReceiveCount": MAX_RECEIVES,
+            },
+            "VisibilityTimeout": 6 * 900,  # at least 6x the handler's timeout
+            "SqsManagedSseEnabled": True,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"QueueName": f"{STACK}-events-dlq", "MessageRetentionPeriod": 1209600}
+    )
+
+
+def test_messages_in_the_dead_letter_queue_raise_an_alarm(template: Any) -> None:
+    dlq = logical_id(template, "AWS::SQS::Queue", "UploadsDeadLetterQueue")
+    topic = logical_id(template, "AWS::SNS::Topic", "UploadsAlarmTopic")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}],
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 0,
+            "AlarmActions": [{"Ref": topic}],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+
+
+def test_every_bucket_is_private_encrypted_and_https_only(template: Any) -> None:
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert len(buckets) == 2  # uploads and the web page
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert "ServerSideEncryptionConfiguration" in props["BucketEncryption"]
+    for policy in resources(template, "AWS::S3::BucketPolicy").values():
+        document = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in document
+        )
+        for statement in document:
+            if statement["Effect"] == "Allow":
+                assert statement["Principal"] != "*"
+                assert statement["Principal"] != {"AWS": "*"}
+
+
+# --- the functions --------------------------------------------------------------------------
+
+
+def test_batch_failures_are_reported_by_the_event_source_mapping(
+    template: Any, expanded: Any
+) -> None:
+    template.has_resource_properties(
+        "AWS::Serverless::Function",
+        {
+            "Handler": "app.handle_bucket_events",
+            "Events": {
+                "HandleBucketEventsSqsEventSource": {
+                    "Type": "SQS",
+                    "Properties": Match.object_like(
+                        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10}
+                    ),
+                }
+            },
+        },
+    )
+    [mapping] = resources(expanded, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue_arn = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + f"{STACK}-events"
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::Sub": queue_arn}
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 10}
+
+
+def test_the_expiry_job_runs_on_a_schedule(expanded: Any) -> None:
+    expanded.has_resource_properties(
+        "AWS::Events::Rule",
+        {"ScheduleExpression": "rate(15 minutes)", "Targets": [Match.object_like({})]},
+    )
+
+
+def test_functions_are_traced_configured_and_in_the_vpc(template: Any) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    assert set(FUNCTIONS) <= set(functions)
+    proxy = logical_id(template, "AWS::RDS::DBProxy", "DataProxy")
+    secret = logical_id(template, "AWS::SecretsManager::Secret", "DataSecret")
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["Tracing"] == "Active", name
+        assert props["Runtime"] == "python3.11"
+        assert props["Architectures"] == ["x86_64"]
+        assert len(props["VpcConfig"]["SubnetIds"]) == 2, name
+        variables = props["Environment"]["Variables"]
+        assert "DATABASE_URL" not in variables
+        assert variables["INLET_DB_SECRET_ARN"] == {"Ref": secret}
+        assert variables["INLET_DB_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
+        assert variables["INLET_EVENTS_QUEUE"] == f"{STACK}-events"
+        assert variables["INLET_MAX_RECEIVES"] == str(MAX_RECEIVES)
+        assert variables["INLET_PENDING_TTL_HOURS"] == "12"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "inlet"
+        assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    events = functions["HandleBucketEvents"]["Properties"]
+    assert (events["Timeout"], events["MemorySize"]) == (900, 1769)
+    template.has_resource_properties("AWS::Serverless::Api", {"TracingEnabled": True})
+    for name in functions:
+        template.has_resource_properties(
+            "AWS::Logs::LogGroup",
+            {"LogGroupName": {"Fn::Join": ["", ["/aws/lambda/", {"Ref": name}]]}},
+        )
+
+
+def test_each_function_has_its_own_least_privilege_role(template: Any) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    roles = resources(template, "AWS::IAM::Role")
+
+    def actions_of(function: str) -> set[str]:
+        role = functions[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        return {
+            action
+            for policy in roles[role]["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            for action in as_list(statement["Action"])
+        }
+
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "s3:GetObject"} <= actions_of(
+        "HandleBucketEvents"
+    )
+    assert "s3:PutObject" not in actions_of("HandleBucketEvents")
+    assert {"s3:PutObject", "s3:AbortMultipartUpload"} <= actions_of("APIHandler")
+    assert not any(a.startswith("sqs:") for a in actions_of("APIHandler"))
+    assert not any(a.startswith("s3:") for a in actions_of("Migrate"))
+    assert {a for a in actions_of("ExpirePendingRuns") if a.startswith("s3:")} == {
+        "s3:AbortMultipartUpload"
+    }
+    for function in functions:
+        assert "secretsmanager:GetSecretValue" in actions_of(function)
+
+
+def test_no_iam_statement_grants_wildcard_actions_on_every_resource(template: Any) -> None:
+    app_roles = {
+        function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for function in resources(template, "AWS::Serverless::Function").values()
+    }
+    checked = 0
+    for owner, statement in statements(template):
+        checked += 1
+        if statement["Effect"] != "Allow":
+            continue
+        actions = as_list(statement["Action"])
+        everywhere = "*" in as_list(statement["Resource"])
+        assert not (everywhere and any(a == "*" or a.endswith(":*") for a in actions)), owner
+        if owner in app_roles:  # Inlet's own roles: no wildcard actions at all
+            assert not any("*" in action for action in actions), (owner, actions)
+            if everywhere:
+                assert set(actions) <= WILDCARD_OK, (owner, actions)
+    assert checked > 20
+
+
+def test_the_functions_reach_objects_under_runs_and_inbox_only(template: Any) -> None:
+    bucket = logical_id(template, "AWS::S3::Bucket", "UploadsBucket")
+    bucket_arn = {"Fn::GetAtt": [bucket, "Arn"]}
+    app_roles = {
+        function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for function in resources(template, "AWS::Serverless::Function").values()
+    }
+    objects = []
+    for owner, statement in statements(template):
+        if owner not in app_roles:
+            continue
+        for resource in as_list(statement["Resource"]):
+            if resource == bucket_arn:
+                assert as_list(statement["Action"]) == ["s3:ListBucket"]
+            elif isinstance(resource, dict) and "Fn::Join" in resource:
+                parts = resource["Fn::Join"][1]
+                if parts[0] == bucket_arn:
+                    objects.append(parts[1])
+    assert set(objects) == {"/runs/*", "/inbox/*"}
+
+
+def test_api_gateways_own_errors_are_in_the_contracts_shape(template: Any) -> None:
+    """No route, no or a wrong token, a broken authorizer: API Gateway answers before the app."""
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {kind: r.get("StatusCode") for kind, r in responses.items()} == {
+        "UNAUTHORIZED": "401",
+        "AUTHORIZER_FAILURE": "503",
+        "MISSING_AUTHENTICATION_TOKEN": "404",
+        "DEFAULT_4XX": None,
+        "DEFAULT_5XX": None,
+    }
+    unauthorized = responses["UNAUTHORIZED"]
+    body = json.loads(unauthorized["ResponseTemplates"]["application/json"])
+    assert body == {
+        "error": {
+            "code": "unauthorized",
+            "message": "a valid bearer token is required",
+            "details": [],
+        }
+    }
+    assert "Bearer" in unauthorized["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]
+    assert all(r["RestApiId"] == {"Ref": "RestAPI"} for r in responses.values())
+
+
+# --- database, migrations, web page -----------------------------------------------------------
+
+
+def test_the_database_is_private_and_reached_through_rds_proxy(template: Any) -> None:
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        Match.object_like(
+            {"Engine": "postgres", "PubliclyAccessible": False, "StorageEncrypted": True}
+        ),
+    )
+    template.has_resource_properties(
+        "AWS::RDS::DBProxy",
+        {"RequireTLS": True, "EngineFamily": "POSTGRESQL", "DBProxyName": f"{STACK}-db"},
+    )
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    for service, kind in (("secretsmanager", "Interface"), ("s3", "Gateway")):
+        name = {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, f".{service}"]]}
+        template.has_resource_properties(
+            "AWS::EC2::VPCEndpoint", {"ServiceName": name, "VpcEndpointType": kind}
+        )
+
+
+def test_migrations_run_on_deploy_before_the_new_code(template: Any) -> None:
+    [(name, migrations)] = resources(template, "Custom::InletMigrations").items()
+    assert migrations["Properties"]["Revisions"]
+    functions = resources(template, "AWS::Serverless::Function")
+    for function in ("APIHandler", "HandleBucketEvents", "ExpirePendingRuns"):
+        assert name in functions[function]["DependsOn"], function
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "lambda:InvokeFunction",
+                                "Resource": Match.array_with([{"Fn::GetAtt": ["Migrate", "Arn"]}]),
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_the_page_is_served_by_cloudfront_through_origin_access_control(template: Any) -> None:
+    template.has_resource_properties(
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": Match.object_like(
+                {"OriginAccessControlOriginType": "s3", "SigningBehavior": "always"}
+            )
+        },
+    )
+    oac = logical_id(template, "AWS::CloudFront::OriginAccessControl", "Web")
+    template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "DefaultRootObject": "index.html",
+                    "Origins": [
+                        Match.object_like({"OriginAccessControlId": {"Fn::GetAtt": [oac, "Id"]}})
+                    ],
+                    "DefaultCacheBehavior": Match.object_like(
+                        {"ViewerProtocolPolicy": "redirect-to-https"}
+                    ),
+                }
+            )
+        },
+    )
+
+
+def test_the_page_gets_the_api_url_in_config_json(template: Any, assembly: Path) -> None:
+    [page_config] = assembly.glob("asset.*/config.json")
+    # Deploy-time values are markers that the deployment replaces with JSON strings.
+    written = json.loads(re.sub(r"<<marker:0xbaba:\d+>>", '"marker"', page_config.read_text()))
+    assert set(written) == {"apiUrl", "runTypes", "defaultRunType", "authRequired"}
+    assert written["authRequired"] is True  # INLET_AUTH=required, the default
+    [deployment] = resources(template, "Custom::CDKBucketDeployment").values()
+    markers = json.dumps(deployment["Properties"]["SourceMarkers"])
+    assert "RestAPI" in markers
+    assert "execute-api" in markers
+    assert deployment["Properties"]["DistributionPaths"] == ["/*"]
+
+
+def test_cfn_lint_passes(assembly: Path) -> None:
+    lint = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),  # the venv's
+            "--ignore-checks",
+            "W3005",  # CDK's own DependsOn next to a Ref (field notes)
+            "--",
+            str(assembly / f"{STACK}.template.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+# --- the Lambda package ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def package(
+    assembly: Path, template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The deployment package the stack's functions run, unzipped."""
+    key = template_json["Resources"]["APIHandler"]["Properties"]["CodeUri"]["Key"]
+    target = tmp_path_factory.mktemp("package")
+    with zipfile.ZipFile(assembly / f"asset.{key}") as archive:
+        archive.extractall(target)
+    return target
+
+
+def test_the_package_holds_psycopgs_binary_and_the_migrations(package: Path) -> None:
+    assert list((package / "psycopg_binary").glob("_psycopg.cpython-311-x86_64-linux-gnu.so"))
+    assert list((package / "psycopg_binary.libs").glob("libpq-*.so*"))
+    revisions = {p.name for p in (package / "migrations" / "versions").glob("*.py")}
+    assert revisions == {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
+    assert (package / "alembic").is_dir()
+    assert (package / "chalicelib" / "migrate.py").is_file()
+
+
+CLEAN_IMPORT = """
+import json, sys
+package = sys.argv[1]
+sys.path.insert(0, package)
+import app
+result = app.migrate_database({"RequestType": "Create"}, None)  # Alembic, then psycopg
+import psycopg
+assert psycopg.pq.__impl__ == "binary", psycopg.pq.__impl__
+for name in ("app", "chalicelib", "chalice", "sqlalchemy", "pydantic", "alembic", "psycopg"):
+    assert sys.modules[name].__file__.startswith(package), (name, sys.modules[name].__file__)
+print(json.dumps(result))
+"""
+
+
+def test_the_app_imports_and_migrates_from_the_package_in_a_clean_interpreter(
+    package: Path,
+) -> None:
+    """`python -I -S`: no site-packages, no user site, no PYTHONPATH; only the package."""
+    urls = postgres_database()
+    url = next(urls)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", CLEAN_IMPORT, str(package)],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "DATABASE_URL": url,
+                "AWS_DEFAULT_REGION": "us-east-1",
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-4000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result["PhysicalResourceId"] == "inlet-schema"
+        assert result["Data"]["Revision"]
+    finally:
+        next(urls, None)
+
+
+# --- context ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Path:
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    return tmp_path
+
+
+def context(page: Path, **values: str) -> Any:
+    """`node.try_get_context` of `cdk -c stage=dev -c web_dir=PAGE -c NAME=VALUE ...`."""
+    return ({"stage": "dev", "web_dir": str(page)} | values).get
+
+
+def test_context_defaults(page: Path) -> None:
+    config = DeployConfig.from_context(context(page))
+    assert (config.stack_name, config.queue_name, config.max_receives) == (
+        "inlet-dev",
+        "inlet-dev-events",
+        5,
+    )
+    assert not config.retain
+    assert config.cors_origins == ()
+    assert config.settings == ()
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"stage": ""}, "stage"),
+        ({"stage": "Prod!"}, "stage"),
+        ({"max_receives": "0"}, "max_receives"),
+        ({"max_receives": "five"}, "max_receives"),
+        ({"log_level": "LOUD"}, "log_level"),
+        ({"settings": '{"INLET_BUCKET": "mine"}'}, "set by the stack"),
+        ({"settings": '{"INLET_NOPE": "1"}'}, "not an Inlet setting"),
+        ({"settings": '["INLET_RUN_TYPES"]'}, "JSON object"),
+        ({"web_dir": "/nonexistent"}, "make web"),
+    ],
+)
+def test_bad_context_fails_the_synth(page: Path, values: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        DeployConfig.from_context(context(page, **values))
+
+
+def test_settings_are_validated_at_synth(page: Path) -> None:
+    bad = json.dumps({"INLET_DEFAULT_RUN_TYPE": "not-a-type"})
+    with pytest.raises(RuntimeError, match="INLET_DEFAULT_RUN_TYPE"):
+        DeployConfig.from_context(context(page, settings=bad))

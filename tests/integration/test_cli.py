@@ -1,0 +1,459 @@
+"""The `inlet` client against the real local stack: `python -m local.stack` on free ports
+(moto S3 server, SQLite, `chalice local`, and the queue pump once it is part of the stack)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+import inlet.plan
+import inlet.upload
+from chalicelib.config import MiB, Settings
+from chalicelib.storage import make_s3_client
+from inlet.api import ApiClient
+from inlet.cli import main
+from local.processes import free_port, process_group
+from tests.support.api import wait_healthy
+
+ROOT = Path(__file__).resolve().parent.parent
+BUCKET = "inlet-uploads"
+pytestmark = pytest.mark.http
+
+
+@dataclass(frozen=True)
+class Stack:
+    api_url: str
+    s3_url: str
+
+    def read_object(self, key: str) -> bytes:
+        s3 = make_s3_client(Settings(s3_endpoint_url=self.s3_url))
+        return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole dev stack on free ports (never 8000/9000), 5 MiB parts, a temp SQLite file."""
+    workdir = tmp_path_factory.mktemp("devstack")
+    api_port, s3_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "INLET_BUCKET")}
+    env |= {
+        "INLET_API_PORT": str(api_port),
+        "INLET_S3_PORT": str(s3_port),
+        "DATABASE_URL": f"sqlite:///{workdir / 'inlet.db'}",
+        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
+        "INLET_PART_SIZE": str(5 * MiB),
+        "INLET_AUTH": "off",  # tokens are covered by the API's tests; these test the client
+    }
+    log = workdir / "devstack.log"
+    # Stopped with SIGTERM first, so the dev stack stops the API process group it started.
+    with process_group([sys.executable, "-m", "local.stack"], log, cwd=ROOT, env=env) as stack:
+        api_url = f"http://127.0.0.1:{api_port}"
+        wait_healthy(api_url, stack, log)
+        yield Stack(api_url=api_url, s3_url=f"http://127.0.0.1:{s3_port}")
+
+
+@pytest.fixture
+def cli_env(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of `inlet`, in this process and for subprocesses."""
+    values = {"INLET_API_URL": stack.api_url, "INLET_STATE_DIR": str(tmp_path / "state")}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return {**os.environ, **values}
+
+
+def run_cli(
+    env: dict[str, str], *args: str, prefix: tuple[str, ...] = ("-m", "inlet")
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *prefix, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def make_file(path: Path, size: int) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def one_line_error(stderr: str) -> str:
+    """The contract of the client: errors are a single line on stderr, no traceback."""
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("inlet: ")
+    return lines[0]
+
+
+def runs_labelled(api: ApiClient, label: str) -> list[dict[str, Any]]:
+    page = api.list_runs(None, None, 200, None)
+    return [dict(run) for run in page["items"] if run["label"] == label]
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def test_mixed_set_is_stored_with_wait(
+    cli_env: dict[str, str], stack: Stack, tmp_path: Path
+) -> None:
+    files = [
+        make_file(tmp_path / "empty.bin", 0),
+        make_file(tmp_path / "small.conf", 1234),
+        make_file(tmp_path / "bundle.tgz", 30 * 1000 * 1000),
+    ]
+    result = run_cli(
+        cli_env,
+        "upload",
+        *map(str, files),
+        "--type",
+        "app_bundle",
+        "--label",
+        "mixed",
+        "--wait",
+        "--wait-timeout",
+        "60",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "stored"
+    assert run["file_count"] == 3
+    by_name = {f["name"]: f for f in run["files"]}
+    for path in files:
+        data = path.read_bytes()
+        assert by_name[path.name]["status"] == "stored"
+        assert by_name[path.name]["sha256"] == sha256(data)
+        assert stack.read_object(by_name[path.name]["key"]) == data
+    assert by_name["bundle.tgz"]["content_type"] == "application/gzip"
+    assert not list((tmp_path / "state").glob("*.json")), "finished uploads leave no state"
+
+
+def test_upload_json_output_and_bytes(
+    cli_env: dict[str, str], stack: Stack, tmp_path: Path
+) -> None:
+    big = make_file(tmp_path / "twelve.bin", 12 * MiB)
+    small = make_file(tmp_path / "small.txt", 100)
+    result = run_cli(cli_env, "upload", str(big), str(small), "--type", "ds_etc", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "no progress output when stderr is not a terminal"
+    run = json.loads(result.stdout)
+    assert (run["type"], run["status"], run["file_count"]) == ("ds_etc", "pending", 2)
+    for file in run["files"]:
+        data = (tmp_path / file["name"]).read_bytes()
+        assert file["declared_sha256"] == sha256(data)
+        assert stack.read_object(file["key"]) == data
+
+
+class FailingPart(HTTPAdapter):
+    """Answers the first `failures` PUTs of part 2 with `status` without sending them."""
+
+    def __init__(self, status: int, failures: int = 1) -> None:
+        super().__init__(max_retries=0)
+        self.status = status
+        self.failures = failures
+        self.part_two_puts = 0
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if parse_qs(urlsplit(request.url or "").query).get("partNumber") == ["2"]:
+            self.part_two_puts += 1
+            if self.part_two_puts <= self.failures:
+                response = requests.Response()
+                response.status_code = self.status
+                response._content = b"<Error><Code>Injected</Code></Error>"
+                response.request, response.url = request, request.url or ""
+                return response
+        return super().send(request, **kwargs)
+
+
+def use_adapter(monkeypatch: pytest.MonkeyPatch, adapter: HTTPAdapter) -> None:
+    """The upload engine's presigned-URL session goes through `adapter`."""
+
+    def session(parallel: int) -> requests.Session:
+        through = requests.Session()
+        through.mount("http://", adapter)
+        return through
+
+    monkeypatch.setattr(inlet.upload, "s3_session", session)
+
+
+@pytest.mark.parametrize("status", [500, 403])
+def test_failing_part_is_retried(
+    cli_env: dict[str, str],
+    stack: Stack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+) -> None:
+    """A 5xx is retried; a 403 (an expired URL) is re-signed through the API, then retried."""
+    adapter = FailingPart(status)
+    use_adapter(monkeypatch, adapter)
+    signed: list[list[int]] = []
+    sign_parts = ApiClient.sign_parts
+
+    def recording_sign(self: ApiClient, run_id: str, file_id: str, numbers: list[int]) -> Any:
+        signed.append(numbers)
+        return sign_parts(self, run_id, file_id, numbers)
+
+    monkeypatch.setattr(ApiClient, "sign_parts", recording_sign)
+    path = make_file(tmp_path / "three-parts.bin", 12 * MiB)
+
+    code = main(["upload", str(path), "--type", "app_bundle", "--json", "--parallel", "2"])
+
+    assert code == 0, capsys.readouterr().err
+    assert adapter.part_two_puts == 2
+    assert any(2 in numbers for numbers in signed) == (status == 403)
+    run = json.loads(capsys.readouterr().out)
+    assert stack.read_object(run["files"][0]["key"]) == path.read_bytes()
+
+
+def test_part_that_keeps_failing_exits_4_then_resumes(
+    cli_env: dict[str, str],
+    stack: Stack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    adapter = FailingPart(500, failures=1000)
+    use_adapter(monkeypatch, adapter)
+    monkeypatch.setattr(inlet.upload.RetryPolicy, "delay", lambda self, attempt: 0.01)
+    path = make_file(tmp_path / "stuck.bin", 11 * MiB)
+    args = ["upload", str(path), "--type", "app_bundle", "--label", "stuck", "--json"]
+
+    assert main(args) == 4
+    error = capsys.readouterr().err
+    assert "part 2 of stuck.bin: HTTP 500 Injected" in error
+    assert adapter.part_two_puts == inlet.upload.RetryPolicy().attempts
+
+    adapter.failures = 0  # the network heals; the same command picks up where it stopped
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "resuming run" in captured.err
+    run = json.loads(captured.out)
+    assert len(runs_labelled(ApiClient(stack.api_url), "stuck")) == 1
+    assert stack.read_object(run["files"][0]["key"]) == path.read_bytes()
+
+
+# --- interrupted uploads --------------------------------------------------------------------
+
+# The CLI with its disk reads slowed down (as by a slow link), so it can be killed midway.
+SLOW_CLI = (
+    "-c",
+    "import sys, time, inlet.files as f\n"
+    "read = f.FileSlice.read\n"
+    "def slow(self, size=-1):\n"
+    "    time.sleep(0.1)\n"
+    "    return read(self, size)\n"
+    "f.FileSlice.read = slow\n"
+    "from inlet.cli import main\n"
+    "sys.exit(main())\n",
+)
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    run_id: str
+    part_count: int
+    returncode: int
+    stderr: str
+
+
+def _interrupt_midway(
+    env: dict[str, str], path: Path, label: str, sig: int = signal.SIGKILL
+) -> Interrupted:
+    """Start an upload and send it `sig` once some but not all of its parts are in."""
+    args = ["upload", str(path), "--type", "app_bundle", "--label", label, "--parallel", "2"]
+    process = subprocess.Popen(
+        [sys.executable, *SLOW_CLI, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    api = ApiClient(env["INLET_API_URL"])
+    state_dir = Path(env["INLET_STATE_DIR"])
+    try:
+        deadline = time.monotonic() + 120
+        stored: list[Any] = []
+        while len(stored) < 2 and time.monotonic() < deadline:
+            assert process.poll() is None, "the upload ended before it could be interrupted"
+            saved = list(state_dir.glob("*.json"))
+            if saved:
+                state = json.loads(saved[0].read_text())
+                stored = api.list_parts(state["run_id"], state["files"][0]["file_id"])
+            time.sleep(0.05)
+        assert len(stored) >= 2
+    finally:
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+    file = state["files"][0]
+    return Interrupted(state["run_id"], file["part_count"], process.returncode, stderr)
+
+
+@pytest.mark.parametrize("how", ["same-command", "resume-flag"])
+def test_killed_upload_resumes_to_identical_bytes(
+    cli_env: dict[str, str], stack: Stack, tmp_path: Path, how: str
+) -> None:
+    path = make_file(tmp_path / "interrupted.bin", 40 * MiB)
+    label = f"killed-{how}"
+    killed = _interrupt_midway(cli_env, path, label)
+    run_id, api = killed.run_id, ApiClient(stack.api_url)
+    assert len(api.list_parts(run_id, api.get_run(run_id)["files"][0]["id"])) < killed.part_count
+
+    if how == "same-command":
+        args = ["upload", str(path), "--type", "app_bundle", "--label", label, "--json"]
+    else:
+        args = ["upload", "--resume", run_id, str(path), "--json"]
+    result = run_cli(cli_env, *args)
+
+    assert result.returncode == 0, result.stderr
+    assert f"resuming run {run_id}" in result.stderr
+    run = json.loads(result.stdout)
+    assert run["id"] == run_id
+    assert [r["id"] for r in runs_labelled(api, label)] == [run_id]
+    assert sha256(stack.read_object(run["files"][0]["key"])) == sha256(path.read_bytes())
+
+
+def test_ctrl_c_exits_130_with_a_resume_hint(
+    cli_env: dict[str, str], stack: Stack, tmp_path: Path
+) -> None:
+    path = make_file(tmp_path / "interrupted.bin", 40 * MiB)
+    stopped = _interrupt_midway(cli_env, path, "ctrl-c", signal.SIGINT)
+    assert stopped.returncode == 130
+    assert f"interrupted; run the same command again to resume run {stopped.run_id}" in (
+        one_line_error(stopped.stderr)
+    )
+    resumed = run_cli(cli_env, "upload", str(path), "--type", "app_bundle", "--label", "ctrl-c")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming run {stopped.run_id}" in resumed.stderr
+
+
+def test_resume_refuses_other_files(cli_env: dict[str, str], tmp_path: Path) -> None:
+    path = make_file(tmp_path / "first.bin", 40 * MiB)
+    run_id = _interrupt_midway(cli_env, path, "other-files").run_id
+    other = make_file(tmp_path / "other.bin", 10)
+
+    result = run_cli(cli_env, "upload", "--resume", run_id, str(other))
+    assert result.returncode == 4
+    assert "other files" in one_line_error(result.stderr)
+
+    unknown = run_cli(cli_env, "upload", "--resume", str(uuid.uuid4()), str(path))
+    assert unknown.returncode == 4
+    assert "no saved state" in one_line_error(unknown.stderr)
+
+
+# --- failed runs and exit codes -------------------------------------------------------------
+
+
+def test_file_changed_after_hashing_fails_the_run(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The declared sha256 is verified by the server: `--wait` reports the mismatch, exit 1."""
+    real_sha256 = inlet.plan.sha256_file
+
+    def hash_then_modify(path: Path, on_bytes: Any, stop: Any) -> str:
+        digest = real_sha256(path, on_bytes, stop)
+        with path.open("r+b") as stream:  # same size, other bytes
+            stream.write(b"changed!")
+        return digest
+
+    monkeypatch.setattr(inlet.plan, "sha256_file", hash_then_modify)
+    path = make_file(tmp_path / "moving.bin", 6 * MiB)
+
+    code = main(
+        ["upload", str(path), "--type", "app_bundle", "--wait", "--wait-timeout", "60", "--json"]
+    )
+
+    captured = capsys.readouterr()
+    run = json.loads(captured.out)
+    assert code == 1
+    assert "moving.bin: checksum_mismatch" in captured.err
+    assert run["status"] == "failed"
+    assert run["files"][0]["error"]["code"] == "checksum_mismatch"
+
+
+def test_usage_and_api_errors_have_exit_codes(cli_env: dict[str, str], tmp_path: Path) -> None:
+    present = make_file(tmp_path / "present.bin", 10)
+
+    unknown_type = run_cli(cli_env, "upload", str(present), "--type", "no_such_type")
+    assert unknown_type.returncode == 3
+    assert "unknown run type" in one_line_error(unknown_type.stderr)
+
+    missing = run_cli(cli_env, "upload", str(tmp_path / "absent.bin"), "--type", "app_bundle")
+    assert missing.returncode == 2
+    assert "absent.bin" in one_line_error(missing.stderr)
+
+    no_type = run_cli(cli_env, "upload", str(present))
+    assert no_type.returncode == 2
+    assert "--type" in one_line_error(no_type.stderr)
+
+    bad_parallel = run_cli(
+        cli_env, "upload", str(present), "--type", "app_bundle", "--parallel", "0"
+    )
+    assert bad_parallel.returncode == 2
+
+    not_found = run_cli(cli_env, "run", str(uuid.uuid4()))
+    assert not_found.returncode == 3
+    assert "not_found" in one_line_error(not_found.stderr)
+
+
+def test_unreachable_api_exits_3(cli_env: dict[str, str], tmp_path: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    present = make_file(tmp_path / "present.bin", 10)
+    for args in (["health"], ["runs"], ["upload", str(present), "--type", "app_bundle"]):
+        result = run_cli(cli_env, *args, "--api", nowhere)
+        assert result.returncode == 3
+        assert f"cannot reach the API at {nowhere}" in one_line_error(result.stderr)
+
+
+# --- reading and cancelling runs ------------------------------------------------------------
+
+
+def test_health_runs_run_and_cancel(cli_env: dict[str, str], stack: Stack) -> None:
+    health = run_cli(cli_env, "health", "--json")
+    assert health.returncode == 0
+    assert json.loads(health.stdout)["checks"] == {"db": "ok", "storage": "ok"}
+    assert run_cli(cli_env, "health").stdout.startswith("ok")
+
+    created = requests.post(
+        f"{stack.api_url}/v1/uploads",
+        json={"type": "single_conf", "label": "to-cancel", "files": [{"name": "a", "size": 3}]},
+        timeout=10,
+    ).json()["run"]
+    listed = run_cli(cli_env, "runs", "--type", "single_conf", "--status", "pending", "--json")
+    assert listed.returncode == 0
+    assert created["id"] in [r["id"] for r in json.loads(listed.stdout)["items"]]
+    text = run_cli(cli_env, "runs", "--limit", "1").stdout.splitlines()
+    assert text[0].startswith(created["id"])
+
+    cancelled = run_cli(cli_env, "cancel", created["id"])
+    assert (cancelled.returncode, cancelled.stdout.strip()) == (0, f"run {created['id']} cancelled")
+    detail = run_cli(cli_env, "run", created["id"], "--json")
+    assert json.loads(detail.stdout)["status"] == "cancelled"
+    assert "status   cancelled" in run_cli(cli_env, "run", created["id"]).stdout

@@ -1,0 +1,235 @@
+"""`python -m local.init` (the one source of truth for the local cloud resources) and
+`python -m local.pump` (the compose stack's queue pump), against the tests' S3/SQS endpoint
+(moto, or LocalStack in the LocalStack leg) and the running Postgres."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from sqlalchemy import inspect
+
+from chalicelib.bucket import CREATED_EVENTS
+from chalicelib.config import Settings
+from chalicelib.db import Database, make_engine
+from chalicelib.migrate import upgrade_url
+from chalicelib.storage import Storage, make_s3_client
+from local import init
+from local.resources import EventQueue, make_sqs_client
+from tests.support.api import at, insert_run
+from tests.support.config import CORS_ORIGIN, ROOT
+from tests.support.databases import PG_ADMIN_URL
+from tests.support.events import create, detail, sha256
+
+
+def endpoint_settings(s3_endpoint: str, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "s3_endpoint_url": s3_endpoint,
+        "inlet_bucket": f"inlet-init-{uuid.uuid4().hex[:8]}",
+        "inlet_events_queue": f"inlet-init-{uuid.uuid4().hex[:8]}",
+        "inlet_cors_origins": (CORS_ORIGIN,),
+        "inlet_max_receives": 4,
+    }
+    return Settings.model_validate(values | changes)
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The settings as the variables a compose service gets."""
+    return os.environ | {
+        "S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+        "INLET_BUCKET": settings.inlet_bucket,
+        "INLET_EVENTS_QUEUE": settings.inlet_events_queue,
+        "INLET_CORS_ORIGINS": ",".join(settings.inlet_cors_origins),
+        "INLET_MAX_RECEIVES": str(settings.inlet_max_receives),
+        "DATABASE_URL": settings.database_url,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+
+
+def test_init_creates_bucket_cors_queues_and_notifications(s3_endpoint: str) -> None:
+    settings = endpoint_settings(s3_endpoint)
+    s3, sqs = make_s3_client(settings), make_sqs_client(settings)
+
+    made = init.init_resources(settings)
+    again = init.init_resources(settings)  # idempotent
+
+    assert made == again
+    assert (made.bucket, made.cors) == (settings.inlet_bucket, True)
+    assert made.queue is not None
+    assert made.notify_target == made.queue.arn
+    (rule,) = s3.get_bucket_cors(Bucket=settings.inlet_bucket)["CORSRules"]
+    assert rule["AllowedOrigins"] == [CORS_ORIGIN]
+    assert "ETag" in rule["ExposeHeaders"]
+    names = ["RedrivePolicy", "QueueArn"]
+    attributes = sqs.get_queue_attributes(QueueUrl=made.queue.url, AttributeNames=names)
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == made.queue.dead_letter_arn
+    assert int(redrive["maxReceiveCount"]) == 4
+    config = s3.get_bucket_notification_configuration(Bucket=settings.inlet_bucket)
+    assert sorted(
+        (r["Filter"]["Key"]["FilterRules"][0]["Value"], r["QueueArn"], tuple(r["Events"]))
+        for r in config["QueueConfigurations"]
+    ) == [
+        ("inbox/", made.queue.arn, ("s3:ObjectCreated:*",)),
+        ("runs/", made.queue.arn, ("s3:ObjectCreated:*",)),
+    ]
+
+
+def test_init_without_notifications(s3_endpoint: str) -> None:
+    settings = endpoint_settings(s3_endpoint)
+    made = init.init_resources(settings, notify="none")
+    assert (made.queue, made.notify_target, made.cors) == (None, None, True)
+
+
+def test_webhook_notifications_subscribe_to_created_bytes_only() -> None:
+    """MinIO (which cannot run here): the request init sends, checked with botocore's stubber.
+    MinIO creates the bucket, then answers PutBucketCors with NotImplemented."""
+    settings = Settings(s3_endpoint_url="http://minio.invalid:9000", inlet_bucket="uploads")
+    s3 = make_s3_client(settings)
+    rules = [
+        {
+            "Id": f"inlet-{prefix.rstrip('/')}",
+            "QueueArn": init.MINIO_WEBHOOK_ARN,
+            "Events": list(CREATED_EVENTS),
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+        }
+        for prefix in ("runs/", "inbox/")
+    ]
+    with Stubber(s3) as stub:
+        stub.add_response("create_bucket", {}, {"Bucket": "uploads"})
+        stub.add_client_error("put_bucket_cors", "NotImplemented", http_status_code=501)
+        stub.add_response(
+            "put_bucket_notification_configuration",
+            {},
+            {"Bucket": "uploads", "NotificationConfiguration": {"QueueConfigurations": rules}},
+        )
+        made = init.init_resources(settings, notify="webhook", s3=s3)
+        stub.assert_no_pending_responses()
+    assert made == init.Resources("uploads", False, None, init.MINIO_WEBHOOK_ARN)
+
+
+def test_other_bucket_errors_are_not_swallowed() -> None:
+    s3 = make_s3_client(Settings(s3_endpoint_url="http://minio.invalid:9000"))
+    with Stubber(s3) as stub:
+        stub.add_response("create_bucket", {})
+        stub.add_client_error("put_bucket_cors", "AccessDenied", http_status_code=403)
+        with pytest.raises(ClientError):
+            init.init_resources(Settings(), notify="none", s3=s3)
+
+
+def test_retrying_waits_for_the_endpoint_then_gives_up() -> None:
+    settings = Settings(s3_endpoint_url="http://127.0.0.1:9/", inlet_bucket="nowhere")
+    started = time.monotonic()
+    with pytest.raises(SystemExit, match="did not answer within 1 s"):
+        init.retrying(lambda: init.init_resources(settings, notify="none"), 1, "nowhere")
+    assert time.monotonic() - started < 30
+
+
+def test_the_command_line(s3_endpoint: str, tmp_path: Path) -> None:
+    """As the compose `init` service runs it, here with a fresh SQLite file to migrate."""
+    settings = endpoint_settings(s3_endpoint, database_url=f"sqlite:///{tmp_path / 'inlet.db'}")
+    result = subprocess.run(
+        [sys.executable, "-m", "local.init", "--migrate", "--wait", "10"],
+        cwd=ROOT,
+        env=environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"bucket        {settings.inlet_bucket}  (CORS for {CORS_ORIGIN})" in result.stdout
+    assert f"/{settings.inlet_events_queue}-dlq" in result.stdout
+    assert "database      migrated to head" in result.stdout
+    engine = make_engine(settings.database_url)
+    assert {"ingestion_runs", "files"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_ensure_database_creates_a_missingpostgres_database() -> None:
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Postgres is unreachable at {PG_ADMIN_URL} (CI must test it): {exc}")
+        pytest.skip(f"Postgres is unreachable: {exc}")
+    name = f"inlet_init_{uuid.uuid4().hex[:10]}"
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        assert init.ensure_database(url) is True
+        assert init.ensure_database(url) is False
+        upgrade_url(url)
+        engine = make_engine(url)
+        assert "ingestion_runs" in inspect(engine).get_table_names()
+        engine.dispose()
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert init.ensure_database("sqlite:///whatever.db") is False
+
+
+def test_pump_process_stores_an_upload_and_stops_on_sigterm(
+    db: Database, event_settings: Settings, event_storage: Storage, event_queue: EventQueue
+) -> None:
+    """`python -m local.pump`, as the compose `pump` service runs it."""
+    settings = event_settings.model_copy(
+        update={"inlet_events_queue": event_queue.url.rsplit("/", 1)[-1]}
+    )
+    data = os.urandom(4000)
+    created = create(db, event_storage, settings, data)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.pump", "--wait-seconds", "1"],
+        cwd=ROOT,
+        env=environment(settings) | {"INLET_HASH_RANGE_SIZE": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        event_storage.client.put_object(
+            Bucket=event_storage.bucket, Key=created.files[0].key, Body=data
+        )
+        deadline = time.monotonic() + 60
+        while detail(db, created.run.id).status == "pending" and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[0]
+            time.sleep(0.2)
+        run = detail(db, created.run.id)
+        assert (run.status, run.files[0].sha256) == ("stored", sha256(data))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output = process.communicate(timeout=20)[0]
+    assert process.returncode == 0, output
+
+
+def test_pump_schedule_only_runs_the_expiry_job(database_url: str, db: Database) -> None:
+    """`python -m local.pump --schedule-only`: the MinIO stack has no queue, only this job."""
+    run_id = insert_run(db, created_at=at(0))  # long before the 24 h limit
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.pump", "--schedule-only", "--schedule-every", "0.2"],
+        cwd=ROOT,
+        env=os.environ | {"DATABASE_URL": database_url, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while detail(db, run_id).status == "pending" and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[0]
+            time.sleep(0.2)
+        assert detail(db, run_id).status == "expired"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output = process.communicate(timeout=20)[0]
+    assert process.returncode == 0, output
