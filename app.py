@@ -1,10 +1,10 @@
-"""Inlet's Lambda entry points: HTTP routes and middleware. All logic lives in `chalicelib/`."""
+"""Inlet's Lambda entry points: wiring only. Each view parses its input and makes one call into
+the services (`chalicelib.service.Inlet`), built once per process."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from chalice.app import (
@@ -18,24 +18,11 @@ from chalice.app import (
     SQSEvent,
 )
 
-from chalicelib import (
-    auth,
-    db_secret,
-    events,
-    expiry,
-    health,
-    openapi,
-    runs,
-    sqs,
-    telemetry,
-    uploads,
-    webhook,
-)
+from chalicelib import auth, openapi, telemetry, webhook
 from chalicelib.config import Settings
-from chalicelib.db import Database
 from chalicelib.http import api_view, around_request, json_response, parse_body, preflight
 from chalicelib.schemas import CompleteRequest, CreateUploadRequest, SignPartsRequest
-from chalicelib.storage import Storage, make_s3_client
+from chalicelib.service import Inlet
 
 Model = TypeVar("Model", CreateUploadRequest, SignPartsRequest, CompleteRequest)
 
@@ -43,27 +30,30 @@ app = Chalice(app_name="inlet", configure_logs=False)
 # Bodies are parsed by `parse_body` whatever their declared type, so a wrong
 # Content-Type gets the contract's JSON error rather than Chalice's 415.
 ANY_BODY = ["*/*"]
+# The routes a browser calls: each gets an OPTIONS route that answers CORS preflights for the
+# configured origins. `/v1/bucket-events` is server to server and gets none.
+BROWSER_ROUTES = (
+    "/health",
+    "/v1/openapi.json",
+    "/v1/uploads",
+    "/v1/uploads/{run_id}",
+    "/v1/uploads/{run_id}/files/{file_id}/parts",
+    "/v1/uploads/{run_id}/files/{file_id}/complete",
+    "/v1/runs",
+    "/v1/runs/{run_id}",
+)
 
 
-# Built on first use and kept for the life of the process (one Lambda container).
+# Parsed once per process: the decorators below read it when Chalice packages the app.
 @functools.cache
 def settings() -> Settings:
     return Settings.from_env()
 
 
+# Built on first use and kept for the life of the process (one Lambda container).
 @functools.cache
-def database() -> Database:
-    return Database.from_url(db_secret.database_url(settings()))
-
-
-@functools.cache
-def storage() -> Storage:
-    config = settings()
-    # Clients may reach the bucket elsewhere than we do (docker compose): sign for their host.
-    presigner = make_s3_client(config, public=True) if config.s3_public_endpoint_url else None
-    return Storage(
-        make_s3_client(config), config.inlet_bucket, config.inlet_presign_ttl, presigner=presigner
-    )
+def inlet() -> Inlet:
+    return Inlet.from_settings(settings())
 
 
 def request() -> Request:
@@ -83,15 +73,21 @@ def owner() -> str | None:
 @app.middleware("http")
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     def guarded(event: Request) -> Response:
-        return auth.guard(event, get_response, settings(), database)
+        return auth.guard(event, get_response, settings(), lambda: inlet().db)
 
     return around_request(event, guarded, settings().inlet_cors_origins)
+
+
+@app.middleware("sqs")
+@app.middleware("scheduled")
+def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    return telemetry.around_event(event, get_response)
 
 
 @app.route("/health")
 @api_view
 def get_health() -> Response:
-    result = health.check(database(), storage())
+    result = inlet().health()
     return json_response(result, 200 if result.status == "ok" else 503)
 
 
@@ -104,30 +100,26 @@ def get_openapi() -> Response:
 @app.route("/v1/uploads", methods=["POST"], content_types=ANY_BODY)
 @api_view
 def create_upload() -> Response:
-    result = uploads.create_upload(
-        database(), storage(), settings(), body(CreateUploadRequest), owner=owner()
-    )
-    return json_response(result, 201)
+    return json_response(inlet().uploads.create(body(CreateUploadRequest), owner()), 201)
 
 
 @app.route("/v1/uploads/{run_id}", methods=["DELETE"])
 @api_view
 def cancel_upload(run_id: str) -> Response:
-    return json_response(uploads.cancel_run(database(), storage(), run_id, owner=owner()))
+    return json_response(inlet().uploads.cancel(run_id, owner()))
 
 
 @app.route("/v1/uploads/{run_id}/files/{file_id}/parts", methods=["POST"], content_types=ANY_BODY)
 @api_view
 def sign_parts(run_id: str, file_id: str) -> Response:
     parts = body(SignPartsRequest)
-    signed = uploads.sign_parts(database(), storage(), run_id, file_id, parts, owner=owner())
-    return json_response(signed)
+    return json_response(inlet().uploads.sign_parts(run_id, file_id, parts, owner()))
 
 
 @app.route("/v1/uploads/{run_id}/files/{file_id}/parts", methods=["GET"])
 @api_view
 def list_parts(run_id: str, file_id: str) -> Response:
-    return json_response(uploads.list_parts(database(), storage(), run_id, file_id, owner=owner()))
+    return json_response(inlet().uploads.list_parts(run_id, file_id, owner()))
 
 
 @app.route(
@@ -136,50 +128,28 @@ def list_parts(run_id: str, file_id: str) -> Response:
 @api_view
 def complete_upload(run_id: str, file_id: str) -> Response:
     parts = body(CompleteRequest)
-    file = uploads.complete_upload(database(), storage(), run_id, file_id, parts, owner=owner())
-    return json_response(file)
+    return json_response(inlet().uploads.complete(run_id, file_id, parts, owner()))
 
 
 @app.route("/v1/runs")
 @api_view
 def list_runs() -> Response:
-    query = runs.RunFilter.from_query(request().query_params)
-    return json_response(runs.list_runs(database(), query, owner=owner()))
+    return json_response(inlet().runs.page(request().query_params, owner()))
 
 
 @app.route("/v1/runs/{run_id}")
 @api_view
 def get_run(run_id: str) -> Response:
-    return json_response(runs.get_run(database(), runs.parse_run_id(run_id), owner=owner()))
-
-
-@app.middleware("sqs")
-@app.middleware("scheduled")
-def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    return telemetry.around_event(event, get_response)
-
-
-# The queue name is read when Chalice packages the app (it wires the event source mapping).
-@app.on_sqs_message(queue=Settings.from_env().inlet_events_queue, batch_size=10)
-def handle_bucket_events(event: SQSEvent) -> dict[str, Any]:
-    """Bucket notifications via SQS; failed records are reported so only they are retried."""
-    process = functools.partial(events.process_object, database(), storage(), settings())
-    return dict(sqs.handle_batch(event.to_dict(), process))
-
-
-@app.schedule(Rate(15, unit=Rate.MINUTES))
-def expire_pending_runs(event: CloudWatchEvent) -> None:
-    ttl = timedelta(hours=settings().inlet_pending_ttl_hours)
-    expiry.expire_runs(database(), storage(), ttl)
+    return json_response(inlet().runs.get(run_id, owner()))
 
 
 def cors_preflight(**_: str) -> Response:
     path = request().context["resourcePath"]
-    return preflight(request(), settings().inlet_cors_origins, app.routes[path].keys())
+    methods = [method for method in app.routes[path] if method != "OPTIONS"]
+    return preflight(request(), settings().inlet_cors_origins, methods)
 
 
-# Browsers preflight every cross-origin call; answer for configured origins only.
-for _path in list(app.routes):
+for _path in BROWSER_ROUTES:
     app.route(_path, methods=["OPTIONS"])(cors_preflight)
 
 
@@ -192,23 +162,35 @@ def receive_bucket_events() -> Response:
     notification = parse_body(
         request(), webhook.BucketNotification, settings().inlet_max_body_bytes
     )
-    return json_response(webhook.receive(database(), storage(), settings(), notification))
+    return json_response(inlet().events.from_webhook(notification))
+
+
+# The queue name is read when Chalice packages the app (it wires the event source mapping).
+@app.on_sqs_message(queue=settings().inlet_events_queue, batch_size=10)
+def handle_bucket_events(event: SQSEvent) -> dict[str, Any]:
+    """Bucket notifications via SQS; failed records are reported so only they are retried."""
+    return dict(inlet().events.from_queue(event.to_dict()))
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def expire_pending_runs(event: CloudWatchEvent) -> None:
+    inlet().expire_pending_runs()
 
 
 @app.authorizer(ttl_seconds=auth.GATEWAY_CACHE_SECONDS)
 def token_authorizer(auth_request: AuthRequest) -> AuthResponse:
     """API Gateway's token check (INLET_AUTHORIZER=gateway): the same lookup as the middleware."""
-    return auth.gateway_response(database(), auth_request.token)
+    return auth.gateway_response(inlet().db, auth_request.token)
 
 
 # Read when Chalice packages the app: API Gateway runs the authorizer before every /v1 route.
-if Settings.from_env().inlet_authorizer == "gateway":
+if settings().inlet_authorizer == "gateway":
     auth.attach_authorizer(app.routes, token_authorizer)
 
 
 @app.lambda_function(name="migrate")
 def migrate_database(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Deploy-time custom resource (infra/cdk): apply the migrations before the new code runs."""
+    """Deploy-time custom resource (infra/): apply the migrations before the new code runs."""
     from chalicelib import migrate  # imported here: only this function needs Alembic
 
-    return migrate.on_deploy_event(event, database)
+    return migrate.on_deploy_event(event, lambda: inlet().db)

@@ -1,7 +1,7 @@
 """Bucket events: an object landed in the bucket; verify it, record it, move its run forward.
 
-S3 delivers events at least once, unordered, sometimes concurrently, so `process_object` is
-idempotent and race-free:
+S3 delivers events at least once, unordered, sometimes concurrently, so `BucketEvents.process`
+is idempotent and race-free:
 - a file already final for the event's ETag (or for a newer event of its key) is a duplicate;
 - the object is hashed outside any transaction, then the result is recorded under a lock on the
   run row (Postgres: SELECT ... FOR UPDATE; SQLite: its database write lock), re-checking that
@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
@@ -29,29 +29,24 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from chalicelib import sqs, webhook
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.hashing import sha256_object
 from chalicelib.logs import logger
 from chalicelib.models import File, FileStatus, Run, RunSource, RunStatus, utcnow
+from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import Storage, error_code
 from chalicelib.telemetry import metrics
+from chalicelib.webhook import BucketEventsResult, BucketNotification
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 RUNS_PREFIX = "runs/"
 INBOX_PREFIX = "inbox/"
 INACTIVE_RUNS = (RunStatus.CANCELLED, RunStatus.EXPIRED)
 MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NotFound")
-
-
-@dataclass(frozen=True)
-class ObjectEvent:
-    """One `s3:ObjectCreated:*` record: the key is already URL-decoded."""
-
-    bucket: str
-    key: str
-    size: int
-    etag: str
-    sequencer: str | None = None
 
 
 class Outcome(enum.StrEnum):
@@ -236,90 +231,101 @@ def _report(outcome: Outcome, verdict: Verdict, seconds: float) -> None:
         metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=1)
 
 
-def _process_file(
-    db: Database, storage: Storage, settings: Settings, event: ObjectEvent
-) -> Outcome:
-    with db.session() as session:
-        file = session.scalar(select(File).where(File.object_key == event.key))
-        if file is None:
-            return _ignore(event, "no file has this key")
-        done = _already_done(file, file.run.status, event)
-        target = Target(file.id, file.run_id, file.size_bytes, file.declared_sha256)
-    if done is not None:
-        return done
-    with _log_keys(run_id=str(target.run_id), file_id=str(target.file_id), key=event.key):
-        started = time.perf_counter()
-        # Hashing a large object takes a while: say which one is in flight.
-        logger.debug("hashing object", extra={"size": event.size})
-        verdict = verify(storage, settings, event.key, target)
-        outcome = record(db, target, event, verdict)
-        _report(outcome, verdict, time.perf_counter() - started)
-    return outcome
-
-
 def _insert_ignoring_duplicates(db: Database) -> postgresql.Insert | sqlite.Insert:
     if db.is_sqlite:
         return sqlite.insert(File).on_conflict_do_nothing(index_elements=[File.object_key])
     return postgresql.insert(File).on_conflict_do_nothing(index_elements=[File.object_key])
 
 
-def adopt(db: Database, storage: Storage, settings: Settings, key: str) -> bool:
-    """Give an `inbox/` object a run of its own (source `bucket`) unless it has one already;
-    False when the object is gone. Concurrent deliveries create one run: the file's object key
-    is unique, and a delivery that loses the insert race drops the run it had just inserted."""
-    with db.session() as session:
-        if session.scalar(select(File.id).where(File.object_key == key)) is not None:
-            return True
-    info = storage.head(key)
-    if info is None:
-        return False
-    now, run_id = utcnow(), uuid.uuid4()
-    path = key[len(INBOX_PREFIX) :]
-    with db.session() as session:
-        session.execute(
-            insert(Run).values(
-                id=run_id,
-                type=run_type_for(key, settings),
-                label=path[:200],
-                status=RunStatus.PENDING.value,
-                source=RunSource.BUCKET.value,
-                owner=settings.inlet_inbox_owner,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        file_id = session.scalar(
-            _insert_ignoring_duplicates(db)
-            .values(
-                id=uuid.uuid4(),
-                run_id=run_id,
-                name=path.rsplit("/", 1)[-1][:255],
-                object_key=key,
-                size_bytes=info.size,
-                content_type=(info.content_type or "application/octet-stream")[:255],
-                status=FileStatus.PENDING.value,
-                created_at=now,
-            )
-            .returning(File.id)
-        )
-        if file_id is None:
-            session.execute(delete(Run).where(Run.id == run_id))
-        else:
-            logger.info("inbox object adopted", extra={"key": key, "run_id": str(run_id)})
-    return True
+class BucketEvents:
+    """The one way an object event is handled, whatever delivered it (SQS, MinIO's webhook, a
+    test): built once with the database, the upload bucket and the settings."""
 
+    def __init__(self, db: Database, storage: Storage, settings: Settings) -> None:
+        self.db = db
+        self.storage = storage
+        self.settings = settings
 
-def process_object(
-    db: Database, storage: Storage, settings: Settings, event: ObjectEvent
-) -> Outcome:
-    """The one entry point for an object-created event, whatever delivered it."""
-    if event.bucket != storage.bucket:
-        return _ignore(event, "not the upload bucket")
-    if event.key.startswith(INBOX_PREFIX):
-        if event.key.endswith("/"):
-            return _ignore(event, "a folder marker, not a file")
-        if not adopt(db, storage, settings, event.key):
-            return _ignore(event, "the object was deleted before it could be adopted")
-    elif not event.key.startswith(RUNS_PREFIX):
-        return _ignore(event, "outside runs/ and inbox/")
-    return _process_file(db, storage, settings, event)
+    def process(self, event: ObjectEvent) -> Outcome:
+        """The one entry point for an object-created event, whatever delivered it."""
+        if event.bucket != self.storage.bucket:
+            return _ignore(event, "not the upload bucket")
+        if event.key.startswith(INBOX_PREFIX):
+            if event.key.endswith("/"):
+                return _ignore(event, "a folder marker, not a file")
+            if not self.adopt(event.key):
+                return _ignore(event, "the object was deleted before it could be adopted")
+        elif not event.key.startswith(RUNS_PREFIX):
+            return _ignore(event, "outside runs/ and inbox/")
+        return self._process_file(event)
+
+    def adopt(self, key: str) -> bool:
+        """Give an `inbox/` object a run of its own (source `bucket`) unless it has one already;
+        False when the object is gone. Concurrent deliveries create one run: the file's object key
+        is unique, and a delivery that loses the insert race drops the run it had just inserted."""
+        with self.db.session() as session:
+            if session.scalar(select(File.id).where(File.object_key == key)) is not None:
+                return True
+        info = self.storage.head(key)
+        if info is None:
+            return False
+        now, run_id = utcnow(), uuid.uuid4()
+        path = key[len(INBOX_PREFIX) :]
+        with self.db.session() as session:
+            session.execute(
+                insert(Run).values(
+                    id=run_id,
+                    type=run_type_for(key, self.settings),
+                    label=path[:200],
+                    status=RunStatus.PENDING.value,
+                    source=RunSource.BUCKET.value,
+                    owner=self.settings.inlet_inbox_owner,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            file_id = session.scalar(
+                _insert_ignoring_duplicates(self.db)
+                .values(
+                    id=uuid.uuid4(),
+                    run_id=run_id,
+                    name=path.rsplit("/", 1)[-1][:255],
+                    object_key=key,
+                    size_bytes=info.size,
+                    content_type=(info.content_type or "application/octet-stream")[:255],
+                    status=FileStatus.PENDING.value,
+                    created_at=now,
+                )
+                .returning(File.id)
+            )
+            if file_id is None:
+                session.execute(delete(Run).where(Run.id == run_id))
+            else:
+                logger.info("inbox object adopted", extra={"key": key, "run_id": str(run_id)})
+        return True
+
+    def _process_file(self, event: ObjectEvent) -> Outcome:
+        with self.db.session() as session:
+            file = session.scalar(select(File).where(File.object_key == event.key))
+            if file is None:
+                return _ignore(event, "no file has this key")
+            done = _already_done(file, file.run.status, event)
+            target = Target(file.id, file.run_id, file.size_bytes, file.declared_sha256)
+        if done is not None:
+            return done
+        with _log_keys(run_id=str(target.run_id), file_id=str(target.file_id), key=event.key):
+            started = time.perf_counter()
+            # Hashing a large object takes a while: say which one is in flight.
+            logger.debug("hashing object", extra={"size": event.size})
+            verdict = verify(self.storage, self.settings, event.key, target)
+            outcome = record(self.db, target, event, verdict)
+            _report(outcome, verdict, time.perf_counter() - started)
+        return outcome
+
+    def from_queue(self, sqs_event: dict[str, Any]) -> PartialItemFailureResponse:
+        """An SQS Lambda event of bucket notifications; names the messages to deliver again."""
+        return sqs.handle_batch(sqs_event, self.process)
+
+    def from_webhook(self, notification: BucketNotification) -> BucketEventsResult:
+        """A notification MinIO's webhook target posted; any failure raises (MinIO retries)."""
+        return webhook.receive(notification, self.process)

@@ -131,33 +131,41 @@ def totals(session: Session, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tu
     return {run_id: (int(count), int(size)) for run_id, count, size in rows}
 
 
-def list_runs(db: Database, flt: RunFilter, *, owner: str | None = None) -> RunPage:
-    """Newest first; only `owner`'s runs unless owner is None (authentication off)."""
-    query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(flt.limit + 1)
-    if owner is not None:
-        query = query.where(Run.owner == owner)
-    if flt.status:
-        query = query.where(Run.status == flt.status)
-    if flt.type:
-        query = query.where(Run.type == flt.type)
-    if flt.cursor:
-        created_at, run_id = decode_cursor(flt.cursor)
-        query = query.where(
-            or_(Run.created_at < created_at, and_(Run.created_at == created_at, Run.id < run_id))
+class Runs:
+    """What the API tells about runs: pages of them, and one with its files."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def page(self, query_params: Mapping[str, str] | None, owner: str | None) -> RunPage:
+        """Newest first; only `owner`'s runs unless owner is None (authentication off)."""
+        flt = RunFilter.from_query(query_params)
+        query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(flt.limit + 1)
+        if owner is not None:
+            query = query.where(Run.owner == owner)
+        if flt.status:
+            query = query.where(Run.status == flt.status)
+        if flt.type:
+            query = query.where(Run.type == flt.type)
+        if flt.cursor:
+            created_at, run_id = decode_cursor(flt.cursor)
+            query = query.where(
+                or_(
+                    Run.created_at < created_at, and_(Run.created_at == created_at, Run.id < run_id)
+                )
+            )
+        with self.db.session() as session:
+            runs = [*session.scalars(query)]
+            page, more = runs[: flt.limit], len(runs) > flt.limit
+            sums = totals(session, [r.id for r in page])
+        return RunPage(
+            items=[run_out(r, *sums.get(r.id, (0, 0))) for r in page],
+            next_cursor=encode_cursor(page[-1]) if more else None,
         )
-    with db.session() as session:
-        runs = list(session.scalars(query))
-        page, more = runs[: flt.limit], len(runs) > flt.limit
-        sums = totals(session, [r.id for r in page])
-    return RunPage(
-        items=[run_out(r, *sums.get(r.id, (0, 0))) for r in page],
-        next_cursor=encode_cursor(page[-1]) if more else None,
-    )
 
-
-def get_run(db: Database, run_id: uuid.UUID, *, owner: str | None = None) -> RunDetail:
-    with db.session() as session:
-        run = visible(session.get(Run, run_id), run_id, owner)
-        files = run.files
-        summary = run_out(run, len(files), sum(f.size_bytes for f in files))
-        return RunDetail(**summary.model_dump(), files=[file_out(f) for f in files])
+    def get(self, run_id: str, owner: str | None) -> RunDetail:
+        with self.db.session() as session:
+            run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
+            files = run.files
+            summary = run_out(run, len(files), sum(f.size_bytes for f in files))
+            return RunDetail(**summary.model_dump(), files=[file_out(f) for f in files])

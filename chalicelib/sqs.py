@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -17,9 +18,20 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.events import ObjectEvent
 from chalicelib.logs import logger
 from chalicelib.telemetry import metrics
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    """One `s3:ObjectCreated:*` record: the key is already URL-decoded."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    sequencer: str | None = None
+
 
 TEST_EVENT = "s3:TestEvent"
 

@@ -111,77 +111,6 @@ def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUploa
     )
 
 
-def create_upload(
-    db: Database,
-    storage: Storage,
-    settings: Settings,
-    request: CreateUploadRequest,
-    *,
-    owner: str | None = None,
-) -> CreateUploadResponse:
-    """A pending run of `owner` with its files; multipart uploads are created in the bucket up
-    front."""
-    _validate_limits(request, settings)
-    run = Run(
-        id=uuid.uuid4(),
-        type=request.type,
-        label=request.label or None,
-        notes=request.notes or None,
-        status=RunStatus.PENDING.value,
-        source=RunSource.API.value,
-        owner=owner,
-    )
-    files = []
-    for spec in request.files:
-        file_id = uuid.uuid4()
-        files.append(
-            File(
-                id=file_id,
-                run_id=run.id,
-                name=spec.name,
-                object_key=object_key(run.id, file_id, spec.name),
-                size_bytes=spec.size,
-                content_type=spec.content_type,
-                declared_sha256=spec.sha256,
-                part_size=choose_part_size(spec.size, settings),
-            )
-        )
-    opened: list[File] = []
-    try:
-        for file in files:
-            if file.part_size is not None:
-                file.multipart_upload_id = storage.create_multipart(
-                    file.object_key, file.content_type
-                )
-                opened.append(file)
-        # Signed before the commit, so a signing failure leaves no run behind either.
-        signed = [_upload_for(storage, settings, file) for file in files]
-        with db.session() as session:
-            session.add(run)
-            session.add_all(files)
-    except Exception:
-        # Nothing half-written: the run is not in the database, so its uploads must not live on.
-        for file in opened:
-            assert file.multipart_upload_id is not None
-            try:
-                storage.abort_multipart(file.object_key, file.multipart_upload_id)
-            except Exception:  # the bucket's lifecycle rule removes what this could not
-                logger.warning("could not abort upload", extra={"key": file.object_key})
-        raise
-    logger.append_keys(run_id=str(run.id))
-    logger.info(
-        "run created",
-        extra={"files": len(files), "bytes": sum(f.size_bytes for f in files), "type": run.type},
-    )
-    return CreateUploadResponse(
-        run=run_out(run, len(files), sum(f.size_bytes for f in files)),
-        files=[
-            UploadFileOut(**file_out(f).model_dump(), upload=upload)
-            for f, upload in zip(files, signed, strict=True)
-        ],
-    )
-
-
 def _pending_multipart_file(session: Session, run_id: str, file_id: str, owner: str | None) -> File:
     """The file, locked, checked to be an open multipart upload of a pending run of `owner`."""
     run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
@@ -209,83 +138,14 @@ def _check_part_numbers(file: File, numbers: list[int]) -> None:
         )
 
 
-def sign_parts(
-    db: Database,
-    storage: Storage,
-    run_id: str,
-    file_id: str,
-    request: SignPartsRequest,
-    *,
-    owner: str | None = None,
-) -> SignPartsResponse:
-    with db.session() as session:
-        file = _pending_multipart_file(session, run_id, file_id, owner)
-        _check_part_numbers(file, request.part_numbers)
-        return SignPartsResponse(parts=_signed_parts(storage, file, request.part_numbers))
-
-
 def _upload_gone(exc: ClientError, file_id: str) -> UploadGone | None:
     if error_code(exc) == "NoSuchUpload":
         return UploadGone(f"the multipart upload of file {file_id} no longer exists in the bucket")
     return None
 
 
-def list_parts(
-    db: Database, storage: Storage, run_id: str, file_id: str, *, owner: str | None = None
-) -> ListPartsResponse:
-    with db.session() as session:
-        file = _pending_multipart_file(session, run_id, file_id, owner)
-        key, upload_id = file.object_key, file.multipart_upload_id
-    assert upload_id is not None
-    try:
-        parts = storage.list_parts(key, upload_id)
-    except ClientError as exc:
-        raise _upload_gone(exc, file_id) or exc from None
-    return ListPartsResponse(
-        parts=[StoredPart(part_number=p.part_number, etag=p.etag, size=p.size) for p in parts]
-    )
-
-
 # S3's answers to a bad part list are the client's mistake, not ours.
 PART_ERRORS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
-
-
-def complete_upload(
-    db: Database,
-    storage: Storage,
-    run_id: str,
-    file_id: str,
-    request: CompleteRequest,
-    *,
-    owner: str | None = None,
-) -> FileOut:
-    """Complete a multipart upload. The file turns `stored` when its bucket event is processed."""
-    with db.session() as session:
-        file = _pending_multipart_file(session, run_id, file_id, owner)
-        numbers = [p.part_number for p in request.parts]
-        if numbers != list(range(1, file.part_count + 1)):
-            raise Invalid(
-                f"parts must be exactly 1 to {file.part_count}, in order",
-                [{"field": "parts", "message": f"got {len(numbers)} part(s)"}],
-            )
-        assert file.multipart_upload_id is not None
-        try:
-            storage.complete_multipart(
-                file.object_key,
-                file.multipart_upload_id,
-                [(p.part_number, p.etag) for p in request.parts],
-            )
-        except ClientError as exc:
-            gone = _upload_gone(exc, file_id)
-            if gone:
-                raise gone from None
-            if error_code(exc) in PART_ERRORS:
-                message = exc.response.get("Error", {}).get("Message") or error_code(exc)
-                raise Invalid(f"the bucket refused the part list: {message}") from None
-            raise
-        file.upload_completed_at = datetime.now(UTC)
-        logger.info("multipart upload completed", extra={"file_id": file_id, "parts": len(numbers)})
-        return file_out(file)
 
 
 def abort_open_uploads(storage: Storage, files: Iterable[File]) -> None:
@@ -295,17 +155,150 @@ def abort_open_uploads(storage: Storage, files: Iterable[File]) -> None:
             storage.abort_multipart(file.object_key, file.multipart_upload_id)
 
 
-def cancel_run(db: Database, storage: Storage, run_id: str, *, owner: str | None = None) -> RunOut:
-    """Cancel a pending run and abort its open multipart uploads. Cancelling twice is harmless."""
-    with db.session() as session:
-        run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
-        if run.status not in (RunStatus.PENDING, RunStatus.CANCELLED):
-            raise RunNotPending(f"run {run_id} is {run.status}; only pending runs can be cancelled")
-        if run.status == RunStatus.PENDING:
-            # Abort before committing: if the bucket fails, the run stays pending and a retry works.
-            abort_open_uploads(storage, run.files)
-            run.status = RunStatus.CANCELLED.value
-            run.updated_at = datetime.now(UTC)
-            logger.info("run cancelled")
-        files = run.files
-        return run_out(run, len(files), sum(f.size_bytes for f in files))
+class Uploads:
+    """Runs created through the API: their presigned uploads, parts, completion and cancel."""
+
+    def __init__(self, db: Database, storage: Storage, settings: Settings) -> None:
+        self.db = db
+        self.storage = storage
+        self.settings = settings
+
+    def create(self, request: CreateUploadRequest, owner: str | None) -> CreateUploadResponse:
+        """A pending run of `owner` with its files; multipart uploads are created in the bucket up
+        front."""
+        _validate_limits(request, self.settings)
+        run = Run(
+            id=uuid.uuid4(),
+            type=request.type,
+            label=request.label or None,
+            notes=request.notes or None,
+            status=RunStatus.PENDING.value,
+            source=RunSource.API.value,
+            owner=owner,
+        )
+        files = []
+        for spec in request.files:
+            file_id = uuid.uuid4()
+            files.append(
+                File(
+                    id=file_id,
+                    run_id=run.id,
+                    name=spec.name,
+                    object_key=object_key(run.id, file_id, spec.name),
+                    size_bytes=spec.size,
+                    content_type=spec.content_type,
+                    declared_sha256=spec.sha256,
+                    part_size=choose_part_size(spec.size, self.settings),
+                )
+            )
+        opened: list[File] = []
+        try:
+            for file in files:
+                if file.part_size is not None:
+                    file.multipart_upload_id = self.storage.create_multipart(
+                        file.object_key, file.content_type
+                    )
+                    opened.append(file)
+            # Signed before the commit, so a signing failure leaves no run behind either.
+            signed = [_upload_for(self.storage, self.settings, file) for file in files]
+            with self.db.session() as session:
+                session.add(run)
+                session.add_all(files)
+        except Exception:
+            # Nothing half-written: the run is not in the database, so its uploads must not live on.
+            for file in opened:
+                assert file.multipart_upload_id is not None
+                try:
+                    self.storage.abort_multipart(file.object_key, file.multipart_upload_id)
+                except Exception:  # the bucket's lifecycle rule removes what this could not
+                    logger.warning("could not abort upload", extra={"key": file.object_key})
+            raise
+        logger.append_keys(run_id=str(run.id))
+        logger.info(
+            "run created",
+            extra={
+                "files": len(files),
+                "bytes": sum(f.size_bytes for f in files),
+                "type": run.type,
+            },
+        )
+        return CreateUploadResponse(
+            run=run_out(run, len(files), sum(f.size_bytes for f in files)),
+            files=[
+                UploadFileOut(**file_out(f).model_dump(), upload=upload)
+                for f, upload in zip(files, signed, strict=True)
+            ],
+        )
+
+    def sign_parts(
+        self, run_id: str, file_id: str, request: SignPartsRequest, owner: str | None
+    ) -> SignPartsResponse:
+        with self.db.session() as session:
+            file = _pending_multipart_file(session, run_id, file_id, owner)
+            _check_part_numbers(file, request.part_numbers)
+            return SignPartsResponse(parts=_signed_parts(self.storage, file, request.part_numbers))
+
+    def list_parts(self, run_id: str, file_id: str, owner: str | None) -> ListPartsResponse:
+        with self.db.session() as session:
+            file = _pending_multipart_file(session, run_id, file_id, owner)
+            key, upload_id = file.object_key, file.multipart_upload_id
+        assert upload_id is not None
+        try:
+            parts = self.storage.list_parts(key, upload_id)
+        except ClientError as exc:
+            raise _upload_gone(exc, file_id) or exc from None
+        return ListPartsResponse(
+            parts=[StoredPart(part_number=p.part_number, etag=p.etag, size=p.size) for p in parts]
+        )
+
+    def complete(
+        self, run_id: str, file_id: str, request: CompleteRequest, owner: str | None
+    ) -> FileOut:
+        """Complete a multipart upload; the file turns `stored` when its event is processed."""
+        with self.db.session(serialize=True) as session:
+            file = _pending_multipart_file(session, run_id, file_id, owner)
+            numbers = [p.part_number for p in request.parts]
+            if numbers != list(range(1, file.part_count + 1)):
+                raise Invalid(
+                    f"parts must be exactly 1 to {file.part_count}, in order",
+                    [{"field": "parts", "message": f"got {len(numbers)} part(s)"}],
+                )
+            assert file.multipart_upload_id is not None
+            try:
+                self.storage.complete_multipart(
+                    file.object_key,
+                    file.multipart_upload_id,
+                    [(p.part_number, p.etag) for p in request.parts],
+                )
+            except ClientError as exc:
+                gone = _upload_gone(exc, file_id)
+                if gone:
+                    raise gone from None
+                if error_code(exc) in PART_ERRORS:
+                    message = exc.response.get("Error", {}).get("Message") or error_code(exc)
+                    raise Invalid(f"the bucket refused the part list: {message}") from None
+                raise
+            file.upload_completed_at = datetime.now(UTC)
+            logger.info(
+                "multipart upload completed", extra={"file_id": file_id, "parts": len(numbers)}
+            )
+            return file_out(file)
+
+    def cancel(self, run_id: str, owner: str | None) -> RunOut:
+        """Cancel a pending run and abort its open multipart uploads; twice is harmless."""
+        with self.db.session(serialize=True) as session:
+            run = visible(
+                session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner
+            )
+            if run.status not in (RunStatus.PENDING, RunStatus.CANCELLED):
+                raise RunNotPending(
+                    f"run {run_id} is {run.status}; only pending runs can be cancelled"
+                )
+            if run.status == RunStatus.PENDING:
+                # Abort before committing: if the bucket fails, the run stays pending to retry.
+                abort_open_uploads(self.storage, run.files)
+                run.status = RunStatus.CANCELLED.value
+                run.updated_at = datetime.now(UTC)
+                logger.info("run cancelled")
+            files = run.files
+            return run_out(run, len(files), sum(f.size_bytes for f in files))

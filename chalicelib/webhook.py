@@ -1,5 +1,5 @@
 """`POST /v1/bucket-events`: bucket notifications pushed over HTTP, as MinIO's webhook target
-sends them, processed by the same core function as the SQS path (`events.process_object`).
+sends them, processed by the same core function as the SQS path (`events.BucketEvents.process`).
 
 MinIO posts one JSON document per event, `{"EventName", "Key", "Records": [...]}`, whose records
 follow S3's event structure except for the event names (`s3:ObjectCreated:Put` where S3 writes
@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib import sqs
 from chalicelib.auth import bearer_token
-from chalicelib.config import Settings
-from chalicelib.db import Database
 from chalicelib.errors import Invalid, NotFound, Unauthorized
-from chalicelib.events import ObjectEvent, process_object
 from chalicelib.logs import logger
-from chalicelib.storage import Storage
+from chalicelib.sqs import ObjectEvent
 from chalicelib.telemetry import metrics
 
 # The events that put new bytes under a key. MinIO also files tagging, retention and legal-hold
@@ -88,14 +86,14 @@ def object_events(notification: BucketNotification) -> list[ObjectEvent]:
 
 
 def receive(
-    db: Database, storage: Storage, settings: Settings, notification: BucketNotification
+    notification: BucketNotification, process: Callable[[ObjectEvent], object]
 ) -> BucketEventsResult:
     """Process every object-created record; any failure raises (the sender retries them all)."""
     found = object_events(notification)
     processed = []
     try:
         for event in found:
-            outcome = process_object(db, storage, settings, event)
+            outcome = process(event)
             processed.append(ProcessedObject(key=event.key, outcome=str(outcome)))
     finally:
         if metrics.metric_set:

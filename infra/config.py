@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Set by the stack from its own resources and context, or by Lambda itself (AWS_REGION).

@@ -1,25 +1,63 @@
-"""A small typed client for Inlet's HTTP contract (`shared/api-contract.md`)."""
+"""A small typed client for Inlet's HTTP contract, `docs/openapi.json` (also served at
+`GET /v1/openapi.json`). Each TypedDict below is named after, and checked against, the
+component schema of that document that it describes (tests/unit/test_cli.py)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from inlet import __version__
+from inlet.retry import API_RETRY, RetryPolicy, retry_answer, retry_error
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 FINAL_STATUSES = frozenset({"stored", "failed", "cancelled", "expired"})
 
+# `ErrorBody.code`: what went wrong, for programs to branch on. Each 409 has its own.
+ErrorCode = Literal[
+    "bad_request",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "run_not_pending",  # 409: the run takes no uploads, signing or cancel any more
+    "not_multipart",  # 409: a single PUT file has no parts
+    "upload_completed",  # 409: the file's multipart upload is already completed
+    "upload_gone",  # 409: the multipart upload no longer exists in the bucket
+    "token_exists",  # 409
+    "too_large",
+    "validation_error",
+    "internal_error",
+    "unavailable",
+]
+
 
 class ErrorInfo(TypedDict):
+    """Why a run or a file failed."""
+
     code: str
     message: str
 
 
-class Run(TypedDict):
+class ErrorDetail(TypedDict):
+    field: str | None
+    message: str
+
+
+class ErrorBody(TypedDict):
+    code: ErrorCode
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(TypedDict):
+    error: ErrorBody
+
+
+class RunOut(TypedDict):
     id: str
     type: str
     label: str | None
@@ -34,7 +72,7 @@ class Run(TypedDict):
     error: ErrorInfo | None
 
 
-class File(TypedDict):
+class FileOut(TypedDict):
     id: str
     run_id: str
     name: str
@@ -49,8 +87,8 @@ class File(TypedDict):
     error: ErrorInfo | None
 
 
-class RunDetail(Run):
-    files: list[File]
+class RunDetail(RunOut):
+    files: list[FileOut]
 
 
 class SignedPart(TypedDict):
@@ -67,6 +105,8 @@ class SingleUpload(TypedDict):
 
 
 class MultipartUpload(TypedDict):
+    """The server alone decides `part_size` and `part_count`; the client slices by them."""
+
     method: Literal["multipart"]
     upload_id: str
     part_size: int
@@ -74,13 +114,17 @@ class MultipartUpload(TypedDict):
     parts: list[SignedPart]
 
 
-class UploadFile(File):
+class UploadFileOut(FileOut):
     upload: SingleUpload | MultipartUpload
 
 
-class CreatedUpload(TypedDict):
-    run: Run
-    files: list[UploadFile]
+class CreateUploadResponse(TypedDict):
+    run: RunOut
+    files: list[UploadFileOut]
+
+
+class SignPartsResponse(TypedDict):
+    parts: list[SignedPart]
 
 
 class StoredPart(TypedDict):
@@ -89,8 +133,12 @@ class StoredPart(TypedDict):
     size: int
 
 
+class ListPartsResponse(TypedDict):
+    parts: list[StoredPart]
+
+
 class RunPage(TypedDict):
-    items: list[Run]
+    items: list[RunOut]
     next_cursor: str | None
 
 
@@ -100,6 +148,8 @@ class Health(TypedDict):
 
 
 class FileSpec(TypedDict):
+    """One file of `CreateUploadRequest`."""
+
     name: str
     size: int
     content_type: str
@@ -107,7 +157,10 @@ class FileSpec(TypedDict):
 
 
 class ApiError(Exception):
-    """The API refused a request (its JSON error body) or could not be reached (status 0)."""
+    """The API refused a request (its JSON error body) or could not be reached (status 0).
+
+    `code` is the body's `ErrorBody.code`, or the client's own: `unreachable`, `http_error` (an
+    answer that is not the contract's, from a proxy say) or `bad_response`."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{message} ({code}, HTTP {status})" if status else message)
@@ -115,10 +168,14 @@ class ApiError(Exception):
         self.code = code
         self.message = message
 
+    def means(self, code: ErrorCode) -> bool:
+        """Whether the API answered with this `ErrorBody.code`: what the client branches on."""
+        return self.code == code
+
 
 def _error_from(response: requests.Response) -> ApiError:
     try:
-        error = response.json()["error"]
+        error = cast(ErrorResponse, response.json())["error"]
         return ApiError(response.status_code, str(error["code"]), str(error["message"]))
     except (ValueError, KeyError, TypeError):
         # Not the contract's body (a proxy, a gateway): keep its first line.
@@ -127,40 +184,32 @@ def _error_from(response: requests.Response) -> ApiError:
 
 
 def _reason(exc: requests.RequestException) -> str:
-    """The root cause ("Connection refused"), not urllib3's nested retry report."""
+    """The root cause ("Connection refused"), not urllib3's nested report."""
     cause = exc.args[0] if exc.args else exc
     return str(getattr(cause, "reason", cause))
 
 
-def _retrying_adapter(pool_size: int) -> HTTPAdapter:
-    """Connection failures are always retried (nothing was sent); statuses and read errors
-    only for idempotent methods, so a POST never creates a run twice."""
-    retry = Retry(
-        total=4,
-        connect=3,
-        read=2,
-        status=3,
-        backoff_factor=0.5,
-        status_forcelist=(502, 503, 504),
-        allowed_methods=frozenset({"GET", "HEAD", "DELETE", "OPTIONS"}),
-        raise_on_status=False,
-    )
-    return HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
-
-
 class ApiClient:
-    """One method per endpoint; every failure is an `ApiError`."""
+    """One method per endpoint; every failure is an `ApiError`. Requests are retried by the
+    client's one rule (`inlet.retry`)."""
 
     def __init__(
-        self, base_url: str, token: str | None = None, timeout: float = 30.0, pool_size: int = 8
+        self,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        pool_size: int = 8,
+        retry: RetryPolicy = API_RETRY,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.retry = retry
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"inlet-cli/{__version__}"
         if token:  # only ever sent to the API: presigned URLs go through another session
             self.session.headers["Authorization"] = f"Bearer {token}"
-        adapter = _retrying_adapter(pool_size)
+        # No retries inside urllib3: `_send` applies the rule, once.
+        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -169,11 +218,23 @@ class ApiClient:
     ) -> requests.Response:
         url = f"{self.base_url}{path}"
         query = {k: v for k, v in params.items() if v is not None}
-        try:
-            return self.session.request(method, url, json=body, params=query, timeout=self.timeout)
-        except requests.RequestException as exc:
-            message = f"cannot reach the API at {self.base_url}: {_reason(exc)}"
-            raise ApiError(0, "unreachable", message) from None
+        attempt = 1
+        while True:
+            last = attempt >= self.retry.attempts
+            try:
+                response = self.session.request(
+                    method, url, json=body, params=query, timeout=self.timeout
+                )
+            except requests.RequestException as exc:
+                if last or not retry_error(method, exc):
+                    message = f"cannot reach the API at {self.base_url}: {_reason(exc)}"
+                    raise ApiError(0, "unreachable", message) from None
+            else:
+                if last or not retry_answer(method, response.status_code):
+                    return response
+                response.close()
+            time.sleep(self.retry.delay(attempt))
+            attempt += 1
 
     def _call(self, method: str, path: str, body: object = None, **params: str | int | None) -> Any:
         response = self._send(method, path, body, params)
@@ -199,25 +260,26 @@ class ApiClient:
 
     def create_upload(
         self, run_type: str, files: list[FileSpec], label: str | None, notes: str | None
-    ) -> CreatedUpload:
+    ) -> CreateUploadResponse:
         body = {"type": run_type, "label": label, "notes": notes, "files": files}
-        return cast(CreatedUpload, self._call("POST", "/v1/uploads", body))
+        return cast(CreateUploadResponse, self._call("POST", "/v1/uploads", body))
 
     def sign_parts(self, run_id: str, file_id: str, numbers: list[int]) -> list[SignedPart]:
         path = f"/v1/uploads/{run_id}/files/{file_id}/parts"
-        return cast(list[SignedPart], self._call("POST", path, {"part_numbers": numbers})["parts"])
+        answer = cast(SignPartsResponse, self._call("POST", path, {"part_numbers": numbers}))
+        return answer["parts"]
 
     def list_parts(self, run_id: str, file_id: str) -> list[StoredPart]:
         path = f"/v1/uploads/{run_id}/files/{file_id}/parts"
-        return cast(list[StoredPart], self._call("GET", path)["parts"])
+        return cast(ListPartsResponse, self._call("GET", path))["parts"]
 
-    def complete(self, run_id: str, file_id: str, etags: dict[int, str]) -> File:
+    def complete(self, run_id: str, file_id: str, etags: dict[int, str]) -> FileOut:
         parts = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
         path = f"/v1/uploads/{run_id}/files/{file_id}/complete"
-        return cast(File, self._call("POST", path, {"parts": parts}))
+        return cast(FileOut, self._call("POST", path, {"parts": parts}))
 
-    def cancel(self, run_id: str) -> Run:
-        return cast(Run, self._call("DELETE", f"/v1/uploads/{run_id}"))
+    def cancel(self, run_id: str) -> RunOut:
+        return cast(RunOut, self._call("DELETE", f"/v1/uploads/{run_id}"))
 
     def list_runs(
         self, status: str | None, run_type: str | None, limit: int, cursor: str | None

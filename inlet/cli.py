@@ -9,16 +9,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from inlet import __version__
-from inlet.api import DEFAULT_API_URL, FINAL_STATUSES, ApiClient, ApiError, Run, RunDetail
+from inlet.api import DEFAULT_API_URL, FINAL_STATUSES, ApiClient, ApiError, RunDetail, RunOut
 from inlet.files import Cancelled, LocalFile
 from inlet.plan import Plan, Request, plan_upload
 from inlet.progress import Bars, Quiet, Reporter
+from inlet.retry import API_RETRY, TRANSFER_RETRY, RetryPolicy
 from inlet.state import StateStore, state_dir
 from inlet.upload import Uploader, UploadError
 
@@ -163,7 +163,7 @@ def print_json(data: object) -> None:
     print(json.dumps(data, indent=2))
 
 
-def run_line(run: Run) -> str:
+def run_line(run: RunOut) -> str:
     label = f"  {run['label']}" if run["label"] else ""
     return (
         f"{run['id']}  {run['status']:<9}  {run['type']:<14}  {run['file_count']:>5}  "
@@ -243,13 +243,20 @@ def _local_files(paths: list[str]) -> list[LocalFile]:
     return files
 
 
-def transfer(api: ApiClient, plan: Plan, store: StateStore, parallel: int, console: Console) -> int:
+def transfer(
+    api: ApiClient,
+    plan: Plan,
+    store: StateStore,
+    parallel: int,
+    console: Console,
+    retry: RetryPolicy = TRANSFER_RETRY,
+) -> int:
     """Send what the bucket lacks; the state file follows each finished file."""
     run_id = plan.state.run_id
     todo = sum(f.size for f in plan.state.files if not f.completed)
     try:
         with bars(console, "upload", todo) as progress:
-            uploader = Uploader(api, run_id, parallel, progress)
+            uploader = Uploader(api, run_id, parallel, progress, retry)
             uploader.upload(plan.state.files, plan.signed, lambda _: store.save(plan.state))
     except (KeyboardInterrupt, Cancelled):
         fail(f"interrupted; run the same command again to resume run {run_id}")
@@ -285,7 +292,7 @@ def cmd_upload(args: argparse.Namespace, api: ApiClient) -> int:
         plan = plan_upload(api, store, request, progress)
     if plan.resumed:
         print(f"inlet: resuming run {plan.state.run_id}", file=sys.stderr)
-    code = transfer(api, plan, store, args.parallel, console)
+    code = transfer(api, plan, store, args.parallel, console, args.retry)
     if code != EXIT_OK:
         return code
     if args.wait:
@@ -296,7 +303,7 @@ def cmd_upload(args: argparse.Namespace, api: ApiClient) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, api: ApiClient) -> int:
-    items: list[Run] = []
+    items: list[RunOut] = []
     cursor = None
     while len(items) < args.limit:
         page = api.list_runs(args.status, args.type, min(200, args.limit - len(items)), cursor)
@@ -346,35 +353,22 @@ def fail(message: str) -> None:
     print(f"inlet: {' '.join(message.split())}", file=sys.stderr)
 
 
-def admin(argv: list[str]) -> int:
-    """`inlet admin ...`: API tokens, straight against DATABASE_URL. It needs Inlet's server code
-    (`local/admin.py`, docs/security.md), so it works from a checkout installed with `make install`,
-    not from the client alone."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "infra" / "admin.py").is_file():
-        fail("`inlet admin` runs from Inlet's repository (make install); this is the client only")
-        return EXIT_USAGE
-    sys.path.insert(0, str(root))
-    from local.admin import main as admin_main
-
-    return admin_main(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["admin"]:
-        return admin(argv[1:])
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, retry: RetryPolicy | None = None) -> int:
+    """The `inlet` command. `retry` replaces the default retry policies of API calls and bucket
+    transfers (tests pass `RetryPolicy(base_delay=0)` so as not to wait)."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     api_url = getattr(args, "api", None) or os.environ.get("INLET_API_URL") or DEFAULT_API_URL
     token = getattr(args, "token", None) or os.environ.get("INLET_API_TOKEN")
-    api = ApiClient(api_url, token, pool_size=max(8, getattr(args, "parallel", 0)))
+    pool_size = max(8, getattr(args, "parallel", 0))
+    api = ApiClient(api_url, token, pool_size=pool_size, retry=retry or API_RETRY)
+    args.retry = retry or TRANSFER_RETRY  # for the upload's bucket transfers
     try:
         return COMMANDS[args.command](args, api)
     except UsageError as exc:
         fail(str(exc))
         return EXIT_USAGE
     except ApiError as exc:
-        hint = "; set INLET_API_TOKEN or pass --token" if exc.status == 401 else ""
+        hint = "; set INLET_API_TOKEN or pass --token" if exc.means("unauthorized") else ""
         fail(f"{exc}{hint}")
         return EXIT_API
     except (UploadError, OSError) as exc:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inlet.api import ApiClient, ApiError, FileSpec, SignedPart, UploadFile
+from inlet.api import ApiClient, ApiError, FileSpec, SignedPart, UploadFileOut
 from inlet.files import LocalFile, content_type, sha256_file
 from inlet.progress import Reporter
 from inlet.state import FileState, StateStore, UploadState, state_key
@@ -51,7 +51,7 @@ def hash_files(files: list[LocalFile], progress: Reporter) -> list[str]:
             raise
 
 
-def _file_state(local: LocalFile, digest: str, created: UploadFile) -> FileState:
+def _file_state(local: LocalFile, digest: str, created: UploadFileOut) -> FileState:
     upload = created["upload"]
     state = FileState(
         path=str(local.path),
@@ -112,7 +112,7 @@ def _status(api: ApiClient, run_id: str) -> str:
     try:
         return api.get_run(run_id)["status"]
     except ApiError as exc:
-        if exc.status == 404:  # the API no longer knows it (another database)
+        if exc.means("not_found"):  # the API no longer knows it (another database)
             return "unknown"
         raise
 

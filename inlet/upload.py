@@ -3,16 +3,15 @@
 Every part (and every single-PUT file) is a job for a thread pool of `parallel` workers. A job
 reads its byte range from disk in 1 MiB chunks while sending, so memory stays flat whatever the
 file size. Part URLs are signed in batches on demand and re-signed when S3 refuses one (403:
-expired). Failures are retried with exponential backoff; a multipart file is completed as soon
-as its last part is in.
+expired). Failures are retried by the client's one rule (`inlet.retry`) with exponential
+backoff; a multipart file is completed as soon as its last part is in. Part sizes and counts are
+the server's: a file is sliced exactly as its create-upload answer says.
 """
 
 from __future__ import annotations
 
-import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,26 +24,19 @@ from requests.adapters import HTTPAdapter
 from inlet.api import ApiClient, ApiError, SignedPart
 from inlet.files import CHUNK, Cancelled, FileSlice
 from inlet.progress import Reporter
+from inlet.retry import TRANSFER_RETRY, RetryPolicy, refused, retry_answer, retry_error
 from inlet.state import FileState
 
-SIGN_BATCH = 20  # URLs per POST .../parts
+# Part URLs asked for per `POST .../parts`. The server takes up to `maxItems` of
+# SignPartsRequest.part_numbers in docs/openapi.json (1000); 20 keeps each batch well within
+# the URLs' lifetime and matches what the server signs up front with the run.
+SIGN_BATCH = 20
 EXPIRY_MARGIN = timedelta(seconds=60)  # re-sign a URL this close to expiring before using it
 S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
 
 
 class UploadError(Exception):
     """Bytes could not be put into the bucket, even after retries."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    backoff: float = 0.5  # seconds before the second attempt, doubled after each failure
-    max_backoff: float = 8.0
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
-        return base * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not cryptography)
 
 
 class _LargeBlocks(HTTPAdapter):
@@ -55,7 +47,8 @@ class _LargeBlocks(HTTPAdapter):
 
 
 def s3_session(parallel: int) -> requests.Session:
-    """A session for presigned URLs: no automatic retries (the engine retries whole parts)."""
+    """A session for presigned URLs: no retries inside urllib3 (the engine retries whole parts,
+    by the same rule as API calls)."""
     session = requests.Session()
     adapter = _LargeBlocks(pool_connections=4, pool_maxsize=parallel, max_retries=0)
     session.mount("http://", adapter)
@@ -137,7 +130,7 @@ class Uploader:
         self.run_id = run_id
         self.parallel = parallel
         self.progress = progress
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or TRANSFER_RETRY
         self.s3 = session or s3_session(parallel)
         self.stop = threading.Event()
         self._signers: dict[str, PartSigner] = {}
@@ -182,10 +175,10 @@ class Uploader:
         try:
             stored = self.api.list_parts(self.run_id, file.file_id)
         except ApiError as exc:
-            if exc.status == 409:  # the upload was completed just before the interruption
+            if exc.means("upload_completed"):  # completed just before the interruption
                 file.completed = True
                 return {}
-            raise
+            raise  # run_not_pending, upload_gone, ...: nothing to resume
         return {
             p["part_number"]: p["etag"]
             for p in stored
@@ -231,18 +224,20 @@ class Uploader:
         failure = ""
         for attempt in range(1, self.retry.attempts + 1):
             if attempt > 1:
-                time.sleep(self.retry.delay(attempt - 1))
+                self.stop.wait(self.retry.delay(attempt - 1))  # Ctrl-C cuts the wait short
             if self.stop.is_set():
                 raise Cancelled("transfer stopped")
             try:
                 response, signed = self._put(job)
-            except ApiError as exc:
+            except ApiError as exc:  # signing the part's URL (the API client retried already)
                 failure = str(exc)
-                if 400 <= exc.status < 500:
+                if refused(exc.status):
                     break  # the run is no longer pending, or the part is unknown
                 continue
             except requests.RequestException as exc:
                 failure = str(exc)
+                if not retry_error("PUT", exc):
+                    break
                 continue
             if _accepted(response):
                 return response.headers["ETag"]
@@ -255,8 +250,8 @@ class Uploader:
     def _worth_retrying(
         self, response: requests.Response, job: Job, signed: SignedPart | None
     ) -> bool:
-        """Server errors and timeouts pass; a refused part URL (403: expired, or not valid
-        yet) is re-signed; any other 4xx means the request itself is wrong."""
+        """The retry rule's statuses (408, 429, 5xx) pass, and a 2xx without an ETag; a refused
+        part URL (403: expired, or not valid yet) is re-signed; any other 4xx is final."""
         status = response.status_code
         if status == 403 and signed is not None:
             self._signers[job.file.file_id].refused(signed)
@@ -266,7 +261,7 @@ class Uploader:
                 f"{job.file.name}: the bucket refused its upload URL (expired?) and the API "
                 f"cannot re-sign a single PUT; `inlet cancel {self.run_id}`, then upload again"
             )
-        return status >= 500 or status in (408, 429) or response.ok
+        return retry_answer("PUT", status) or response.ok
 
     def _put(self, job: Job) -> tuple[requests.Response, SignedPart | None]:
         signed: SignedPart | None = None

@@ -1,5 +1,6 @@
-"""`python -m local.admin`: manage API tokens, talking to DATABASE_URL directly (`inlet admin`
-delegates here). Runs where the server code and its database are reachable, never over HTTP.
+"""`python -m local.admin`: the operator's commands, talking to DATABASE_URL directly. Runs from a
+checkout (`make install`) where the database is reachable, never over HTTP; the `inlet` client
+has no admin commands.
 
   create-token NAME [--owner OWNER]   print a new token on the last line (shown only once)
   list-tokens                         names, owners, creation, last use, revocation

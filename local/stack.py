@@ -35,22 +35,18 @@ from local.init import init_resources  # noqa: E402
 from local.processes import stop_group, wait_until_ok  # noqa: E402
 from local.pump import Pump  # noqa: E402
 from local.resources import make_sqs_client  # noqa: E402
+from local.settings import LocalSettings  # noqa: E402
 from local.web import publish_dev_page  # noqa: E402
 
 HOST = "127.0.0.1"
+HOSTS = (HOST, "localhost")
 
 
 def dev_environment(environ: dict[str, str]) -> dict[str, str]:
     """Embedded defaults for whatever the environment leaves unset."""
-    api_port = environ.get("INLET_API_PORT", "8000")
-    s3_port = environ.get("INLET_S3_PORT", "9000")
-    page_origins = [f"http://{h}:{p}" for p in (s3_port, "5173") for h in (HOST, "localhost")]
     defaults = {
-        "INLET_API_PORT": api_port,
-        "INLET_S3_PORT": s3_port,
         "DATABASE_URL": f"sqlite:///{ROOT / '.inlet' / 'inlet.db'}",
         "INLET_BUCKET": "inlet-uploads",
-        "INLET_CORS_ORIGINS": ",".join(page_origins),
         "POWERTOOLS_SERVICE_NAME": "inlet",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         # moto reads a whole object for every ranged GET: hash each object in one stream.
@@ -58,7 +54,14 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
         # No tokens on a laptop; `INLET_AUTH=required make dev` turns them on.
         "INLET_AUTH": "off",
     }
-    return defaults | {k: v for k, v in environ.items() if v != ""}
+    env = defaults | {k: v for k, v in environ.items() if v != ""}
+    ports = LocalSettings.from_env(env)  # refuses a bad value before anything starts
+    env.setdefault("INLET_API_PORT", str(ports.inlet_api_port))
+    env.setdefault("INLET_S3_PORT", str(ports.inlet_s3_port))
+    # The page is served from the embedded S3 endpoint (or Vite's dev server on 5173).
+    pages = (env["INLET_S3_PORT"], "5173")
+    env.setdefault("INLET_CORS_ORIGINS", ",".join(f"http://{h}:{p}" for p in pages for h in HOSTS))
+    return env
 
 
 @contextmanager
@@ -122,17 +125,17 @@ def main() -> None:
         if "S3_ENDPOINT_URL" not in env:
             env["S3_ENDPOINT_URL"] = stack.enter_context(embedded_s3(int(env["INLET_S3_PORT"])))
         os.environ.update(env)
-        settings = Settings.from_env(env)
+        settings = LocalSettings.from_env(env)
         s3 = make_s3_client(settings)
         # Bucket, CORS, queue, dead-letter queue, notification: the same code as `local.init`.
         events = init_resources(settings, s3=s3).queue
         assert events is not None
         upgrade_url(settings.database_url)
         stack.enter_context(event_pump(settings, events.url))
-        api_url = f"http://{HOST}:{env['INLET_API_PORT']}"
-        api = stack.enter_context(api_process(env, env["INLET_API_PORT"]))
+        api_url = f"http://{HOST}:{settings.inlet_api_port}"
+        api = stack.enter_context(api_process(env, str(settings.inlet_api_port)))
         wait_until_ok(f"{api_url}/health", 30, api)
-        web_page = publish_dev_page(s3, settings, api_url, env)  # frontend/dist -> inlet-web
+        web_page = publish_dev_page(s3, settings, api_url)  # frontend/dist -> inlet-web
         print(
             "\nInlet is running (Ctrl-C stops everything)\n"
             f"  Web page      {web_page}\n"

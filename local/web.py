@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +19,14 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import page_config
 from local.resources import ensure_bucket
+from local.settings import LocalSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from chalicelib.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST_DIR = ROOT / "frontend" / "dist"
-WEB_BUCKET = "inlet-web"
 CONFIG_NAME = "config.json"
 
 # Types browsers insist on (module scripts and wasm are refused with a wrong one), set
@@ -112,7 +110,7 @@ def publish_site(
     endpoint_url: str,
     api_url: str,
     *,
-    bucket: str = WEB_BUCKET,
+    bucket: str = LocalSettings.model_fields["inlet_web_bucket"].default,
     dist: Path = DIST_DIR,
     run_types: Sequence[str] = (),
     default_run_type: str | None = None,
@@ -160,9 +158,7 @@ def publish_site(
     )
 
 
-def publish_dev_page(
-    s3: S3Client, settings: Settings, api_url: str, environ: dict[str, str]
-) -> str:
+def publish_dev_page(s3: S3Client, settings: LocalSettings, api_url: str) -> str:
     """For `make dev`: publish the page when `frontend/dist` was built; a line for the banner."""
     if not (DIST_DIR / "index.html").is_file():
         return "not built: cd frontend && npm ci && npm run build (then restart)"
@@ -170,7 +166,7 @@ def publish_dev_page(
         s3,
         settings.s3_endpoint_url or f"https://s3.{settings.aws_region}.amazonaws.com",
         api_url,
-        bucket=environ.get("INLET_WEB_BUCKET") or WEB_BUCKET,
+        bucket=settings.inlet_web_bucket,
         run_types=settings.inlet_run_types,
         default_run_type=settings.inlet_default_run_type,
         auth_required=settings.inlet_auth == "required",
@@ -181,15 +177,14 @@ def publish_dev_page(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m local.web --api-url URL`: publish frontend/dist to S3_ENDPOINT_URL (or AWS)."""
-    from chalicelib.config import Settings
     from chalicelib.storage import make_s3_client
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api-url", required=True, help="base URL of the Inlet API")
-    parser.add_argument("--bucket", default=os.environ.get("INLET_WEB_BUCKET", WEB_BUCKET))
+    settings = LocalSettings.from_env()
+    parser.add_argument("--bucket", default=settings.inlet_web_bucket)
     parser.add_argument("--dist", type=Path, default=DIST_DIR)
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
     endpoint = settings.s3_endpoint_url or f"https://s3.{settings.aws_region}.amazonaws.com"
     result = publish_site(
         make_s3_client(settings),

@@ -1,6 +1,6 @@
 """Alembic environment: the URL comes from Inlet's settings; SQLite gets batch mode for ALTERs."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from logging.config import fileConfig
 from typing import Any
@@ -40,7 +40,7 @@ def _migrate(connection: Connection) -> None:
             target_metadata=target_metadata,
             render_as_batch=sqlite,
             compare_type=True,
-            on_version_apply=[_check_sqlite_foreign_keys_after] if sqlite else [],
+            on_version_apply=_check_sqlite_foreign_keys_after if sqlite else None,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -79,8 +79,8 @@ def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
             _sqlite_foreign_keys_back_on(connection)
 
 
-def _check_sqlite_foreign_keys_after(
-    *, ctx: MigrationContext, step: MigrationInfo, **_: Any
+def _check_sqlite_foreign_keys_after(  # Alembic passes these four by keyword
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
 ) -> None:
     assert ctx.connection is not None
     direction = "upgrade" if step.is_upgrade else "downgrade"
@@ -109,6 +109,7 @@ def _sqlite_foreign_keys_back_on(connection: Connection) -> None:
     # turn them on when the connection goes back to its pool, once that transaction has ended,
     # so the app never gets a pooled connection without them.
     migrated = connection.connection.dbapi_connection
+    assert migrated is not None
     restored = False
 
     def restore(dbapi_connection: Any, _record: Any) -> None:

@@ -16,6 +16,7 @@ import app as app_module
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.models import ApiToken, File, Run
+from chalicelib.service import Inlet
 from chalicelib.storage import Storage, make_s3_client
 from local.processes import free_port
 from local.resources import EventQueue, ensure_event_queue, ensure_upload_bucket, make_sqs_client
@@ -105,9 +106,9 @@ def serve_app(
     monkeypatch: pytest.MonkeyPatch, settings: Settings, db: Database, storage: Storage
 ) -> Iterator[Client]:
     """Point the app's routes and event handlers at these settings, database and bucket."""
+    services = Inlet(settings, db, storage)
     monkeypatch.setattr(app_module, "settings", lambda: settings)
-    monkeypatch.setattr(app_module, "database", lambda: db)
-    monkeypatch.setattr(app_module, "storage", lambda: storage)
+    monkeypatch.setattr(app_module, "inlet", lambda: services)
     with Client(app_module.app) as client:
         yield client
 

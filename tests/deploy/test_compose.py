@@ -15,11 +15,11 @@ import app as app_module
 from chalicelib.config import Settings
 from local import init
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
-SOURCES = ["app.py", "chalicelib", "infra", "tests/conftest.py"]
+SOURCES = ["app.py", "chalicelib", "infra", "local", "tests/conftest.py"]
 
 DEFAULT_SERVICES = {"postgres", "localstack", "init", "migrate", "api", "pump", "web"}
 MINIO_SERVICES = {"minio", "minio-init", "api-minio", "pump-minio"}

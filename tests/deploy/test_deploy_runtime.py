@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -115,13 +116,13 @@ def test_a_secret_without_host_needs_inlet_db_host(secrets: Any) -> None:
 def test_the_app_reads_the_secret_at_cold_start(
     monkeypatch: pytest.MonkeyPatch, secrets: Any, secrets_endpoint: str, postgres_url: str
 ) -> None:
-    """`app.database()` as Lambda runs it: boto3's own client, pointed at moto by the standard
+    """`app.inlet().db` as Lambda builds it: boto3's own client, pointed at moto by the standard
     AWS_ENDPOINT_URL_SECRETS_MANAGER variable."""
     arn = store_secret(secrets, rds_secret(postgres_url))
     settings = Settings(inlet_db_secret_arn=arn, inlet_db_host=make_url(postgres_url).host)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_endpoint)
     monkeypatch.setattr(app_module, "settings", lambda: settings)
-    database = app_module.database.__wrapped__()  # type: ignore[attr-defined]
+    database = app_module.inlet.__wrapped__().db  # type: ignore[attr-defined]
     database.ping()
     assert database.engine.url.password == PASSWORD
 
@@ -139,7 +140,7 @@ def test_the_migrate_function_answers_the_custom_resource(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     database = Database.from_url(f"sqlite:///{tmp_path / 'deploy.db'}")
-    monkeypatch.setattr(app_module, "database", lambda: database)
+    monkeypatch.setattr(app_module, "inlet", lambda: SimpleNamespace(db=database))
     with Client(app_module.app) as client:
         created = client.lambda_.invoke("migrate", {"RequestType": "Create"}).payload
         updated = client.lambda_.invoke("migrate", {"RequestType": "Update"}).payload

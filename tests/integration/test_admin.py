@@ -1,4 +1,4 @@
-"""`python -m local.admin` (what `inlet admin` runs): tokens created, listed and revoked in the
+"""`python -m local.admin`, the operator's entry point: tokens created, listed and revoked in the
 database, as an operator would, in a process of its own."""
 
 from __future__ import annotations
@@ -75,24 +75,3 @@ def test_an_unmigrated_database_is_explained(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "make migrate" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_inlet_admin_delegates_here_from_anywhere(
-    database_url: str, db: Database, tmp_path: Path
-) -> None:
-    """`inlet admin` (the installed command) finds the server code from any directory."""
-    inlet = Path(sys.executable).parent / "inlet"
-    if not inlet.exists():
-        pytest.skip("the inlet command is not installed (make install)")
-    result = subprocess.run(
-        [str(inlet), "admin", "create-token", "from-the-cli"],
-        cwd=tmp_path,
-        env=os.environ | {"DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    token = result.stdout.strip().splitlines()[-1]
-    assert tokens.authenticate(db, token).owner == "from-the-cli"

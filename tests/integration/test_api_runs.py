@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-import app as app_module
 from chalicelib.db import Database
 from chalicelib.storage import Storage
 from tests.support.api import (
@@ -20,6 +19,7 @@ from tests.support.api import (
     send,
     set_run_status,
     spec,
+    use_clients,
 )
 from tests.support.config import CORS_ORIGIN
 
@@ -150,10 +150,10 @@ def test_health_503_names_the_failing_check(
 ) -> None:
     down = Database.from_url(closed_url("postgresql://postgres@"))
     if broken == "db":
-        monkeypatch.setattr(app_module, "database", lambda: down)
+        use_clients(monkeypatch, db=down)
     else:
         missing = Storage(storage.client, "no-such-bucket", 60)
-        monkeypatch.setattr(app_module, "storage", lambda: missing)
+        use_clients(monkeypatch, storage=missing)
 
     response = send(api, "GET", "/health")
 
@@ -170,7 +170,7 @@ def test_reads_are_503_when_the_database_is_down(
     api: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     down = Database.from_url(closed_url("postgresql://postgres@"))
-    monkeypatch.setattr(app_module, "database", lambda: down)
+    use_clients(monkeypatch, db=down)
     assert_error(send(api, "GET", "/v1/runs"), 503, "unavailable")
     unknown = "00000000-0000-4000-8000-000000000000"
     assert_error(send(api, "GET", f"/v1/runs/{unknown}"), 503, "unavailable")

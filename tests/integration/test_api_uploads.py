@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from chalice.test import Client
 from sqlalchemy import select
 
-import app as app_module
 from chalicelib.config import GiB, MiB, Settings
 from chalicelib.db import Database
 from chalicelib.logs import logger
@@ -34,6 +33,7 @@ from tests.support.api import (
     snapshot,
     spec,
     upload_part,
+    use_clients,
     use_settings,
 )
 from tests.support.config import BUCKET
@@ -213,12 +213,12 @@ def test_cancel_keeps_a_completed_upload(api: Client, storage: Storage) -> None:
     assert storage.head(file["key"]) is not None
 
 
-def test_upload_aborted_behind_our_back_is_a_conflict(api: Client, storage: Storage) -> None:
+def test_upload_aborted_behind_our_back_is_upload_gone(api: Client, storage: Storage) -> None:
     body = create_run(api, spec(size=TWO_PARTS))
     run_id, file = body["run"]["id"], body["files"][0]
     storage.abort_multipart(file["key"], file["upload"]["upload_id"])
     storage.abort_multipart(file["key"], file["upload"]["upload_id"])  # gone already: fine
-    assert_error(send(api, "GET", file_path(run_id, file["id"], "parts")), 409, "conflict")
+    assert_error(send(api, "GET", file_path(run_id, file["id"], "parts")), 409, "upload_gone")
 
 
 def client_error(code: str, status: int) -> ClientError:
@@ -234,7 +234,7 @@ def client_error(code: str, status: int) -> ClientError:
 @pytest.mark.parametrize(
     ("error", "status", "code"),
     [
-        (client_error("NoSuchUpload", 404), 409, "conflict"),
+        (client_error("NoSuchUpload", 404), 409, "upload_gone"),
         (client_error("EntityTooSmall", 400), 422, "validation_error"),
         (client_error("AccessDenied", 403), 503, "unavailable"),
         (client_error("InternalError", 500), 503, "unavailable"),
@@ -269,11 +269,11 @@ def test_cancel_keeps_the_run_pending_when_the_bucket_fails(
 ) -> None:
     run_id = create_run(api, spec(size=TWO_PARTS))["run"]["id"]
     broken = Storage(storage.client, "no-such-bucket", 60)
-    monkeypatch.setattr(app_module, "storage", lambda: broken)
+    use_clients(monkeypatch, storage=broken)
     assert_error(send(api, "DELETE", f"/v1/uploads/{run_id}"), 503, "unavailable")
     assert send(api, "GET", f"/v1/runs/{run_id}").json_body["status"] == "pending"
 
-    monkeypatch.setattr(app_module, "storage", lambda: storage)  # a retry works
+    use_clients(monkeypatch, storage=storage)  # a retry works
     assert send(api, "DELETE", f"/v1/uploads/{run_id}").json_body["status"] == "cancelled"
     assert not open_uploads(storage, run_id)
 
@@ -288,7 +288,7 @@ def test_database_outage_leaves_no_upload_open(
 ) -> None:
     before, uploads_before = snapshot(db), open_uploads(storage)
     down = Database.from_url(closed_url("postgresql://postgres@"))
-    monkeypatch.setattr(app_module, "database", lambda: down)
+    use_clients(monkeypatch, db=down)
     if abort_fails:
 
         def refuse(*_: object) -> None:
@@ -347,7 +347,7 @@ def test_bucket_outage_is_503(
         broken = Storage(client, BUCKET, 60)
     else:
         broken = Storage(make_s3_client(settings), "no-such-bucket", 60)
-    monkeypatch.setattr(app_module, "storage", lambda: broken)
+    use_clients(monkeypatch, storage=broken)
     before = snapshot(db)
 
     response = send(

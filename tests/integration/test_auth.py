@@ -19,8 +19,8 @@ import app as app_module
 from chalicelib import auth, tokens
 from chalicelib.config import Settings, page_config
 from chalicelib.db import Database
-from chalicelib.errors import Conflict, Invalid, NotFound, Unauthorized
-from chalicelib.events import ObjectEvent, process_object
+from chalicelib.errors import Invalid, NotFound, TokenExists, Unauthorized
+from chalicelib.events import BucketEvents, ObjectEvent
 from chalicelib.models import ApiToken, Run
 from chalicelib.storage import Storage
 from local import stack
@@ -31,6 +31,7 @@ from tests.support.api import (
     closed_url,
     file_path,
     spec,
+    use_clients,
     use_settings,
 )
 from tests.support.config import CORS_ORIGIN
@@ -112,7 +113,7 @@ def test_two_tokens_are_never_alike(db: Database) -> None:
 
 def test_token_names_are_unique_and_plain(db: Database) -> None:
     tokens.create_token(db, "ci")
-    with pytest.raises(Conflict):
+    with pytest.raises(TokenExists):
         tokens.create_token(db, "ci", "someone-else")
     for bad in ("", "has space", "../x", "-dash-first", "x" * 65, "nul\x00"):
         with pytest.raises(Invalid):
@@ -278,7 +279,7 @@ def test_tokens_cannot_be_checked_without_the_database(
     api: Client, required: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     down = Database.from_url(closed_url("postgresql://postgres@"))
-    monkeypatch.setattr(app_module, "database", lambda: down)
+    use_clients(monkeypatch, db=down)
     assert_error(call(api, "GET", "/v1/runs", "inlet_anything"), 503, "unavailable")
     down.engine.dispose()
 
@@ -292,7 +293,7 @@ def test_a_database_that_cannot_be_built_is_a_503(
     def unreachable() -> Database:
         raise EndpointConnectionError(endpoint_url="https://secretsmanager.example")
 
-    monkeypatch.setattr(app_module, "database", unreachable)
+    monkeypatch.setattr(app_module, "inlet", unreachable)
     assert_error(call(api, "GET", "/v1/runs", "inlet_anything"), 503, "unavailable")
 
 
@@ -364,7 +365,7 @@ def test_dropped_files_belong_to_the_inbox_owner(
         monkeypatch, event_settings, inlet_auth="required", inlet_inbox_owner="ops"
     )
     event = put(event_storage, f"inbox/app_bundle/{uuid.uuid4().hex}.tgz", b"dropped")
-    process_object(db, event_storage, settings, ObjectEvent(**event.__dict__))
+    BucketEvents(db, event_storage, settings).process(ObjectEvent(**event.__dict__))
     ops = tokens.create_token(db, "ops-reader", "ops")[1]
     other = tokens.create_token(db, "someone")[1]
     (run,) = call(event_app, "GET", "/v1/runs", ops).json_body["items"]

@@ -125,7 +125,9 @@ NESTED = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
 BAD_REQUEST = (400, "bad_request")
 TOO_LARGE = (413, "too_large")
 NOT_FOUND = (404, "not_found")
-CONFLICT = (409, "conflict")
+NOT_PENDING = (409, "run_not_pending")
+NOT_MULTIPART = (409, "not_multipart")
+COMPLETED = (409, "upload_completed")
 
 CASES = {
     # POST /v1/uploads: not a JSON object
@@ -206,9 +208,14 @@ CASES = {
     "part-too-many": Case("POST", SIGN, {"part_numbers": list(range(1, 1002))}),
     "sign-not-json": Case("POST", SIGN, b"part_numbers=1", expect=BAD_REQUEST),
     "sign-single-put": Case(
-        "POST", "/v1/uploads/{run}/files/{single}/parts", {"part_numbers": [1]}, expect=CONFLICT
+        "POST",
+        "/v1/uploads/{run}/files/{single}/parts",
+        {"part_numbers": [1]},
+        expect=NOT_MULTIPART,
     ),
-    "list-parts-single-put": Case("GET", "/v1/uploads/{run}/files/{single}/parts", expect=CONFLICT),
+    "list-parts-single-put": Case(
+        "GET", "/v1/uploads/{run}/files/{single}/parts", expect=NOT_MULTIPART
+    ),
     "sign-unknown-run": Case(
         "POST",
         f"/v1/uploads/{UNKNOWN}/files/{{multi}}/parts",
@@ -240,9 +247,9 @@ CASES = {
         "GET", "/v1/uploads/{run}/files/{other_file}/parts", expect=NOT_FOUND
     ),
     "sign-cancelled-run": Case(
-        "POST", SIGN, {"part_numbers": [1]}, prepare=cancel, expect=CONFLICT
+        "POST", SIGN, {"part_numbers": [1]}, prepare=cancel, expect=NOT_PENDING
     ),
-    "list-parts-cancelled-run": Case("GET", SIGN, prepare=cancel, expect=CONFLICT),
+    "list-parts-cancelled-run": Case("GET", SIGN, prepare=cancel, expect=NOT_PENDING),
     # completing
     "complete-missing-part": Case("POST", COMPLETE, {"parts": TWO[:1]}),
     "complete-extra-part": Case("POST", COMPLETE, {"parts": [*TWO, {**TWO[0], "part_number": 3}]}),
@@ -255,26 +262,26 @@ CASES = {
     ),
     "complete-wrong-etags": Case("POST", COMPLETE, {"parts": TWO}, prepare=upload_parts),
     "complete-twice": Case(
-        "POST", COMPLETE, {"parts": TWO}, prepare=complete_once, expect=CONFLICT
+        "POST", COMPLETE, {"parts": TWO}, prepare=complete_once, expect=COMPLETED
     ),
     "complete-cancelled-run": Case(
-        "POST", COMPLETE, {"parts": TWO}, prepare=cancel, expect=CONFLICT
+        "POST", COMPLETE, {"parts": TWO}, prepare=cancel, expect=NOT_PENDING
     ),
     "complete-stored-run": Case(
-        "POST", COMPLETE, {"parts": TWO}, prepare=status("stored"), expect=CONFLICT
+        "POST", COMPLETE, {"parts": TWO}, prepare=status("stored"), expect=NOT_PENDING
     ),
     "complete-file-of-another-run": Case(
         "POST", "/v1/uploads/{other_run}/files/{multi}/complete", {"parts": TWO}, expect=NOT_FOUND
     ),
     # cancelling
     "cancel-stored-run": Case(
-        "DELETE", "/v1/uploads/{run}", prepare=status("stored"), expect=CONFLICT
+        "DELETE", "/v1/uploads/{run}", prepare=status("stored"), expect=NOT_PENDING
     ),
     "cancel-failed-run": Case(
-        "DELETE", "/v1/uploads/{run}", prepare=status("failed"), expect=CONFLICT
+        "DELETE", "/v1/uploads/{run}", prepare=status("failed"), expect=NOT_PENDING
     ),
     "cancel-expired-run": Case(
-        "DELETE", "/v1/uploads/{run}", prepare=status("expired"), expect=CONFLICT
+        "DELETE", "/v1/uploads/{run}", prepare=status("expired"), expect=NOT_PENDING
     ),
     "cancel-unknown-run": Case("DELETE", f"/v1/uploads/{UNKNOWN}", expect=NOT_FOUND),
     "cancel-run-not-uuid": Case("DELETE", "/v1/uploads/1%20OR%201=1", expect=NOT_FOUND),

@@ -22,17 +22,29 @@ import requests
 from requests.adapters import HTTPAdapter
 
 import inlet.plan
+import inlet.retry
 import inlet.upload
 from chalicelib.config import MiB, Settings
 from chalicelib.storage import make_s3_client
 from inlet.api import ApiClient
-from inlet.cli import main
+from inlet.cli import main, wait_for_run
+from inlet.retry import RetryPolicy
 from local.processes import free_port, process_group
 from tests.support.api import wait_healthy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "inlet-uploads"
 pytestmark = pytest.mark.http
+
+# The retry rule and attempts of the defaults, without the back-off between attempts.
+NO_WAIT = RetryPolicy(base_delay=0)
+NO_WAIT_CLI = (
+    "-c",
+    "import sys\n"
+    "from inlet.cli import main\n"
+    "from inlet.retry import RetryPolicy\n"
+    "sys.exit(main(retry=RetryPolicy(base_delay=0)))\n",
+)
 
 
 @dataclass(frozen=True)
@@ -159,11 +171,19 @@ def test_upload_json_output_and_bytes(
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", "no progress output when stderr is not a terminal"
     run = json.loads(result.stdout)
-    assert (run["type"], run["status"], run["file_count"]) == ("ds_etc", "pending", 2)
+    # Printed as soon as the bytes are in, without waiting: the pump may or may not have verified
+    # them yet, so the run is pending or already stored; either way it ends stored.
+    assert (run["type"], run["file_count"]) == ("ds_etc", 2)
+    assert run["status"] in ("pending", "stored")
+    statuses = {f["status"] for f in run["files"]}
+    assert statuses <= ({"stored"} if run["status"] == "stored" else {"pending", "stored"})
     for file in run["files"]:
         data = (tmp_path / file["name"]).read_bytes()
         assert file["declared_sha256"] == sha256(data)
         assert stack.read_object(file["key"]) == data
+    final = wait_for_run(ApiClient(stack.api_url), run["id"], timeout=60)
+    assert final["status"] == "stored"
+    assert all(f["sha256"] == f["declared_sha256"] for f in final["files"])
 
 
 class FailingPart(HTTPAdapter):
@@ -220,7 +240,8 @@ def test_failing_part_is_retried(
     monkeypatch.setattr(ApiClient, "sign_parts", recording_sign)
     path = make_file(tmp_path / "three-parts.bin", 12 * MiB)
 
-    code = main(["upload", str(path), "--type", "app_bundle", "--json", "--parallel", "2"])
+    args = ["upload", str(path), "--type", "app_bundle", "--json", "--parallel", "2"]
+    code = main(args, retry=NO_WAIT)
 
     assert code == 0, capsys.readouterr().err
     assert adapter.part_two_puts == 2
@@ -238,17 +259,16 @@ def test_part_that_keeps_failing_exits_4_then_resumes(
 ) -> None:
     adapter = FailingPart(500, failures=1000)
     use_adapter(monkeypatch, adapter)
-    monkeypatch.setattr(inlet.upload.RetryPolicy, "delay", lambda self, attempt: 0.01)
     path = make_file(tmp_path / "stuck.bin", 11 * MiB)
     args = ["upload", str(path), "--type", "app_bundle", "--label", "stuck", "--json"]
 
-    assert main(args) == 4
+    assert main(args, retry=NO_WAIT) == 4
     error = capsys.readouterr().err
     assert "part 2 of stuck.bin: HTTP 500 Injected" in error
-    assert adapter.part_two_puts == inlet.upload.RetryPolicy().attempts
+    assert adapter.part_two_puts == NO_WAIT.attempts == inlet.retry.TRANSFER_RETRY.attempts
 
     adapter.failures = 0  # the network heals; the same command picks up where it stopped
-    assert main(args) == 0
+    assert main(args, retry=NO_WAIT) == 0
     captured = capsys.readouterr()
     assert "resuming run" in captured.err
     run = json.loads(captured.out)
@@ -424,10 +444,11 @@ def test_usage_and_api_errors_have_exit_codes(cli_env: dict[str, str], tmp_path:
 
 
 def test_unreachable_api_exits_3(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """After every retry (without the back-off, which the unit tests cover)."""
     nowhere = f"http://127.0.0.1:{free_port()}"
     present = make_file(tmp_path / "present.bin", 10)
     for args in (["health"], ["runs"], ["upload", str(present), "--type", "app_bundle"]):
-        result = run_cli(cli_env, *args, "--api", nowhere)
+        result = run_cli(cli_env, *args, "--api", nowhere, prefix=NO_WAIT_CLI)
         assert result.returncode == 3
         assert f"cannot reach the API at {nowhere}" in one_line_error(result.stderr)
 

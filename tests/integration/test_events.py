@@ -11,13 +11,14 @@ from urllib.parse import quote_plus
 import pytest
 from sqlalchemy import select
 
-from chalicelib import events, uploads
+from chalicelib import events
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.events import ObjectEvent, Outcome, is_older, process_object, run_type_for
+from chalicelib.events import BucketEvents, ObjectEvent, Outcome, is_older, run_type_for
 from chalicelib.models import File, Run
 from chalicelib.sqs import handle_batch, object_events
 from chalicelib.storage import Storage, make_s3_client
+from chalicelib.uploads import Uploads
 from tests.support.api import closed_url, snapshot
 from tests.support.events import create, detail, put, row_counts, sha256
 
@@ -27,7 +28,7 @@ def test_verified_file_stores_its_run(db: Database, storage: Storage, settings: 
     created = create(db, storage, settings, data)
     key = created.files[0].key
 
-    assert process_object(db, storage, settings, put(storage, key, data)) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(put(storage, key, data)) == Outcome.STORED
 
     run = detail(db, created.run.id)
     assert (run.status, run.error) == ("stored", None)
@@ -48,9 +49,9 @@ def test_an_undeclared_checksum_is_computed(
     data = b"no sha256 declared"
     created = create(db, storage, settings, data, declare_sha256=False)
 
-    assert process_object(db, storage, settings, put(storage, created.files[0].key, data)) == (
-        Outcome.STORED
-    )
+    assert BucketEvents(db, storage, settings).process(
+        put(storage, created.files[0].key, data)
+    ) == (Outcome.STORED)
     assert detail(db, created.run.id).files[0].sha256 == sha256(data)
 
 
@@ -60,10 +61,10 @@ def test_duplicate_delivery_changes_nothing(
     data = b"delivered twice"
     created = create(db, storage, settings, data)
     event = put(storage, created.files[0].key, data)
-    assert process_object(db, storage, settings, event) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.STORED
     before = snapshot(db)
 
-    assert process_object(db, storage, settings, event) == Outcome.DUPLICATE
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.DUPLICATE
     assert snapshot(db) == before
 
 
@@ -71,9 +72,9 @@ def test_run_waits_for_every_file(db: Database, storage: Storage, settings: Sett
     first, second = b"first file", b"second file"
     created = create(db, storage, settings, first, second)
 
-    process_object(db, storage, settings, put(storage, created.files[0].key, first))
+    BucketEvents(db, storage, settings).process(put(storage, created.files[0].key, first))
     assert detail(db, created.run.id).status == "pending"
-    process_object(db, storage, settings, put(storage, created.files[1].key, second))
+    BucketEvents(db, storage, settings).process(put(storage, created.files[1].key, second))
     run = detail(db, created.run.id)
     assert run.status == "stored"
     assert [f.status for f in run.files] == ["stored", "stored"]
@@ -85,7 +86,7 @@ def test_size_mismatch_fails_file_and_run(
     data = b"shorter than declared"
     created = create(db, storage, settings, data, sizes=[len(data) + 10])
 
-    outcome = process_object(db, storage, settings, put(storage, created.files[0].key, data))
+    outcome = BucketEvents(db, storage, settings).process(put(storage, created.files[0].key, data))
 
     assert outcome == Outcome.FAILED
     run = detail(db, created.run.id)
@@ -108,7 +109,9 @@ def test_checksum_mismatch_records_the_real_digest(
     assert len(declared) == len(uploaded)
     created = create(db, storage, settings, declared)
 
-    outcome = process_object(db, storage, settings, put(storage, created.files[0].key, uploaded))
+    outcome = BucketEvents(db, storage, settings).process(
+        put(storage, created.files[0].key, uploaded)
+    )
 
     assert outcome == Outcome.FAILED
     (file,) = detail(db, created.run.id).files
@@ -123,9 +126,9 @@ def test_one_failed_file_fails_the_run_once_all_are_final(
     good, bad = b"good file", b"bad file"
     created = create(db, storage, settings, good, bad)
 
-    process_object(db, storage, settings, put(storage, created.files[1].key, b"BAD FILE"))
+    BucketEvents(db, storage, settings).process(put(storage, created.files[1].key, b"BAD FILE"))
     assert detail(db, created.run.id).status == "pending"
-    process_object(db, storage, settings, put(storage, created.files[0].key, good))
+    BucketEvents(db, storage, settings).process(put(storage, created.files[0].key, good))
 
     run = detail(db, created.run.id)
     assert run.status == "failed"
@@ -141,13 +144,13 @@ def test_object_deleted_before_processing(
     event = put(storage, key, data)
     storage.client.delete_object(Bucket=storage.bucket, Key=key)
 
-    assert process_object(db, storage, settings, event) == Outcome.FAILED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.FAILED
     (file,) = detail(db, created.run.id).files
     assert file.error is not None
     assert (file.status, file.error.code, file.etag) == ("failed", "object_missing", None)
 
     # Uploaded again later: its new event verifies it after all.
-    assert process_object(db, storage, settings, put(storage, key, data)) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(put(storage, key, data)) == Outcome.STORED
     assert detail(db, created.run.id).status == "stored"
 
 
@@ -157,9 +160,9 @@ def test_a_replaced_object_is_verified_again(
     data = b"version one"
     created = create(db, storage, settings, data)
     key = created.files[0].key
-    assert process_object(db, storage, settings, put(storage, key, data)) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(put(storage, key, data)) == Outcome.STORED
 
-    assert process_object(db, storage, settings, put(storage, key, b"version two")) == (
+    assert BucketEvents(db, storage, settings).process(put(storage, key, b"version two")) == (
         Outcome.FAILED
     )
     run = detail(db, created.run.id)
@@ -175,11 +178,11 @@ def test_an_older_event_never_overwrites_a_newer_one(
     created = create(db, storage, settings, data)
     key = created.files[0].key
     newer = put(storage, key, data, sequencer="0062E99A88DC407460")
-    assert process_object(db, storage, settings, newer) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(newer) == Outcome.STORED
     before = snapshot(db)
 
     older = ObjectEvent(storage.bucket, key, 5, "0123456789abcdef", "0062E99A88DC407400")
-    assert process_object(db, storage, settings, older) == Outcome.DUPLICATE
+    assert BucketEvents(db, storage, settings).process(older) == Outcome.DUPLICATE
     assert snapshot(db) == before
 
 
@@ -195,11 +198,11 @@ def test_files_of_a_cancelled_run_are_not_recorded(
 ) -> None:
     data = b"too late"
     created = create(db, storage, settings, data)
-    uploads.cancel_run(db, storage, str(created.run.id))
+    Uploads(db, storage, settings).cancel(str(created.run.id), owner=None)
     event = put(storage, created.files[0].key, data)
     before = snapshot(db)
 
-    assert process_object(db, storage, settings, event) == Outcome.IGNORED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.IGNORED
     assert snapshot(db) == before
 
 
@@ -210,7 +213,7 @@ def test_keys_with_nothing_to_do_are_acknowledged(
     db: Database, storage: Storage, settings: Settings, key: str
 ) -> None:
     event = put(storage, key, b"stray")
-    assert process_object(db, storage, settings, event) == Outcome.IGNORED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.IGNORED
     assert row_counts(db) == (0, 0)
 
 
@@ -218,7 +221,7 @@ def test_events_of_another_bucket_are_acknowledged(
     db: Database, storage: Storage, settings: Settings
 ) -> None:
     event = ObjectEvent("someone-elses-bucket", "inbox/x.tgz", 1, "abc")
-    assert process_object(db, storage, settings, event) == Outcome.IGNORED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.IGNORED
     assert row_counts(db) == (0, 0)
 
 
@@ -239,8 +242,8 @@ def test_dropped_file_is_adopted_once(db: Database, storage: Storage, settings: 
     data = os.urandom(2048)
     event = put(storage, "inbox/ds_etc/host 1/etc.tgz", data)
 
-    assert process_object(db, storage, settings, event) == Outcome.STORED
-    assert process_object(db, storage, settings, event) == Outcome.DUPLICATE
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.DUPLICATE
 
     assert row_counts(db) == (1, 1)
     with db.session() as session:
@@ -263,7 +266,7 @@ def test_dropped_file_gone_before_adoption(
     event = put(storage, "inbox/gone.bin", b"gone")
     storage.client.delete_object(Bucket=storage.bucket, Key=event.key)
 
-    assert process_object(db, storage, settings, event) == Outcome.IGNORED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.IGNORED
     assert row_counts(db) == (0, 0)
 
 
@@ -274,7 +277,7 @@ def test_database_down_raises(db: Database, storage: Storage, settings: Settings
     down = Database.from_url(closed_url("postgresql://postgres@"))
 
     with pytest.raises(Exception, match="connect"):
-        process_object(down, storage, settings, event)
+        BucketEvents(down, storage, settings).process(event)
     down.engine.dispose()
     assert detail(db, created.run.id).status == "pending"
 
@@ -287,7 +290,7 @@ def test_bucket_down_raises(db: Database, storage: Storage, settings: Settings) 
     unreachable = Storage(make_s3_client(dead), storage.bucket, storage.presign_ttl)
 
     with pytest.raises(Exception, match="connect"):
-        process_object(db, unreachable, settings, event)
+        BucketEvents(db, unreachable, settings).process(event)
     assert detail(db, created.run.id).status == "pending"
 
 
@@ -388,7 +391,7 @@ def test_object_deleted_while_being_read(
     event = put(storage, created.files[0].key, data)
     vanishing = VanishingStorage(storage.client, storage.bucket, storage.presign_ttl)
 
-    assert process_object(db, vanishing, settings, event) == Outcome.FAILED
+    assert BucketEvents(db, vanishing, settings).process(event) == Outcome.FAILED
     (file,) = detail(db, created.run.id).files
     assert file.error is not None
     assert file.error.code == "object_missing"
@@ -403,5 +406,5 @@ def test_a_short_read_is_retried_not_recorded(
     short = ShortReadStorage(storage.client, storage.bucket, storage.presign_ttl)
 
     with pytest.raises(RuntimeError, match="read 21 bytes"):
-        process_object(db, short, settings, event)
+        BucketEvents(db, short, settings).process(event)
     assert detail(db, created.run.id).files[0].status == "pending"

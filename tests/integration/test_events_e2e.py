@@ -26,7 +26,7 @@ from chalicelib.storage import Storage
 from chalicelib.telemetry import metrics
 from local.pump import Pump
 from local.resources import EventQueue, ensure_event_queue, make_sqs_client
-from tests.support.api import closed_url, create_run, file_path, send, spec
+from tests.support.api import closed_url, create_run, file_path, send, spec, use_clients
 from tests.support.events import sha256
 
 
@@ -185,12 +185,12 @@ def test_message_is_retried_while_the_database_is_down(
     upload_put(created["files"][0], data)
 
     down = Database.from_url(closed_url("postgresql://postgres@"))
-    monkeypatch.setattr(app_module, "database", lambda: down)
+    use_clients(monkeypatch, db=down)
     assert pump.poll_once() == 1
     assert queued(event_settings, event_queue.url) == 1  # not acknowledged
     down.engine.dispose()
 
-    monkeypatch.setattr(app_module, "database", lambda: db)
+    use_clients(monkeypatch, db=db)
     pump_until(pump, lambda: drained(event_settings, event_queue))
     assert run_of(event_app, run_id)["status"] == "stored"
     assert queued(event_settings, event_queue.dead_letter_url) == 0

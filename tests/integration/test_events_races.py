@@ -3,7 +3,6 @@ concurrent workers calling the core function. Postgres is what production runs; 
 
 from __future__ import annotations
 
-import functools
 import os
 import random
 import time
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 from chalicelib import events
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.events import ObjectEvent, Outcome, process_object
+from chalicelib.events import BucketEvents, ObjectEvent, Outcome
 from chalicelib.models import File, Run
 from chalicelib.storage import Storage
 from tests.support.events import create, detail, put, row_counts, sha256
@@ -45,7 +44,7 @@ def deliver(
     """Every event `times` times, shuffled, by concurrent workers: as SQS may deliver them."""
     deliveries = events * times
     random.Random(3).shuffle(deliveries)
-    process = functools.partial(process_object, db, storage, settings)
+    process = BucketEvents(db, storage, settings).process
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         return Counter(pool.map(process, deliveries))
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import update
 
 import app as app_module
-from chalicelib import uploads
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
-from chalicelib.events import Outcome, process_object
+from chalicelib.events import BucketEvents, Outcome
 from chalicelib.expiry import expire_runs
 from chalicelib.models import Run
 from chalicelib.storage import Storage
+from chalicelib.uploads import Uploads
 from local.pump import lambda_context, scheduled_event
 from tests.support.api import open_uploads, use_settings
 from tests.support.events import create, detail, put
@@ -53,9 +53,9 @@ def test_old_pending_run_expires_and_its_upload_is_aborted(
 def test_only_pending_runs_expire(db: Database, storage: Storage, settings: Settings) -> None:
     data = b"stored in time"
     stored = create(db, storage, settings, data)
-    process_object(db, storage, settings, put(storage, stored.files[0].key, data))
+    BucketEvents(db, storage, settings).process(put(storage, stored.files[0].key, data))
     cancelled = create(db, storage, settings, b"cancelled")
-    uploads.cancel_run(db, storage, str(cancelled.run.id))
+    Uploads(db, storage, settings).cancel(str(cancelled.run.id), owner=None)
     young = create(db, storage, settings, b"young")
     for run in (stored, cancelled):
         backdate(db, run.run.id, 2 * DAY)
@@ -74,9 +74,9 @@ def test_a_late_file_of_an_expired_run_is_not_recorded(
     backdate(db, created.run.id, 2 * DAY)
     assert expire_runs(db, storage, DAY) == 1
 
-    assert process_object(db, storage, settings, put(storage, created.files[0].key, data)) == (
-        Outcome.IGNORED
-    )
+    assert BucketEvents(db, storage, settings).process(
+        put(storage, created.files[0].key, data)
+    ) == (Outcome.IGNORED)
     run = detail(db, created.run.id)
     assert (run.status, run.files[0].status) == ("expired", "pending")
 

@@ -25,12 +25,13 @@ import requests
 from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
-from chalicelib import tokens, uploads
+from chalicelib import tokens
 from chalicelib.config import GiB, MiB, Settings
 from chalicelib.db import Database
 from chalicelib.models import File, Run
 from chalicelib.schemas import CreateUploadRequest, FileSpec
 from chalicelib.storage import Storage, make_s3_client
+from chalicelib.uploads import Uploads
 from local.processes import free_port, wait_until_ok
 from local.resources import EventQueue, ensure_event_queue, ensure_upload_bucket, make_sqs_client
 from local.stack import api_process
@@ -137,7 +138,7 @@ def test_a_pump_killed_while_hashing_loses_nothing(
     request = CreateUploadRequest(
         type="app_bundle", files=[FileSpec(name="big.bin", size=LARGE, sha256=sha256(data))]
     )
-    created = uploads.create_upload(db, event_storage, fault_settings, request)
+    created = Uploads(db, event_storage, fault_settings).create(request, owner=None)
     run_id, key = created.run.id, created.files[0].key
     event_storage.client.put_object(Bucket=EVENTS_BUCKET, Key=key, Body=data)
     del data

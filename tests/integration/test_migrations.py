@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -151,7 +152,7 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
     }
 
 
-def sql_type(value: object) -> TypeEngine[object]:
+def sql_type(value: object) -> TypeEngine[Any]:
     """The column type that binds and reads `value` alike on SQLite and Postgres."""
     if isinstance(value, uuid.UUID):
         return sa.Uuid()
@@ -341,7 +342,8 @@ def test_a_connection_handed_to_alembic_keeps_rows_and_sqlite_foreign_keys(
     """chalicelib.migrate hands Alembic a connection inside its own transaction: SQLite's
     foreign keys must be off while the migrations run (or a downgrade empties `files`), and on
     again once that connection is back in the pool the app uses."""
-    engine, state = sqlite_engine, {}
+    engine = sqlite_engine
+    state: State = {}
     migrate(url_of(engine))
     seed(engine, state, "head")
     config = alembic_config()

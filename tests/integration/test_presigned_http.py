@@ -88,7 +88,7 @@ def test_multipart_upload_resumed_and_completed(
     assert completed.status_code == 200, completed.body
     assert sha256(stored_bytes(storage, file["key"])) == sha256(data)
     assert not open_uploads(storage, run_id)
-    assert_error(send(api, "GET", parts_path), 409, "conflict")  # nothing left to resume
+    assert_error(send(api, "GET", parts_path), 409, "upload_completed")  # nothing to resume
 
 
 def test_bucket_lets_the_allowed_origin_read_etags(api: Client) -> None:

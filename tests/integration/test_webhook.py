@@ -23,6 +23,7 @@ from tests.support.api import (
     sha256,
     snapshot,
     spec,
+    use_clients,
     use_settings,
 )
 
@@ -256,12 +257,12 @@ def test_database_down_answers_503_so_minio_retries(
     created = create_run(webhook, spec("late.bin", len(data)))
     body = minio_body(stored_event(storage, created["files"][0]["key"], data))
     down = Database.from_url(closed_url("postgresql://postgres@"))
-    real = app_module.database()
-    monkeypatch.setattr(app_module, "database", lambda: down)
+    real = app_module.inlet().db
+    use_clients(monkeypatch, db=down)
 
     assert_error(post(webhook, body), 503, "unavailable")
     down.engine.dispose()
 
-    monkeypatch.setattr(app_module, "database", lambda: real)
+    use_clients(monkeypatch, db=real)
     assert post(webhook, body).json_body["processed"][0]["outcome"] == "stored"
     assert run_of(webhook, created["run"]["id"])["status"] == "stored"

@@ -21,6 +21,7 @@ import app as app_module
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.models import File, Run
+from chalicelib.service import Inlet
 from chalicelib.storage import Storage
 from local.processes import free_port, wait_until_ok
 from local.stack import api_process
@@ -132,8 +133,20 @@ def use_settings(
 ) -> Settings:
     """Serve the app with some settings changed (validated like the environment would be)."""
     changed = Settings.model_validate(settings.model_dump() | changes)
+    current = app_module.inlet()
+    services = Inlet(changed, current.db, current.storage)
     monkeypatch.setattr(app_module, "settings", lambda: changed)
+    monkeypatch.setattr(app_module, "inlet", lambda: services)
     return changed
+
+
+def use_clients(
+    monkeypatch: pytest.MonkeyPatch, db: Database | None = None, storage: Storage | None = None
+) -> None:
+    """Serve the app with another database or bucket (a broken one, to test failures)."""
+    current = app_module.inlet()
+    services = Inlet(current.settings, db or current.db, storage or current.storage)
+    monkeypatch.setattr(app_module, "inlet", lambda: services)
 
 
 def closed_url(prefix: str) -> str:

@@ -8,13 +8,14 @@ import uuid
 
 from sqlalchemy import func, select
 
-from chalicelib import runs, uploads
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.events import ObjectEvent
 from chalicelib.models import File, Run
+from chalicelib.runs import Runs
 from chalicelib.schemas import CreateUploadRequest, CreateUploadResponse, FileSpec, RunDetail
 from chalicelib.storage import Storage
+from chalicelib.uploads import Uploads
 
 
 def sha256(data: bytes) -> str:
@@ -40,7 +41,7 @@ def create(
         for index, data in enumerate(files)
     ]
     request = CreateUploadRequest(type="app_bundle", files=specs)
-    return uploads.create_upload(db, storage, settings, request)
+    return Uploads(db, storage, settings).create(request, owner=None)
 
 
 def put(storage: Storage, key: str, data: bytes, sequencer: str | None = None) -> ObjectEvent:
@@ -50,7 +51,7 @@ def put(storage: Storage, key: str, data: bytes, sequencer: str | None = None) -
 
 
 def detail(db: Database, run_id: uuid.UUID | str) -> RunDetail:
-    return runs.get_run(db, uuid.UUID(str(run_id)))
+    return Runs(db).get(str(run_id), owner=None)
 
 
 def row_counts(db: Database) -> tuple[int, int]:

@@ -1,23 +1,50 @@
-"""The `inlet` client's parts that need no server: state, file slices, signing, parsing."""
+"""The `inlet` client's parts that need no server: state, file slices, signing, parsing, the
+retry rule, error codes, and its contract checked against docs/openapi.json."""
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import json
+import operator
+import socket
 import stat
+import sys
 import threading
+import types
+import typing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+import inlet
+import inlet.api
+import inlet.cli
 from inlet.api import ApiClient, ApiError
 from inlet.cli import build_parser, human_size
 from inlet.files import Cancelled, FileSlice, LocalFile, content_type, sha256_file
+from inlet.plan import _status
+from inlet.progress import Quiet
+from inlet.retry import (
+    API_RETRY,
+    TRANSFER_RETRY,
+    RetryPolicy,
+    never_sent,
+    refused,
+    retry_answer,
+    retry_error,
+    retryable_status,
+)
 from inlet.state import FileState, StateStore, UploadState, state_key
-from inlet.upload import PartSigner, RetryPolicy, s3_session
+from inlet.upload import SIGN_BATCH, PartSigner, Uploader, UploadError, s3_session
+
+ROOT = Path(__file__).resolve().parents[2]
+NO_WAIT = RetryPolicy(base_delay=0)
 
 
 def test_sha256_file_and_slices(tmp_path: Path) -> None:
@@ -131,10 +158,12 @@ def test_part_signer_resigns_urls_about_to_expire() -> None:
 
 
 def test_retry_delays_grow_and_are_capped() -> None:
-    policy = RetryPolicy(backoff=1.0, max_backoff=4.0)
+    policy = RetryPolicy(base_delay=1.0, max_delay=4.0)
     assert 0.5 <= policy.delay(1) <= 1.0
     assert 1.0 <= policy.delay(2) <= 2.0
     assert 2.0 <= policy.delay(10) <= 4.0
+    assert NO_WAIT.delay(3) == 0
+    assert (API_RETRY.attempts, TRANSFER_RETRY.attempts) == (4, 5)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +185,14 @@ def test_human_size() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["upload"], ["upload", "f", "--parallel", "0"], ["runs", "--limit", "x"], ["nope"]],
+    [
+        [],
+        ["upload"],
+        ["upload", "f", "--parallel", "0"],
+        ["runs", "--limit", "x"],
+        ["nope"],
+        ["admin", "list-tokens"],  # operators run `python -m local.admin` from a checkout
+    ],
 )
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -192,3 +228,404 @@ def test_token_goes_to_the_api_as_a_bearer_header() -> None:
     assert recorder.headers[0]["Authorization"] == "Bearer inlet_secret"
     assert (refused.value.status, refused.value.code) == (401, "unauthorized")
     assert "Authorization" not in s3_session(4).headers, "presigned URLs never carry it"
+
+
+# --- the one retry rule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "again"),
+    [
+        (200, False),
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (408, True),
+        (409, False),
+        (413, False),
+        (422, False),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (504, True),
+        (599, True),
+    ],
+)
+def test_retried_statuses(status: int, again: bool) -> None:
+    assert retryable_status(status) is again
+    for method in ("GET", "HEAD", "PUT", "DELETE", "get"):
+        assert retry_answer(method, status) is again
+    assert retry_answer("POST", status) is False, "a POST the server answered is never repeated"
+    assert refused(status) is (400 <= status <= 499 and not again)
+
+
+def refused_connection() -> requests.ConnectionError:
+    """What requests raises when nothing listens on the port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=0))
+    with pytest.raises(requests.ConnectionError) as raised:
+        session.get(f"http://127.0.0.1:{port}/", timeout=5)
+    return raised.value
+
+
+def test_retried_errors() -> None:
+    nobody = refused_connection()
+    for exc in (nobody, requests.ConnectTimeout()):
+        assert never_sent(exc)
+        for method in ("GET", "PUT", "POST"):
+            assert retry_error(method, exc), "nothing reached the server"
+    in_transit = (
+        requests.ReadTimeout(),
+        requests.ConnectionError("Connection reset by peer"),
+        requests.exceptions.ChunkedEncodingError(),
+    )
+    for exc in in_transit:
+        assert not never_sent(exc)
+        assert retry_error("GET", exc)
+        assert retry_error("PUT", exc)
+        assert not retry_error("POST", exc), "it may have reached the server"
+    for exc in (requests.exceptions.InvalidURL(), requests.TooManyRedirects(), ValueError()):
+        assert not retry_error("GET", exc)
+
+
+Answer = int | BaseException | tuple[int, dict[str, str]]
+
+
+class Scripted(HTTPAdapter):
+    """Answers request n with `answers[n]` (the last one again and again): a status, with a JSON
+    body (an ErrorBody when >= 400), or an exception to raise. Records each request's method."""
+
+    def __init__(self, *answers: Answer, body: object = None) -> None:
+        super().__init__()
+        self.answers = list(answers)
+        self.body = body
+        self.methods: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        answer = self.answers[min(len(self.methods), len(self.answers) - 1)]
+        self.methods.append(request.method or "")
+        if isinstance(answer, BaseException):
+            raise answer
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
+        body = self.body
+        if status >= 400:
+            code = {404: "not_found", 409: "run_not_pending"}.get(status, "unavailable")
+            body = {"error": {"code": code, "message": f"HTTP {status}", "details": []}}
+        response = requests.Response()
+        response.status_code, response._content = status, json.dumps(body).encode()
+        response.headers.update(headers)
+        response.request, response.url = request, request.url or ""
+        return response
+
+
+def scripted_api(*answers: Answer, body: object = None, retry: RetryPolicy = NO_WAIT) -> Any:
+    api = ApiClient("http://api.invalid", retry=retry)
+    adapter = Scripted(*answers, body=body)
+    api.session.mount("http://", adapter)
+    return api, adapter
+
+
+EMPTY_PAGE = {"items": [], "next_cursor": None}
+
+
+def test_api_get_is_retried_on_5xx_and_429() -> None:
+    api, adapter = scripted_api(503, 429, 502, 200, body=EMPTY_PAGE)
+    assert api.list_runs(None, None, 20, None) == EMPTY_PAGE
+    assert adapter.methods == ["GET"] * 4
+
+    api, adapter = scripted_api(503)
+    with pytest.raises(ApiError) as failed:
+        api.list_runs(None, None, 20, None)
+    assert (failed.value.status, failed.value.code) == (503, "unavailable")
+    assert len(adapter.methods) == NO_WAIT.attempts
+
+
+def test_api_refusals_and_answered_posts_are_not_retried() -> None:
+    api, adapter = scripted_api(404)
+    with pytest.raises(ApiError) as missing:
+        api.get_run("r1")
+    assert missing.value.means("not_found")
+    assert adapter.methods == ["GET"]
+
+    api, adapter = scripted_api(503)
+    with pytest.raises(ApiError):
+        api.create_upload("app_bundle", [], None, None)
+    assert adapter.methods == ["POST"], "a run is never created twice"
+
+    api, adapter = scripted_api(requests.ReadTimeout("read timed out"))
+    with pytest.raises(ApiError) as lost:
+        api.complete("r1", "f1", {1: "etag"})
+    assert lost.value.code == "unreachable"
+    assert adapter.methods == ["POST"]
+
+
+def test_api_connection_failures_are_retried_for_any_method() -> None:
+    nobody = refused_connection()
+    api, adapter = scripted_api(nobody, nobody, 201, body={"run": {}, "files": []})
+    assert api.create_upload("app_bundle", [], None, None) == {"run": {}, "files": []}
+    assert adapter.methods == ["POST"] * 3
+
+    api, adapter = scripted_api(nobody)
+    with pytest.raises(ApiError) as unreachable:
+        api.get_run("r1")
+    assert (unreachable.value.status, unreachable.value.code) == (0, "unreachable")
+    assert "cannot reach the API at http://api.invalid" in str(unreachable.value)
+    assert len(adapter.methods) == NO_WAIT.attempts
+
+
+def test_api_backs_off_by_its_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(inlet.api.time, "sleep", slept.append)
+    api, _ = scripted_api(503, retry=RetryPolicy(attempts=3, base_delay=1.0, max_delay=1.5))
+    with pytest.raises(ApiError):
+        api.get_run("r1")
+    assert len(slept) == 2
+    assert 0.5 <= slept[0] <= 1.0
+    assert 0.75 <= slept[1] <= 1.5
+    assert ApiClient("http://api.invalid").retry == API_RETRY
+
+
+def put_file(tmp_path: Path, **changes: Any) -> FileState:
+    path = tmp_path / "small.conf"
+    path.write_bytes(b"x" * 12)
+    values: dict[str, Any] = {"path": str(path), "method": "PUT", "put_url": "http://bucket/k"}
+    return file_state(**(values | changes))
+
+
+def bucket(*answers: Answer) -> tuple[requests.Session, Scripted]:
+    adapter = Scripted(*answers)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    return session, adapter
+
+
+def test_bucket_puts_follow_the_same_rule(tmp_path: Path) -> None:
+    ok = (200, {"ETag": '"abc"'})
+    for answers in ([500, 429, 408, ok], [refused_connection(), requests.ReadTimeout(), ok]):
+        file = put_file(tmp_path)
+        session, adapter = bucket(*answers)
+        done: list[FileState] = []
+        Uploader(FakeApi(), "r1", 1, Quiet(), NO_WAIT, session).upload(  # type: ignore[arg-type]
+            [file], {}, done.append
+        )
+        assert done == [file]
+        assert file.completed
+        assert adapter.methods == ["PUT"] * len(answers)
+
+    session, adapter = bucket(400)
+    with pytest.raises(UploadError, match=r"small\.conf: HTTP 400"):
+        Uploader(FakeApi(), "r1", 1, Quiet(), NO_WAIT, session).upload(  # type: ignore[arg-type]
+            [put_file(tmp_path)], {}, lambda _: None
+        )
+    assert adapter.methods == ["PUT"], "a 4xx is final"
+
+    session, adapter = bucket(503)
+    with pytest.raises(UploadError, match=r"small\.conf: HTTP 503"):
+        Uploader(FakeApi(), "r1", 1, Quiet(), NO_WAIT, session).upload(  # type: ignore[arg-type]
+            [put_file(tmp_path)], {}, lambda _: None
+        )
+    assert len(adapter.methods) == NO_WAIT.attempts
+    assert Uploader(FakeApi(), "r1", 1, Quiet()).retry == TRANSFER_RETRY  # type: ignore[arg-type]
+
+
+# --- error codes ----------------------------------------------------------------------------
+
+
+class ResumingApi(FakeApi):
+    """`list_parts` fails with `error`, as the API answers a resumed file it will not take."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__()
+        self.error = error
+
+    def list_parts(self, run_id: str, file_id: str) -> list[dict[str, Any]]:
+        raise self.error
+
+
+def test_resume_of_a_completed_upload_is_told_by_its_code(tmp_path: Path) -> None:
+    session, adapter = bucket(500)
+    file = file_state(path=str(put_file(tmp_path).path))
+    api = ResumingApi(ApiError(409, "upload_completed", "already completed"))
+    done: list[FileState] = []
+    Uploader(api, "r1", 1, Quiet(), NO_WAIT, session).upload([file], {}, done.append)  # type: ignore[arg-type]
+    assert (file.completed, done, adapter.methods) == (True, [file], [])
+
+
+@pytest.mark.parametrize("code", ["run_not_pending", "upload_gone", "not_multipart", "http_error"])
+def test_other_conflicts_are_not_taken_for_completion(tmp_path: Path, code: str) -> None:
+    session, adapter = bucket(500)
+    file = file_state(path=str(put_file(tmp_path).path))
+    api = ResumingApi(ApiError(409, code, "refused"))
+    with pytest.raises(ApiError) as refused_resume:
+        Uploader(api, "r1", 1, Quiet(), NO_WAIT, session).upload([file], {}, lambda _: None)  # type: ignore[arg-type]
+    assert refused_resume.value.code == code
+    assert not file.completed
+    assert adapter.methods == []
+
+
+class RunLookup:
+    def __init__(self, error: ApiError) -> None:
+        self.error = error
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        raise self.error
+
+
+def test_a_forgotten_run_is_told_by_its_code() -> None:
+    assert _status(RunLookup(ApiError(404, "not_found", "no run")), "r1") == "unknown"  # type: ignore[arg-type]
+    with pytest.raises(ApiError):  # a 404 that is not the API's (a proxy's) is not "unknown"
+        _status(RunLookup(ApiError(404, "http_error", "Not Found")), "r1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("code", "hinted"), [("unauthorized", True), ("forbidden", False)])
+def test_token_hint_follows_the_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: str, hinted: bool
+) -> None:
+    def refuse(*args: Any) -> Any:
+        raise ApiError(401 if hinted else 403, code, "no")
+
+    monkeypatch.setattr(ApiClient, "list_runs", refuse)
+    assert inlet.cli.main(["runs", "--api", "http://api.invalid"]) == 3
+    assert ("INLET_API_TOKEN" in capsys.readouterr().err) is hinted
+
+
+# --- the contract: docs/openapi.json --------------------------------------------------------
+
+OPENAPI = json.loads((ROOT / "docs" / "openapi.json").read_text())
+SCHEMAS: dict[str, Any] = OPENAPI["components"]["schemas"]
+# The client's TypedDicts, each named after the component schema it describes.
+RESPONSES = [
+    inlet.api.RunOut,
+    inlet.api.RunDetail,
+    inlet.api.FileOut,
+    inlet.api.ErrorInfo,
+    inlet.api.CreateUploadResponse,
+    inlet.api.UploadFileOut,
+    inlet.api.SingleUpload,
+    inlet.api.MultipartUpload,
+    inlet.api.SignedPart,
+    inlet.api.SignPartsResponse,
+    inlet.api.StoredPart,
+    inlet.api.ListPartsResponse,
+    inlet.api.RunPage,
+    inlet.api.ErrorResponse,
+    inlet.api.ErrorBody,
+    inlet.api.ErrorDetail,
+    inlet.api.Health,
+]
+TYPED = {typed.__name__: typed for typed in [*RESPONSES, inlet.api.FileSpec]}
+
+
+def annotation(schema: dict[str, Any]) -> Any:
+    """The Python type a JSON schema describes, in the TypedDicts' terms."""
+    if "$ref" in schema:
+        return TYPED[schema["$ref"].rsplit("/", 1)[1]]
+    if "anyOf" in schema:
+        return functools.reduce(operator.or_, [annotation(s) for s in schema["anyOf"]])
+    if "const" in schema:
+        return Literal[schema["const"]]
+    if "enum" in schema:
+        return Literal[tuple(schema["enum"])]
+    kind = schema["type"]
+    if kind == "array":
+        return list[annotation(schema["items"])]  # type: ignore[misc]
+    if kind == "object":
+        return dict[str, annotation(schema["additionalProperties"])]  # type: ignore[misc]
+    return {"string": str, "integer": int, "boolean": bool, "null": types.NoneType}[kind]
+
+
+@pytest.mark.parametrize("typed", RESPONSES, ids=lambda typed: typed.__name__)
+def test_typeddicts_match_the_openapi_document(typed: Any) -> None:
+    schema = SCHEMAS[typed.__name__]
+    properties: dict[str, Any] = schema["properties"]
+    assert set(typed.__annotations__) == set(properties)
+    required = set(schema.get("required", []))
+    always_sent = required | {k for k, v in properties.items() if "default" in v}
+    assert required <= typed.__required_keys__ <= always_sent
+    hints = typing.get_type_hints(typed)
+    for key, prop in properties.items():
+        expected = annotation(prop)
+        if typing.get_origin(expected) is Literal and "enum" in prop:
+            assert hints[key] in (str, expected), key  # a str, or exactly the enum
+        else:
+            assert hints[key] == expected, key
+
+
+def test_request_typeddicts_match_the_openapi_document() -> None:
+    schema = SCHEMAS["FileSpec"]
+    assert set(inlet.api.FileSpec.__annotations__) == set(schema["properties"])
+    assert set(schema["required"]) <= inlet.api.FileSpec.__required_keys__
+
+
+def test_error_codes_are_the_contracts() -> None:
+    assert typing.get_args(inlet.api.ErrorCode) == tuple(
+        SCHEMAS["ErrorBody"]["properties"]["code"]["enum"]
+    )
+
+
+def test_sign_batch_is_within_what_the_server_takes() -> None:
+    numbers = SCHEMAS["SignPartsRequest"]["properties"]["part_numbers"]
+    assert numbers["minItems"] <= SIGN_BATCH == 20 <= numbers["maxItems"]
+
+
+def test_responses_are_typed_as_the_document_says() -> None:
+    """Each ApiClient method returns what the matching path's 2xx answer is."""
+    returned = {
+        ("get", "/health"): "Health",
+        ("post", "/v1/uploads"): "CreateUploadResponse",
+        ("delete", "/v1/uploads/{run_id}"): "RunOut",
+        ("get", "/v1/uploads/{run_id}/files/{file_id}/parts"): "ListPartsResponse",
+        ("post", "/v1/uploads/{run_id}/files/{file_id}/parts"): "SignPartsResponse",
+        ("post", "/v1/uploads/{run_id}/files/{file_id}/complete"): "FileOut",
+        ("get", "/v1/runs"): "RunPage",
+        ("get", "/v1/runs/{run_id}"): "RunDetail",
+    }
+    for (method, path), name in returned.items():
+        answers = OPENAPI["paths"][path][method]["responses"]
+        ok = next(body for status, body in answers.items() if status.startswith("2"))
+        assert ok["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{name}"
+        }
+    hints = {
+        name: typing.get_type_hints(getattr(ApiClient, name))["return"]
+        for name in ("health", "create_upload", "cancel", "complete", "list_runs", "get_run")
+    }
+    assert hints == {
+        "health": inlet.api.Health,
+        "create_upload": inlet.api.CreateUploadResponse,
+        "cancel": inlet.api.RunOut,
+        "complete": inlet.api.FileOut,
+        "list_runs": inlet.api.RunPage,
+        "get_run": inlet.api.RunDetail,
+    }
+
+
+# --- the client stands alone ----------------------------------------------------------------
+
+
+def test_the_client_imports_nothing_from_the_repository() -> None:
+    """Only the standard library, requests (and its urllib3), rich and `inlet` itself: the
+    client works installed from a wheel, without the server's code."""
+    allowed = set(sys.stdlib_module_names) | {"requests", "urllib3", "rich", "inlet"}
+    package = Path(inlet.__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        tree = ast.parse(source.read_text(), str(source))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{source.name}: relative import"
+                names = [node.module or ""]
+            else:
+                if isinstance(node, ast.Attribute) and node.attr == "path":
+                    assert not (isinstance(node.value, ast.Name) and node.value.id == "sys"), (
+                        f"{source.name}: no sys.path tricks"
+                    )
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{source.name} imports {name}"

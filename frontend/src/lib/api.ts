@@ -1,37 +1,47 @@
-// The one place that speaks HTTP to the Inlet API. Every failure becomes an ApiError whose
-// message is fit to show a person: the API's own message when it sent one.
+// The one place that speaks HTTP to the Inlet API (docs/openapi.json). Every failure becomes an
+// ApiError: its `code` is the contract's `error.code`, for the page to branch on; its message is
+// fit to show a person (the API's own message when it sent one) and is never branched on.
 import type {
   CompletedPart,
   CreateUploadRequest,
   CreateUploadResponse,
-  ErrorBody,
+  ErrorCode,
   ErrorDetail,
-  FileRecord,
-  Run,
+  ErrorResponse,
+  FileOut,
+  ListPartsResponse,
   RunDetail,
+  RunOut,
   RunPage,
   RunStatus,
   SignedPart,
+  SignPartsResponse,
   StoredPart,
 } from './types'
 
+/**
+ * The contract's codes, and two of the page's own: `network_error` (no answer at all, status 0)
+ * and `http_error` (an answer that is not the contract's error body, e.g. from a proxy).
+ */
+export type ApiErrorCode = ErrorCode | 'network_error' | 'http_error'
+
 export class ApiError extends Error {
   readonly status: number
-  readonly code: string
+  readonly code: ApiErrorCode
   readonly details: ErrorDetail[]
 
-  constructor(status: number, code: string, message: string, details: ErrorDetail[] = []) {
+  constructor(status: number, code: ApiErrorCode, message: string, details: ErrorDetail[] = []) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.details = details
   }
+}
 
-  /** Worth trying again: the network, the API being unavailable, or a rate limit. */
-  get transient(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500
-  }
+/** The API answered with one of these codes. */
+export function hasCode(error: unknown, ...codes: ApiErrorCode[]): error is ApiError {
+  return error instanceof ApiError && codes.includes(error.code)
 }
 
 export interface RunQuery {
@@ -85,8 +95,8 @@ export class ApiClient {
       }
     }
     if (!response.ok) {
-      const error = (data as ErrorBody | undefined)?.error
-      if (error && typeof error.message === 'string') {
+      const error = (data as Partial<ErrorResponse> | undefined)?.error
+      if (error && typeof error.code === 'string' && typeof error.message === 'string') {
         throw new ApiError(response.status, error.code, error.message, error.details ?? [])
       }
       throw new ApiError(
@@ -102,39 +112,24 @@ export class ApiClient {
     return this.request('POST', '/v1/uploads', request, signal)
   }
 
-  async signParts(
-    runId: string,
-    fileId: string,
-    partNumbers: number[],
-    signal?: AbortSignal,
-  ): Promise<SignedPart[]> {
+  async signParts(runId: string, fileId: string, partNumbers: number[], signal?: AbortSignal): Promise<SignedPart[]> {
     const path = `/v1/uploads/${enc(runId)}/files/${enc(fileId)}/parts`
-    const result = await this.request<{ parts: SignedPart[] }>(
-      'POST',
-      path,
-      { part_numbers: partNumbers },
-      signal,
-    )
+    const result = await this.request<SignPartsResponse>('POST', path, { part_numbers: partNumbers }, signal)
     return result.parts
   }
 
   async listParts(runId: string, fileId: string, signal?: AbortSignal): Promise<StoredPart[]> {
     const path = `/v1/uploads/${enc(runId)}/files/${enc(fileId)}/parts`
-    const result = await this.request<{ parts: StoredPart[] }>('GET', path, undefined, signal)
+    const result = await this.request<ListPartsResponse>('GET', path, undefined, signal)
     return result.parts
   }
 
-  completeUpload(
-    runId: string,
-    fileId: string,
-    parts: CompletedPart[],
-    signal?: AbortSignal,
-  ): Promise<FileRecord> {
+  completeUpload(runId: string, fileId: string, parts: CompletedPart[], signal?: AbortSignal): Promise<FileOut> {
     const path = `/v1/uploads/${enc(runId)}/files/${enc(fileId)}/complete`
     return this.request('POST', path, { parts }, signal)
   }
 
-  cancelRun(runId: string, signal?: AbortSignal): Promise<Run> {
+  cancelRun(runId: string, signal?: AbortSignal): Promise<RunOut> {
     return this.request('DELETE', `/v1/uploads/${enc(runId)}`, undefined, signal)
   }
 

@@ -1,115 +1,41 @@
-// The HTTP contract (shared/api-contract.md, GET /v1/openapi.json) as TypeScript types.
+// The HTTP contract as TypeScript types: aliases of the types generated from the OpenAPI
+// document (docs/openapi.json, explained in docs/contract.md) into api-schema.ts. Nothing here is
+// written by hand but the names: change the server's models, then `npm run api:types`.
+import type { components } from './api-schema'
 
-export const RUN_STATUSES = ['pending', 'stored', 'failed', 'cancelled', 'expired'] as const
-export type RunStatus = (typeof RUN_STATUSES)[number]
-export type FileStatus = 'pending' | 'stored' | 'failed'
+type Schemas = components['schemas']
 
-export interface ErrorInfo {
-  code: string
-  message: string
-}
+export type RunOut = Schemas['RunOut']
+export type RunDetail = Schemas['RunDetail']
+export type RunPage = Schemas['RunPage']
+export type FileOut = Schemas['FileOut']
+export type ErrorInfo = Schemas['ErrorInfo']
+export type CreateUploadRequest = Schemas['CreateUploadRequest']
+export type CreateUploadResponse = Schemas['CreateUploadResponse']
+export type FileSpec = Schemas['FileSpec']
+export type UploadFileOut = Schemas['UploadFileOut']
+export type SingleUpload = Schemas['SingleUpload']
+export type MultipartUpload = Schemas['MultipartUpload']
+export type Upload = UploadFileOut['upload']
+export type SignPartsRequest = Schemas['SignPartsRequest']
+export type SignPartsResponse = Schemas['SignPartsResponse']
+export type SignedPart = Schemas['SignedPart']
+export type ListPartsResponse = Schemas['ListPartsResponse']
+export type StoredPart = Schemas['StoredPart']
+export type CompleteRequest = Schemas['CompleteRequest']
+export type CompletedPart = Schemas['CompletedPart']
+export type ErrorResponse = Schemas['ErrorResponse']
+export type ErrorBody = Schemas['ErrorBody']
+export type ErrorDetail = Schemas['ErrorDetail']
 
-export interface Run {
-  id: string
-  type: string
-  label: string | null
-  notes: string | null
-  status: RunStatus
-  source: 'api' | 'bucket'
-  created_at: string
-  updated_at: string
-  stored_at: string | null
-  file_count: number
-  total_bytes: number
-  error: ErrorInfo | null
-}
+export type RunStatus = RunOut['status']
+export type FileStatus = FileOut['status']
+/** What went wrong, for the page to branch on (never the message text). */
+export type ErrorCode = ErrorBody['code']
 
-export interface FileRecord {
-  id: string
-  run_id: string
-  name: string
-  key: string
-  size_bytes: number
-  content_type: string
-  status: FileStatus
-  sha256: string | null
-  declared_sha256: string | null
-  etag: string | null
-  stored_at: string | null
-  error: ErrorInfo | null
-}
-
-export interface RunDetail extends Run {
-  files: FileRecord[]
-}
-
-export interface SignedPart {
-  part_number: number
-  url: string
-  expires_at: string
-}
-
-export interface SingleUpload {
-  method: 'PUT'
-  url: string
-  headers: Record<string, string>
-  expires_at: string
-}
-
-export interface MultipartUpload {
-  method: 'multipart'
-  upload_id: string
-  part_size: number
-  part_count: number
-  parts: SignedPart[]
-}
-
-export type Upload = SingleUpload | MultipartUpload
-
-export interface UploadFile extends FileRecord {
-  upload: Upload
-}
-
-export interface FileSpec {
-  name: string
-  size: number
-  content_type: string
-  sha256?: string
-}
-
-export interface CreateUploadRequest {
-  type: string
-  label: string | null
-  notes: string | null
-  files: FileSpec[]
-}
-
-export interface CreateUploadResponse {
-  run: Run
-  files: UploadFile[]
-}
-
-export interface StoredPart {
-  part_number: number
-  etag: string
-  size: number
-}
-
-export interface CompletedPart {
-  part_number: number
-  etag: string
-}
-
-export interface RunPage {
-  items: Run[]
-  next_cursor: string | null
-}
-
-export interface ErrorDetail {
-  field?: string | null
-  message: string
-}
-
-export interface ErrorBody {
-  error: { code: string; message: string; details?: ErrorDetail[] }
-}
+// Every run status, in the order the runs filter offers them; the Record makes the compiler
+// insist on each status of the contract, and on no other.
+const RUN_STATUS_ORDER: Record<RunStatus, number> = { pending: 0, stored: 1, failed: 2, cancelled: 3, expired: 4 }
+export const RUN_STATUSES = (Object.keys(RUN_STATUS_ORDER) as RunStatus[]).sort(
+  (a, b) => RUN_STATUS_ORDER[a] - RUN_STATUS_ORDER[b],
+)

@@ -1,8 +1,11 @@
-// What a page needs to resume an upload after a reload: the run, its files and their uploads,
-// kept in localStorage. Browsers do not let a page reopen a file after a reload, so the person
-// picks the same files again; they are matched by name, size and modification time.
+// Resuming an upload after a reload. What the page needs for it (the run, its files and their
+// uploads) is kept in localStorage while the run uploads. Browsers do not let a page reopen a
+// file after a reload, so the person picks the same files again; they are matched by name, size
+// and modification time, and only what the bucket does not hold yet is sent.
 
-import type { Upload } from '../lib/types'
+import type { RunDetail, RunOut, Upload, UploadFileOut } from '../lib/types'
+import { type Entry, resumedEntry } from './entries'
+import type { ErrorView } from './errors'
 
 export const RESUME_KEY = 'inlet.upload.v1'
 
@@ -114,4 +117,55 @@ export function matchFiles(record: ResumeRecord, chosen: Iterable<File>): MatchR
 /** Bytes still to send, for the resume banner. */
 export function remainingFiles(record: ResumeRecord): ResumeFile[] {
   return record.files.filter((f) => !f.done)
+}
+
+/** What to keep for the run just created, so a reload can resume it. */
+export function recordFor(apiUrl: string, run: RunOut, pairs: [Entry, UploadFileOut][]): ResumeRecord {
+  return {
+    version: 1,
+    apiUrl,
+    runId: run.id,
+    type: run.type,
+    label: run.label,
+    savedAt: new Date().toISOString(),
+    files: pairs.map(([entry, file]) => ({
+      fileId: file.id,
+      name: entry.name,
+      size: entry.size,
+      lastModified: entry.lastModified,
+      contentType: entry.contentType,
+      sha256: entry.sha256 ?? '',
+      key: file.key,
+      upload: file.upload,
+      done: false,
+    })),
+  }
+}
+
+/** Why the chosen files cannot resume the record yet, or null when they can. */
+export function resumeProblem({ missing, changed }: MatchResult): ErrorView | null {
+  if (!changed.length && !missing.length) return null
+  const names = (list: ResumeFile[]) => list.map((f) => f.name).join(', ')
+  return {
+    title: 'Cannot resume yet',
+    message: changed.length
+      ? `These files changed since the upload started: ${names(changed)}. Discard the interrupted upload and start again.`
+      : `To resume, choose the same files again: ${names(missing)}.`,
+    details: [],
+  }
+}
+
+/** The entries of the resumed run: the files in the bucket already are done, the others queued. */
+export function resumedEntries(record: ResumeRecord, run: RunDetail, matched: Map<string, File>): Entry[] {
+  const finished = new Set(run.files.filter((f) => f.status !== 'pending').map((f) => f.id))
+  return record.files.map((rf) =>
+    resumedEntry(
+      {
+        ...rf,
+        done: rf.done || finished.has(rf.fileId),
+        target: { runId: record.runId, fileId: rf.fileId, key: rf.key, upload: rf.upload },
+      },
+      matched.get(rf.fileId) ?? null,
+    ),
+  )
 }

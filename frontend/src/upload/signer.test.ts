@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it, vi } from 'vitest'
+import { ApiError } from '../lib/api'
 import type { SignedPart } from '../lib/types'
-import { PartSigner } from './signer'
+import { PartSigner, SIGN_BATCH } from './signer'
 
 const NOW = Date.parse('2026-11-27T10:00:00Z')
 const later = (seconds: number) => new Date(NOW + seconds * 1000).toISOString()
@@ -10,13 +12,15 @@ const part = (n: number, expiresIn = 900, version = 1): SignedPart => ({
   expires_at: later(expiresIn),
 })
 
-function signerWith(initial: SignedPart[], count = 30, batchSize = 5) {
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+function signerWith(initial: SignedPart[], count = 50) {
   let version = 1
   const sign = vi.fn(async (numbers: number[]) => {
     version += 1
     return numbers.map((n) => part(n, 900, version))
   })
-  const signer = new PartSigner(sign, count, initial, { batchSize, now: () => NOW })
+  const signer = new PartSigner(sign, count, initial, { now: () => NOW })
   return { signer, sign }
 }
 
@@ -28,23 +32,33 @@ describe('PartSigner', () => {
     expect(sign).not.toHaveBeenCalled()
   })
 
-  it('signs later parts on demand, in batches', async () => {
-    const { signer, sign } = signerWith([part(1)], 30, 5)
+  it('signs later parts on demand, in batches of SIGN_BATCH', async () => {
+    expect(SIGN_BATCH).toBe(20)
+    const { signer, sign } = signerWith([part(1)], 50)
     expect(await signer.url(2)).toContain('partNumber=2')
-    expect(sign).toHaveBeenCalledWith([2, 3, 4, 5, 6], undefined)
-    for (const n of [3, 4, 5, 6]) await signer.url(n)
+    expect(sign).toHaveBeenCalledWith(range(2, 21), undefined)
+    for (const n of range(3, 21)) await signer.url(n)
     expect(sign).toHaveBeenCalledTimes(1)
+    await signer.url(22)
+    expect(sign).toHaveBeenLastCalledWith(range(22, 41), undefined)
+  })
+
+  it('never asks for more parts at once than the contract allows', () => {
+    const openapi = JSON.parse(readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8'))
+    const maxItems = openapi.components.schemas.SignPartsRequest.properties.part_numbers.maxItems
+    expect(typeof maxItems).toBe('number')
+    expect(SIGN_BATCH).toBeLessThanOrEqual(maxItems)
   })
 
   it('asks once for parts requested at the same time', async () => {
-    const { signer, sign } = signerWith([], 30, 10)
+    const { signer, sign } = signerWith([], 30)
     const urls = await Promise.all([1, 2, 3, 4].map((n) => signer.url(n)))
     expect(urls.map((u) => new URL(u).searchParams.get('partNumber'))).toEqual(['1', '2', '3', '4'])
     expect(sign).toHaveBeenCalledTimes(1)
   })
 
   it('does not sign past the last part', async () => {
-    const { signer, sign } = signerWith([], 3, 10)
+    const { signer, sign } = signerWith([], 3)
     await signer.url(2)
     expect(sign).toHaveBeenCalledWith([2, 3], undefined)
     await expect(signer.url(4)).rejects.toThrow(RangeError)
@@ -73,5 +87,20 @@ describe('PartSigner', () => {
     const signer = new PartSigner(sign, 1, [], { now: () => NOW })
     await expect(signer.url(1)).rejects.toThrow('503')
     expect(await signer.url(1)).toContain('partNumber=1')
+  })
+
+  it('retries a signing request by the one rule: a 503 or a 408 again, a 409 never', async () => {
+    const unavailable = new ApiError(503, 'unavailable', 'the database cannot be reached')
+    const timeout = new ApiError(408, 'http_error', 'The API answered 408')
+    const sign = vi.fn().mockRejectedValueOnce(unavailable).mockRejectedValueOnce(timeout).mockResolvedValue([part(1)])
+    const signer = new PartSigner(sign, 1, [], { now: () => NOW, retryDelays: [0, 0, 0], wait: async () => undefined })
+    expect(await signer.url(1)).toContain('partNumber=1')
+    expect(sign).toHaveBeenCalledTimes(3)
+
+    const notPending = new ApiError(409, 'run_not_pending', 'run r is cancelled; only pending runs take uploads')
+    const refused = vi.fn().mockRejectedValue(notPending)
+    const gone = new PartSigner(refused, 1, [], { now: () => NOW, retryDelays: [0, 0, 0], wait: async () => undefined })
+    await expect(gone.url(1)).rejects.toBe(notPending)
+    expect(refused).toHaveBeenCalledTimes(1)
   })
 })

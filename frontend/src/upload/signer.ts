@@ -1,20 +1,29 @@
 // Presigned part URLs, signed on demand in batches (POST /v1/uploads/{run}/files/{file}/parts).
 //
-// The create call hands out the first batch. Every later part is signed when Uppy asks for it,
-// together with the next few unsigned parts, so a 1,000-part file costs ~100 API calls, not 1,000.
-// A URL is handed out once: when an upload attempt fails, the retry asks again and gets a fresh
-// URL, so an expired URL (403) heals itself. URLs close to expiry are never handed out.
+// The create call hands out the first URLs. Every later part is signed when it is about to be
+// sent, together with the next unsigned parts: SIGN_BATCH at a time, so a 1,000-part file costs
+// 50 API calls, not 1,000. A URL is handed out once: a part sent again (a retry) gets a fresh
+// URL. URLs close to expiry are never handed out. A signing request that fails is retried by the
+// page's one rule (lib/retry.ts).
 
+import { type Wait, withRetry } from '../lib/retry'
 import type { SignedPart } from '../lib/types'
+
+/**
+ * Part URLs signed per request: the page's one batch size. The server takes up to the `maxItems`
+ * of SignPartsRequest.part_numbers in docs/openapi.json (1,000); a test keeps this within it.
+ */
+export const SIGN_BATCH = 20
 
 export type SignFn = (partNumbers: number[], signal?: AbortSignal) => Promise<SignedPart[]>
 
 export interface SignerOptions {
-  /** How many parts to sign per request. */
-  batchSize?: number
   /** A URL expiring within this many milliseconds counts as expired. */
   marginMs?: number
   now?: () => number
+  /** Delays between attempts of one signing request (lib/retry.ts's RETRY_DELAYS by default). */
+  retryDelays?: readonly number[]
+  wait?: Wait
 }
 
 export class PartSigner {
@@ -22,14 +31,14 @@ export class PartSigner {
   readonly #sign: SignFn
   readonly #cache = new Map<number, SignedPart>()
   readonly #pending = new Map<number, Promise<void>>()
-  readonly #batchSize: number
+  readonly #options: SignerOptions
   readonly #marginMs: number
   readonly #now: () => number
 
   constructor(sign: SignFn, partCount: number, initial: SignedPart[] = [], options: SignerOptions = {}) {
     this.#sign = sign
     this.partCount = partCount
-    this.#batchSize = options.batchSize ?? 10
+    this.#options = options
     this.#marginMs = options.marginMs ?? 60_000
     this.#now = options.now ?? Date.now
     for (const part of initial) this.#cache.set(part.part_number, part)
@@ -72,7 +81,7 @@ export class PartSigner {
 
   #batchFrom(partNumber: number): number[] {
     const batch = [partNumber]
-    for (let n = partNumber + 1; n <= this.partCount && batch.length < this.#batchSize; n++) {
+    for (let n = partNumber + 1; n <= this.partCount && batch.length < SIGN_BATCH; n++) {
       const cached = this.#cache.get(n)
       if (this.#pending.has(n) || (cached && this.#usable(cached))) continue
       batch.push(n)
@@ -82,7 +91,8 @@ export class PartSigner {
 
   #fetchBatch(partNumber: number, signal?: AbortSignal): Promise<void> {
     const numbers = this.#batchFrom(partNumber)
-    const request = this.#sign(numbers, signal).then((parts) => {
+    const { retryDelays, wait } = this.#options
+    const request = withRetry(() => this.#sign(numbers, signal), { delays: retryDelays, signal, wait }).then((parts) => {
       for (const part of parts) this.#cache.set(part.part_number, part)
     })
     const settled = request.finally(() => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../lib/api'
+import { statusOf } from '../lib/retry'
 import type { MultipartUpload, SignedPart, SingleUpload } from '../lib/types'
 import { MiB, fakeApi, fakeS3, makeFile, quietLogger } from '../test/fakes'
-import { BucketUploader, describeUploadError, retryingSinglePut, statusOf } from './uppy'
+import { describeUploadError } from './errors'
+import { BucketUploader, partOfUrl, retryingSend } from './uppy'
 
 const RUN = 'run-1'
 const FILE = 'file-1'
@@ -62,7 +64,7 @@ describe('BucketUploader (Uppy with our hooks)', () => {
   it('cuts a multipart file into the server-planned parts, signs the rest on demand, completes in order', async () => {
     const { api: client, calls } = api()
     const s3 = fakeS3()
-    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], signBatch: 10, logger: quietLogger })
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], logger: quietLogger })
     const size = 12 * MiB + 5
     uploader.add(makeFile('big.bin', size), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(3, 5 * MiB, [1]) })
     expect(await run(uploader)).toEqual({ successful: 1, failed: [] })
@@ -153,7 +155,7 @@ describe('BucketUploader (Uppy with our hooks)', () => {
     const { api: client, calls } = fakeApi({
       'GET /v1/uploads/:run/files/:file/parts': () => ({
         status: 409,
-        body: { error: { code: 'conflict', message: 'the upload of file f is already completed' } },
+        body: { error: { code: 'upload_completed', message: 'the upload of file f is already completed' } },
       }),
     })
     const s3 = fakeS3()
@@ -169,7 +171,7 @@ describe('BucketUploader (Uppy with our hooks)', () => {
     const uploader = new BucketUploader(client)
     expect(() =>
       uploader.add(makeFile('big.bin', 12 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(5, 5 * MiB, []) }),
-    ).toThrow(/expected 3/)
+    ).toThrow(/5 parts of 5242880 bytes, which do not cover 12582912 bytes/)
   })
 
   it('a single PUT link that expired is reported, not sent', async () => {
@@ -186,22 +188,57 @@ describe('BucketUploader (Uppy with our hooks)', () => {
 })
 
 describe('upload helpers', () => {
-  it('only single PUTs get the extra retries (Uppy retries parts itself)', async () => {
-    let calls = 0
-    const failing = (async () => {
-      calls += 1
+  type SendOptions = Parameters<Parameters<typeof retryingSend>[0]>[0]
+
+  it('retries a part with a fresh URL each time, a single PUT with its one URL', async () => {
+    const urls: string[] = []
+    const failing = (async (options: SendOptions) => {
+      urls.push(options.signature.url)
       throw Object.assign(new Error('Non 2xx'), { source: { status: 503 } })
-    }) as unknown as Parameters<typeof retryingSinglePut>[0]
-    const send = retryingSinglePut(failing, [0, 0], async () => undefined)
+    }) as unknown as Parameters<typeof retryingSend>[0]
+    let fresh = 0
+    const send = retryingSend(failing, async (uploadId, n) => `http://s3/b/k?partNumber=${n}&uploadId=${uploadId}&v=${++fresh}`, [0, 0], async () => undefined)
     const base = { body: new Blob(['x']), onProgress: () => undefined, onComplete: () => undefined }
     await expect(send({ ...base, signature: { method: 'PUT', url: 'http://s3/b/k?partNumber=1&uploadId=u' } })).rejects.toThrow()
-    expect(calls).toBe(1)
+    expect(urls).toEqual([
+      'http://s3/b/k?partNumber=1&uploadId=u',
+      'http://s3/b/k?partNumber=1&uploadId=u&v=1',
+      'http://s3/b/k?partNumber=1&uploadId=u&v=2',
+    ])
+    urls.length = 0
     await expect(send({ ...base, signature: { method: 'PUT', url: 'http://s3/b/k' } })).rejects.toThrow()
-    expect(calls).toBe(1 + 3)
+    expect(urls).toEqual(['http://s3/b/k', 'http://s3/b/k', 'http://s3/b/k'])
+    expect(fresh).toBe(2)
+  })
+
+  it('sends nothing again that the rule does not retry (a 400, a 403), and retries a 408', async () => {
+    for (const [status, attempts] of [
+      [400, 1],
+      [403, 1],
+      [409, 1],
+      [408, 3],
+      [429, 3],
+      [0, 3],
+    ]) {
+      let calls = 0
+      const failing = (async () => {
+        calls += 1
+        throw Object.assign(new Error('Non 2xx'), { source: { status } })
+      }) as unknown as Parameters<typeof retryingSend>[0]
+      const send = retryingSend(failing, async () => 'http://s3/b/k?partNumber=1&uploadId=u', [0, 0], async () => undefined)
+      const base = { body: new Blob(['x']), onProgress: () => undefined, onComplete: () => undefined }
+      await expect(send({ ...base, signature: { method: 'PUT', url: 'http://s3/b/k' } })).rejects.toThrow()
+      expect([status, calls]).toEqual([status, attempts])
+    }
+  })
+
+  it('reads the part number and upload id of a part URL', () => {
+    expect(partOfUrl('http://s3/b/k?uploadId=up-1&partNumber=7&X-Amz-Signature=x')).toEqual({ uploadId: 'up-1', partNumber: 7 })
+    expect(partOfUrl('http://s3/b/k?X-Amz-Signature=x')).toBeNull()
   })
 
   it('describes failures for people', () => {
-    expect(describeUploadError(new ApiError(409, 'conflict', 'run x is cancelled'))).toBe('run x is cancelled')
+    expect(describeUploadError(new ApiError(409, 'run_not_pending', 'run x is cancelled'))).toBe('run x is cancelled')
     expect(describeUploadError(Object.assign(new Error('Unknown error'), { source: { status: 0 } }))).toMatch(/connection/)
     const refused = Object.assign(new Error('Non 2xx'), {
       source: { status: 403, responseText: '<Error><Message>Request has expired</Message></Error>' },

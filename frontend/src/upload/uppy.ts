@@ -1,16 +1,20 @@
 // Uppy, wired to Inlet's API. The server creates the run and every multipart upload up front
 // (POST /v1/uploads), so Uppy's S3 hooks never create anything: they hand Uppy the upload ids
 // the server already made, sign parts on demand through POST .../parts, list the parts the
-// bucket holds to resume, and complete through POST .../complete. Uppy does the rest: cutting
-// files into the server's parts, several parts in flight, per-part retries with a fresh URL,
-// pausing while the browser is offline, progress events.
+// bucket holds to resume, and complete through POST .../complete. Uppy cuts each file into the
+// server's parts (checked against the plan: parts.ts), keeps 4 requests in flight, pauses while
+// the browser is offline and reports progress.
+//
+// Retries follow the page's one rule (lib/retry.ts), here and nowhere else: Uppy's own retries
+// are turned off (`retryDelays: []`), and every byte sender retries by the rule, a part with a
+// freshly signed URL each time, a single PUT with its one URL.
 
 import AwsS3, { type AwsS3Part, type AwsS3UploadParameters } from '@uppy/aws-s3'
 import Uppy, { type Body, type Meta, type UppyFile } from '@uppy/core'
-import { type ApiClient, ApiError } from '../lib/api'
+import { type ApiClient, hasCode } from '../lib/api'
+import { RETRY_DELAYS, type Wait, withRetry } from '../lib/retry'
 import type { StoredPart, Upload } from '../lib/types'
-import { assertServerPlan, planParts } from './parts'
-import { RETRY_DELAYS, isTransientStatus, withRetry } from './retry'
+import { assertServerPlan, partSlices } from './parts'
 import { PartSigner } from './signer'
 
 export type InletMeta = Meta & { inletFileId: string }
@@ -36,64 +40,45 @@ export interface UploaderOptions {
   uploadPartBytes?: UploadPartBytes
   /** Called when resuming finds parts already in the bucket. */
   onPartsFound?: (fileId: string, parts: StoredPart[]) => void
-  /** Part URLs signed per request. */
-  signBatch?: number
-  wait?: (ms: number, signal?: AbortSignal) => Promise<void>
+  wait?: Wait
   /** Uppy's logger; by default errors go to the console. */
   logger?: { debug: (...args: unknown[]) => void; warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void }
 }
 
-/** The HTTP status of an error thrown while sending bytes, if there is one. */
-export function statusOf(error: unknown): number | null {
-  const source = (error as { source?: { status?: unknown } } | null)?.source
-  return typeof source?.status === 'number' ? source.status : null
+/** The upload id and part number of a presigned part URL, or null for a single PUT's URL. */
+export function partOfUrl(url: string): { uploadId: string; partNumber: number } | null {
+  const params = new URL(url, 'http://x').searchParams
+  const uploadId = params.get('uploadId')
+  const partNumber = Number(params.get('partNumber'))
+  return uploadId && Number.isInteger(partNumber) && partNumber > 0 ? { uploadId, partNumber } : null
 }
 
-function isPartUrl(url: string): boolean {
-  const params = new URL(url, 'http://x').searchParams
-  return params.has('partNumber') && params.has('uploadId')
-}
+/** A fresh presigned URL for a part that is sent again. */
+export type FreshPartUrl = (uploadId: string, partNumber: number, signal?: AbortSignal) => Promise<string>
 
 /**
- * Uppy retries parts itself (asking us for a fresh URL each time) but sends a single PUT only
- * once; this adds retries with backoff for single PUTs that fail transiently.
+ * A byte sender that retries by the page's rule: a part with a fresh URL from `freshPartUrl`
+ * (a URL is used once: an expired or spent one heals itself), a single PUT with its one URL.
  */
-export function retryingSinglePut(
+export function retryingSend(
   send: UploadPartBytes,
+  freshPartUrl: FreshPartUrl,
   delays: readonly number[] = RETRY_DELAYS,
-  wait?: UploaderOptions['wait'],
+  wait?: Wait,
 ): UploadPartBytes {
   return (options) => {
-    if (isPartUrl(options.signature.url)) return send(options)
-    return withRetry(() => send(options), {
-      delays,
-      signal: options.signal,
-      wait,
-      shouldRetry: (error) => {
-        const status = statusOf(error)
-        return status !== null && isTransientStatus(status)
+    let signature = options.signature
+    return withRetry(
+      async (attempt) => {
+        const part = partOfUrl(signature.url)
+        if (attempt > 0 && part) {
+          signature = { ...signature, url: await freshPartUrl(part.uploadId, part.partNumber, options.signal) }
+        }
+        return send({ ...options, signature })
       },
-    })
+      { delays, signal: options.signal, wait },
+    )
   }
-}
-
-/** The API's answer when a multipart upload was completed already (409). */
-export function alreadyCompleted(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 409 && /already completed/i.test(error.message)
-}
-
-/** A message fit for a person, for anything an upload can throw. */
-export function describeUploadError(error: unknown): string {
-  if (error instanceof ApiError) return error.message
-  const status = statusOf(error)
-  if (status === 0) return 'The connection to the bucket was lost; retry to continue where it stopped.'
-  if (status !== null) {
-    const text = (error as { source?: { responseText?: string } }).source?.responseText ?? ''
-    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1]
-    return `The bucket refused the upload (HTTP ${status}${message ? `: ${message}` : ''}).`
-  }
-  if (error instanceof Error && error.message) return error.message
-  return 'The upload failed.'
 }
 
 export class BucketUploader {
@@ -119,8 +104,10 @@ export class BucketUploader {
     const send = options.uploadPartBytes ?? AwsS3.uploadPartBytes
     this.uppy.use(AwsS3<InletMeta, InletBody>, {
       limit: options.limit ?? 4,
-      retryDelays: [...this.#delays],
-      uploadPartBytes: retryingSinglePut(send, this.#delays, options.wait),
+      // Uppy retries nothing by itself: the senders and the signer retry by the page's rule.
+      // (Uppy still pauses while the browser is offline and goes on when it is back.)
+      retryDelays: [],
+      uploadPartBytes: retryingSend(send, (uploadId, n, signal) => this.#freshPartUrl(uploadId, n, signal), this.#delays, options.wait),
       shouldUseMultipart: (file) => this.#target(file).upload.method === 'multipart',
       getChunkSize: (data) => this.#partSizes.get(data as Blob) ?? Math.max(data.size, 1),
       getUploadParameters: (file) => this.#singlePut(file),
@@ -144,7 +131,8 @@ export class BucketUploader {
   /** Queue a file for its target. `resume` asks the bucket which parts it already holds. */
   add(file: File, target: Target, resume = false): string {
     if (target.upload.method === 'multipart') {
-      assertServerPlan(file.size, target.upload.part_size, target.upload.part_count)
+      // Uppy cuts the file by the server's part size; a plan it would cut otherwise is refused.
+      assertServerPlan(file.size, target.upload)
       this.#partSizes.set(file, target.upload.part_size)
     }
     this.#sizes.set(target.fileId, file.size)
@@ -209,11 +197,20 @@ export class BucketUploader {
         (numbers, signal) => this.#api.signParts(runId, fileId, numbers, signal),
         upload.part_count,
         upload.parts,
-        { batchSize: this.#options.signBatch ?? 10 },
+        { retryDelays: this.#delays, wait: this.#options.wait },
       )
       this.#signers.set(file.id, signer)
     }
     return signer
+  }
+
+  #freshPartUrl(uploadId: string, partNumber: number, signal?: AbortSignal): Promise<string> {
+    for (const [id, target] of this.#targets) {
+      if (target.upload.method === 'multipart' && target.upload.upload_id === uploadId) {
+        return this.#signer({ id }).url(partNumber, signal)
+      }
+    }
+    return Promise.reject(new Error(`no multipart upload ${uploadId} on this page`))
   }
 
   #singlePut(file: { id: string }): AwsS3UploadParameters {
@@ -228,12 +225,7 @@ export class BucketUploader {
   }
 
   #retryApi<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return withRetry(fn, {
-      delays: this.#delays,
-      signal,
-      wait: this.#options.wait,
-      shouldRetry: (error) => error instanceof ApiError && error.transient,
-    })
+    return withRetry(fn, { delays: this.#delays, signal, wait: this.#options.wait })
   }
 
   async #listParts(file: { id: string }, signal?: AbortSignal): Promise<AwsS3Part[]> {
@@ -242,10 +234,10 @@ export class BucketUploader {
     try {
       parts = await this.#retryApi(() => this.#api.listParts(runId, fileId, signal), signal)
     } catch (error) {
-      if (!alreadyCompleted(error) || upload.method !== 'multipart') throw error
-      // Completed before the page was reloaded: every part is in, nothing left to send.
+      if (!hasCode(error, 'upload_completed') || upload.method !== 'multipart') throw error
+      // Completed before the page was reloaded: every part of the plan is in, nothing to send.
       this.#completed.add(fileId)
-      parts = planParts(this.#sizes.get(fileId) ?? 0, upload.part_size).map((p) => ({
+      parts = partSlices(this.#sizes.get(fileId) ?? 0, upload).map((p) => ({
         part_number: p.partNumber,
         etag: '"completed"',
         size: p.end - p.start,
@@ -266,7 +258,7 @@ export class BucketUploader {
         await this.#api.completeUpload(runId, fileId, body, signal)
       } catch (error) {
         // A retry after a lost answer: the first attempt did complete it.
-        if (!alreadyCompleted(error)) throw error
+        if (!hasCode(error, 'upload_completed')) throw error
       }
     }, signal)
     this.#completed.add(fileId)
