@@ -22,7 +22,6 @@ import platform
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ from chalicelib.hashing import sha256_object  # noqa: E402
 from chalicelib.storage import Storage, make_s3_client  # noqa: E402
 from local.processes import moto_server  # noqa: E402
 from local.resources import ensure_bucket  # noqa: E402
+from tests.support.objects import upload_repeated  # noqa: E402
 
 BUCKET = "bench-hash"
 CHUNK = 8 * MiB
@@ -73,27 +73,6 @@ def measure(work: Callable[[], str], expected: str) -> Sample:
         raise SystemExit(f"wrong digest {digest}, expected {expected}")
     peak = _status("VmHWM")
     return Sample(seconds, peak, peak - before)
-
-
-def make_object(storage: Storage, size: int) -> tuple[str, str, str]:
-    """`size` bytes of a random chunk repeated, assembled by the server (UploadPartCopy), so the
-    benchmark process never holds the object. Key, ETag, expected sha256."""
-    chunk, source, key = os.urandom(CHUNK), f"src/{uuid.uuid4()}", f"bench/{uuid.uuid4()}"
-    storage.client.put_object(Bucket=storage.bucket, Key=source, Body=chunk)
-    upload_id = storage.create_multipart(key, "application/octet-stream")
-    expected, parts = hashlib.sha256(), []
-    for number in range(1, size // CHUNK + 1):
-        result = storage.client.upload_part_copy(
-            Bucket=storage.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            CopySource={"Bucket": storage.bucket, "Key": source},
-        )
-        parts.append((number, result["CopyPartResult"]["ETag"]))
-        expected.update(chunk)
-    etag = storage.complete_multipart(key, upload_id, parts)
-    return key, etag, expected.hexdigest()
 
 
 def mb_per_s(size: int, samples: list[Sample]) -> float:
@@ -142,7 +121,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for size_mib in args.sizes_mib:
             size = size_mib * MiB
-            key, etag, expected = make_object(storage, size)
+            key, etag, expected = upload_repeated(storage, size, os.urandom(CHUNK))
 
             def baseline(key: str = key) -> str:
                 body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()

@@ -14,22 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local.processes import free_port  # noqa: E402
+from local.processes import dev_stack  # noqa: E402
 
 BUCKET = "inlet-uploads"
 MiB = 1024 * 1024
@@ -54,45 +51,6 @@ class Result:
     @property
     def mb_per_s(self) -> float:
         return self.size / 1e6 / self.seconds
-
-
-@contextmanager
-def dev_stack(workdir: Path) -> Iterator[tuple[str, str]]:
-    """(API URL, S3 endpoint) of a dev stack on free ports; stopped on exit."""
-    api_port, s3_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "INLET_BUCKET")}
-    env |= {
-        "INLET_API_PORT": str(api_port),
-        "INLET_S3_PORT": str(s3_port),
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "INLET_AUTH": "off",  # a throwaway local stack: no token to mint
-    }
-    log = (workdir / "devstack.log").open("wb")
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "local.stack"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    api = f"http://127.0.0.1:{api_port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2):  # noqa: S310 (local)
-                    break
-            except OSError:
-                if stack.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the dev stack did not start; see {log.name}") from None
-                time.sleep(0.3)
-        yield api, f"http://127.0.0.1:{s3_port}"
-    finally:
-        os.killpg(stack.pid, signal.SIGTERM)  # the dev stack stops its API process group
-        stack.wait(timeout=30)
-        log.close()
 
 
 def random_file(path: Path, size: int) -> None:
@@ -193,7 +151,9 @@ def main() -> None:
         path = workdir / "payload.bin"
         random_file(path, args.size_mib * MiB)
         results: list[Result] = []
-        with dev_stack(workdir) as (api, s3):
+        settings = {"POWERTOOLS_LOG_LEVEL": "WARNING", "INLET_AUTH": "off"}  # throwaway stack
+        with dev_stack(workdir, **settings) as stack:
+            api, s3 = stack.api_url, stack.s3_url
             for number in range(args.rounds):
                 results += bench_round(api, s3, path, args.parallel, number)
         report(results, args.parallel)

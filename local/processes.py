@@ -12,13 +12,17 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
 
 
@@ -70,13 +74,44 @@ def wait_until_ok(url: str, seconds: float, process: subprocess.Popen[bytes]) ->
 
 
 @contextmanager
-def moto_server(log: Path = Path(os.devnull)) -> Iterator[str]:
-    """A moto server (S3 and SQS) in a child process, so that it shares neither this process's
-    memory nor its GIL; its endpoint URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+def moto_server(log: Path = Path(os.devnull), port: int | None = None) -> Iterator[str]:
+    """A moto server (S3, SQS, Secrets Manager) in a child process, so that it shares neither
+    this process's memory nor its GIL, on `port` or a free one; its endpoint URL."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
     env = os.environ | {"MOTO_DISABLE_GLOBAL_CORS": "1"}
     with process_group(command, log, env=env) as process:
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://{HOST}:{port}"
         wait_until_ok(f"{url}/moto-api/", 30, process)
         yield url
+
+
+@dataclass(frozen=True)
+class DevStack:
+    api_url: str
+    s3_url: str
+    log: Path
+
+
+@contextmanager
+def dev_stack(workdir: Path, **settings: str) -> Iterator[DevStack]:
+    """`make dev` (`python -m local.stack`) on free ports with a SQLite file in `workdir`, and
+    `settings` (upper-case variables) on top; stopped, with everything it started, on exit."""
+    api_port, s3_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "INLET_BUCKET")}
+    env |= {
+        "INLET_API_PORT": str(api_port),
+        "INLET_S3_PORT": str(s3_port),
+        "DATABASE_URL": f"sqlite:///{workdir / 'inlet.db'}",
+        **settings,
+    }
+    log = workdir / "devstack.log"
+    # SIGTERM first: the dev stack stops the API process group and moto it started.
+    with process_group([sys.executable, "-m", "local.stack"], log, cwd=ROOT, env=env) as stack:
+        api_url = f"http://{HOST}:{api_port}"
+        try:
+            wait_until_ok(f"{api_url}/health", 120, stack)
+        except RuntimeError as exc:
+            output = log.read_text(errors="replace")
+            raise RuntimeError(f"{exc}; the dev stack's log:\n{output}") from None
+        yield DevStack(api_url, f"http://{HOST}:{s3_port}", log)

@@ -1,12 +1,12 @@
 """`make dev`: the whole stack on one machine, no Docker, no cloud account.
 
-An embedded S3 emulator (moto server), the database (SQLite by default, or DATABASE_URL),
-migrations, and the API under `chalice local`. Prints the URLs; Ctrl-C stops everything.
+An S3 and SQS emulator (moto server, in a child process), the database (SQLite by default, or
+DATABASE_URL), migrations, the queue pump, and the API under `chalice local`. Prints the URLs;
+Ctrl-C stops everything.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -14,37 +14,28 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import IO
 
-ROOT = Path(__file__).resolve().parent.parent
-# Before moto is imported: let bucket CORS rules answer preflights, as S3 does.
-os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "1")
-for _name, _value in {
-    "AWS_ACCESS_KEY_ID": "inlet-dev",
-    "AWS_SECRET_ACCESS_KEY": "inlet-dev",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}.items():
-    os.environ.setdefault(_name, _value)
+from chalicelib.config import Settings
+from chalicelib.migrate import upgrade_url
+from chalicelib.storage import make_s3_client
+from local.init import init_resources
+from local.processes import HOST, ROOT, moto_server, stop_group, wait_until_ok
+from local.pump import Pump
+from local.resources import make_sqs_client
+from local.settings import LocalSettings
+from local.web import publish_dev_page
 
-
-from chalicelib.config import Settings  # noqa: E402
-from chalicelib.migrate import upgrade_url  # noqa: E402
-from chalicelib.storage import make_s3_client  # noqa: E402
-from local.init import init_resources  # noqa: E402
-from local.processes import stop_group, wait_until_ok  # noqa: E402
-from local.pump import Pump  # noqa: E402
-from local.resources import make_sqs_client  # noqa: E402
-from local.settings import LocalSettings  # noqa: E402
-from local.web import publish_dev_page  # noqa: E402
-
-HOST = "127.0.0.1"
 HOSTS = (HOST, "localhost")
 
 
 def dev_environment(environ: dict[str, str]) -> dict[str, str]:
     """Embedded defaults for whatever the environment leaves unset."""
     defaults = {
+        # The embedded emulator takes any credentials; boto3 wants some.
+        "AWS_ACCESS_KEY_ID": "inlet-dev",
+        "AWS_SECRET_ACCESS_KEY": "inlet-dev",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "DATABASE_URL": f"sqlite:///{ROOT / '.inlet' / 'inlet.db'}",
         "INLET_BUCKET": "inlet-uploads",
         "POWERTOOLS_SERVICE_NAME": "inlet",
@@ -62,20 +53,6 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
     pages = (env["INLET_S3_PORT"], "5173")
     env.setdefault("INLET_CORS_ORIGINS", ",".join(f"http://{h}:{p}" for p in pages for h in HOSTS))
     return env
-
-
-@contextmanager
-def embedded_s3(port: int) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    # One access-log line per request would bury the API's logs (the pump polls every second).
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://{HOST}:{port}"
-    finally:
-        server.stop()
 
 
 @contextmanager
@@ -123,7 +100,9 @@ def main() -> None:
         signal.signal(sig, lambda *_: stop.set())
     with ExitStack() as stack:
         if "S3_ENDPOINT_URL" not in env:
-            env["S3_ENDPOINT_URL"] = stack.enter_context(embedded_s3(int(env["INLET_S3_PORT"])))
+            (ROOT / ".inlet").mkdir(exist_ok=True)
+            moto = moto_server(ROOT / ".inlet" / "moto.log", int(env["INLET_S3_PORT"]))
+            env["S3_ENDPOINT_URL"] = stack.enter_context(moto)
         os.environ.update(env)
         settings = LocalSettings.from_env(env)
         s3 = make_s3_client(settings)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 from chalice.test import Client
-from moto.server import ThreadedMotoServer
 from sqlalchemy import delete
 
 import app as app_module
@@ -18,7 +17,7 @@ from chalicelib.db import Database
 from chalicelib.models import ApiToken, File, Run
 from chalicelib.service import Inlet
 from chalicelib.storage import Storage, make_s3_client
-from local.processes import free_port
+from local.processes import moto_server
 from local.resources import EventQueue, ensure_event_queue, ensure_upload_bucket, make_sqs_client
 from tests.support.config import BUCKET, CORS_ORIGIN, EVENTS_BUCKET, make_settings
 from tests.support.databases import migrate, postgres_database
@@ -37,17 +36,14 @@ for _name, _value in {
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    """An in-process moto server, or the S3/SQS endpoint named by INLET_TEST_S3_ENDPOINT (the
+    """A moto server (a child process), or the S3/SQS endpoint named by INLET_TEST_S3_ENDPOINT (the
     LocalStack leg, `make test-localstack`, runs the same tests against LocalStack that way)."""
     external = os.environ.get("INLET_TEST_S3_ENDPOINT", "").strip()
     if external:
         yield external.rstrip("/")
         return
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

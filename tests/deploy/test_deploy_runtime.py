@@ -15,7 +15,6 @@ import boto3
 import pytest
 from alembic.script import ScriptDirectory
 from chalice.test import Client
-from moto.server import ThreadedMotoServer
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -25,7 +24,7 @@ from chalicelib import migrate
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.db_secret import database_url
-from local.processes import free_port
+from local.processes import free_port, moto_server
 from tests.support.config import ROOT
 from tests.support.databases import postgres_database
 
@@ -36,11 +35,8 @@ PASSWORD = "p@ss:w/rd%?#&= x"
 
 @pytest.fixture(scope="module")
 def secrets_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
 from chalicelib import tokens
@@ -32,7 +31,7 @@ from chalicelib.models import File, Run
 from chalicelib.schemas import CreateUploadRequest, FileSpec
 from chalicelib.storage import Storage, make_s3_client
 from chalicelib.uploads import Uploads
-from local.processes import free_port, wait_until_ok
+from local.processes import free_port, moto_server, wait_until_ok
 from local.resources import EventQueue, ensure_event_queue, ensure_upload_bucket, make_sqs_client
 from local.stack import api_process
 from tests.support.config import EVENTS_BUCKET, ROOT
@@ -344,12 +343,12 @@ def test_postgres_restarting_during_a_burst_loses_nothing(
 def test_without_the_object_store_health_is_503_and_errors_are_json(
     database_url: str, migrated_db: Database, db: Database
 ) -> None:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    moto.start()
-    host, moto_port = moto.get_host_and_port()
+    moto = ExitStack()
+    endpoint = moto.enter_context(moto_server())
+    moto_port = endpoint.rsplit(":", 1)[1]
     settings = Settings(
         database_url=database_url,
-        s3_endpoint_url=f"http://{host}:{moto_port}",
+        s3_endpoint_url=endpoint,
         inlet_bucket="inlet-vanishing",
     )
     ensure_upload_bucket(make_s3_client(settings), settings.inlet_bucket, [])
@@ -363,7 +362,7 @@ def test_without_the_object_store_health_is_503_and_errors_are_json(
             wait_until_ok(f"{base}/health", 60, api)
             created = requests.post(f"{base}/v1/uploads", json=big, timeout=30).json()
             run_id, file_id = created["run"]["id"], created["files"][0]["id"]
-            moto.stop()
+            moto.close()
 
             health = requests.get(f"{base}/health", timeout=60)
             assert health.status_code == 503
@@ -400,4 +399,4 @@ def test_without_the_object_store_health_is_503_and_errors_are_json(
             assert (run.status_code, run.json()["status"]) == (200, "pending")
             assert requests.get(f"{base}/v1/runs", timeout=30).status_code == 200
     finally:
-        moto.stop()
+        moto.close()

@@ -18,6 +18,7 @@ from chalicelib.storage import Storage, error_code, make_s3_client
 from local.processes import moto_server
 from local.resources import ensure_bucket
 from tests.support.config import BUCKET
+from tests.support.objects import upload_repeated
 
 MEMORY_LIMIT = 64 * MiB
 
@@ -101,26 +102,6 @@ def remote_storage() -> Iterator[Storage]:
         client = make_s3_client(settings)
         ensure_bucket(client, settings.inlet_bucket)
         yield Storage(client, settings.inlet_bucket, settings.inlet_presign_ttl)
-
-
-def upload_repeated(storage: Storage, size: int, chunk: bytes) -> tuple[str, str, str]:
-    """A `size`-byte object made of `chunk` repeated: one chunk is uploaded, the server copies it
-    into every part. Its key, ETag and expected sha256."""
-    key, source, expected = f"memory/{uuid.uuid4()}", f"memory/{uuid.uuid4()}", hashlib.sha256()
-    storage.client.put_object(Bucket=storage.bucket, Key=source, Body=chunk)
-    upload_id = storage.create_multipart(key, "application/octet-stream")
-    parts = []
-    for number in range(1, size // len(chunk) + 1):
-        etag = storage.client.upload_part_copy(
-            Bucket=storage.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            CopySource={"Bucket": storage.bucket, "Key": source},
-        )["CopyPartResult"]["ETag"]
-        parts.append((number, etag))
-        expected.update(chunk)
-    return key, storage.complete_multipart(key, upload_id, parts), expected.hexdigest()
 
 
 def peak_growth(run: object) -> tuple[object, int]:
