@@ -11,7 +11,7 @@ STAGE ?=
 CDK := npx --yes aws-cdk@2
 CDK_APP := $(PY) -m infra.app
 
-.PHONY: help install dev test test-py test-web test-e2e test-localstack web bench-hash bench-upload bench-load synth deploy destroy lint fmt migrate clean
+.PHONY: help install dev test test-fast test-py test-web test-e2e test-localstack web openapi bench-hash bench-upload bench-load synth deploy destroy lint fmt migrate clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,10 +37,23 @@ dev: install web ## Run the whole stack on embedded defaults and print the URLs
 migrate: install ## Apply migrations to DATABASE_URL (default: the dev SQLite file)
 	$(VENV)/bin/alembic upgrade head
 
-test: install test-py test-localstack test-web test-e2e ## Run every test suite
+# Every suite runs, whatever failed before it; the summary names the failed ones and the exit
+# code is non-zero if any failed.
+SUITES := test-py test-localstack test-web test-e2e
+test: install ## Run every test suite, report each, fail at the end if any failed
+	@failed=""; for suite in $(SUITES); do \
+	  echo "=== make $$suite"; \
+	  $(MAKE) --no-print-directory $$suite || failed="$$failed $$suite"; \
+	done; \
+	echo "=== suites: $(SUITES)"; \
+	if [ -n "$$failed" ]; then echo "=== FAILED:$$failed"; exit 1; fi; \
+	echo "=== all suites passed"
 
-test-py: install
-	$(PY) -m pytest --cov=chalicelib --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
+test-fast: install ## Inner loop: unit and integration tests in parallel, slow ones left out
+	$(PY) -m pytest -n auto -m "not slow" tests/unit tests/integration $(PYTEST_ARGS)
+
+test-py: install ## The Python suite (unit, integration, deploy) with coverage of chalicelib/
+	$(PY) -m pytest -n 2 --cov=chalicelib --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS)
 
 test-localstack: install ## Integration tests against LocalStack on the host (own Python 3.13 venv)
 	$(PY) -m local.localstack test $(LOCALSTACK_ARGS)
@@ -71,10 +84,16 @@ destroy: install ## Delete a stage from AWS: make destroy STAGE=dev
 	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=dev"; exit 2; }
 	$(CDK) destroy --app "$(CDK_APP)" -c stage=$(STAGE) $(CDK_ARGS)
 
-lint: install ## ruff and mypy (strict on chalicelib/)
+lint: install $(WEB_STAMP) ## ruff, mypy (strict on chalicelib/, local/, inlet/), ESLint, contract drift
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	cd frontend && npm run lint && npm run api:check
+
+openapi: install $(WEB_STAMP) ## Rewrite docs/openapi.json from the models, and the page's types from it
+	$(PY) -c "import json; from chalicelib.openapi import document; \
+	print(json.dumps(document(), indent=2, ensure_ascii=False))" > docs/openapi.json
+	cd frontend && npm run api:types
 
 fmt: install ## Format and fix what can be fixed automatically
 	$(VENV)/bin/ruff format .

@@ -9,7 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +112,13 @@ def insert_run(
     return str(run.id)
 
 
+# Two days before the test session started, on the hour: times from `at` are in the past, however
+# long the suite runs, and relative to the same clock the code under test reads.
+BASE_TIME = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+
+
 def at(minute: int, second: int = 0) -> datetime:
-    return datetime(2026, 1, 1, 12, minute, second, tzinfo=UTC)
+    return BASE_TIME + timedelta(minutes=minute, seconds=second)
 
 
 def upload_part(storage: Storage, key: str, upload_id: str, number: int, data: bytes) -> str:

@@ -1,19 +1,23 @@
 """Helpers for the bucket-event tests: runs created through the upload code, objects put into
-the bucket, the event S3 would send, and the run read back as the API shows it."""
+the bucket, the event S3 would send, the run read back as the API shows it, and waiting for
+what a pump does in the background."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
+from collections.abc import Callable
 
+import pytest
 from sqlalchemy import func, select
 
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.events import ObjectEvent
 from chalicelib.models import File, Run
 from chalicelib.runs import Runs
 from chalicelib.schemas import CreateUploadRequest, CreateUploadResponse, FileSpec, RunDetail
+from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import Storage
 from chalicelib.uploads import Uploads
 
@@ -60,3 +64,15 @@ def row_counts(db: Database) -> tuple[int, int]:
             session.scalar(select(func.count()).select_from(Run)) or 0,
             session.scalar(select(func.count()).select_from(File)) or 0,
         )
+
+
+def wait_until(
+    done: Callable[[], bool], what: str, seconds: float = 120, every: float = 0.05
+) -> None:
+    """Return as soon as `done()` holds; fail the test if it has not within `seconds`. The bound
+    is for a stuck test, not a measure of speed: a slow machine only takes longer to pass."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what}: not within {seconds:.0f} s")
+        time.sleep(every)
