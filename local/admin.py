@@ -28,7 +28,7 @@ EXIT_DATABASE = 3
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="inlet admin",
+        prog="python -m local.admin",
         description="Manage Inlet's API tokens (needs DATABASE_URL).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
@@ -70,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run(args, db)
     except ApiError as exc:  # a refused name, a missing token: one clear line
-        print(f"inlet admin: {exc.message}", file=sys.stderr)
+        print(f"local.admin: {exc.message}", file=sys.stderr)
         return EXIT_REFUSED
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         print(
-            f"inlet admin: database error at {db.engine.url!r}: {reason} "
+            f"local.admin: database error at {db.engine.url!r}: {reason} "
             "(is DATABASE_URL right, and migrated with `make migrate`?)",
             file=sys.stderr,
         )

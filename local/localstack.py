@@ -50,15 +50,15 @@ STAMP = VENV / ".inlet-installed"
 STARTUP_SECONDS = 90
 # Test modules that never talk to the tests' S3 endpoint, or that start an emulator of their own.
 NOT_ON_LOCALSTACK = (
-    "tests/test_units.py",
-    "tests/test_migrations.py",
-    "tests/test_compose.py",
-    "tests/test_cli.py",
-    "tests/test_cli_units.py",
-    "tests/test_cdk.py",
-    "tests/test_deploy_runtime.py",
-    "tests/test_fuzz.py",
-    "tests/test_faults.py",
+    "tests/unit/test_server.py",
+    "tests/integration/test_migrations.py",
+    "tests/deploy/test_compose.py",
+    "tests/integration/test_cli.py",
+    "tests/unit/test_cli.py",
+    "tests/deploy/test_cdk.py",
+    "tests/deploy/test_deploy_runtime.py",
+    "tests/integration/test_fuzz.py",
+    "tests/integration/test_faults.py",
 )
 BANNER = "=" * 78
 

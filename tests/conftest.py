@@ -58,7 +58,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
 
 
 # Fake credentials so boto3 never looks for real ones. Authentication is off unless a test turns
-# it on (tests/test_auth*.py): servers the tests start inherit this.
+# it on (tests/integration/test_auth.py): servers the tests start inherit this.
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
