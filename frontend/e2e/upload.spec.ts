@@ -98,6 +98,7 @@ test.describe('uploads through the page served from the bucket', () => {
     const fileId = run.files[0].id
     const parts = await request.get(`${env('INLET_E2E_API_URL')}/v1/uploads/${runId}/files/${fileId}/parts`)
     expect(parts.status()).toBe(409)
+    expect((await parts.json()).error.code).toBe('run_not_pending')
   })
 
   test('a reload during a multipart upload resumes it without sending stored parts again', async ({

@@ -1,16 +1,18 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
 import { ErrorAlert } from './components/Alert'
 import { Spinner } from './components/Spinner'
 import { TokenField } from './components/TokenField'
-import { ApiClient, ApiError } from './lib/api'
+import { ApiClient } from './lib/api'
 import { type InletConfig, loadConfig } from './lib/config'
 import { AppContext } from './lib/context'
+import { retryQuery } from './lib/retry'
 import { type Route, useRoute } from './lib/router'
 import { loadToken } from './lib/token'
-import { RunDetailPage } from './pages/RunDetailPage'
-import { RunsPage } from './pages/RunsPage'
-import { UploadPage, useSession } from './pages/UploadPage'
+import { RunDetailPage } from './pages/run/RunDetailPage'
+import { RunsPage } from './pages/runs/RunsPage'
+import { UploadPage } from './pages/upload/UploadPage'
+import { useSession } from './pages/upload/useSession'
 import { WorkerHasher } from './upload/hasher'
 import { percent } from './upload/progress'
 import { ResumeStore } from './upload/resume'
@@ -20,8 +22,8 @@ export function makeQueryClient(): QueryClient {
   return new QueryClient({
     defaultOptions: {
       queries: {
-        // 4xx answers will not change by asking again
-        retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+        // the page's one retry rule (lib/retry.ts): network failures, 408, 429 and 5xx
+        retry: retryQuery,
         refetchOnWindowFocus: true,
         staleTime: 1000,
       },
@@ -147,7 +149,7 @@ function Shell({ route, session, authRequired }: { route: Route; session: Upload
   )
 }
 
-function NavLink({ href, active, children }: { href: string; active: boolean; children: React.ReactNode }) {
+function NavLink({ href, active, children }: { href: string; active: boolean; children: ReactNode }) {
   return (
     <a
       href={href}

@@ -1,9 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useId, useState } from 'react'
 import { loadToken, saveToken } from '../lib/token'
-
-const buttonClass =
-  'rounded-md border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-teal-700'
+import { Button } from './Button'
 
 /** The API token: pasted once, kept in this browser, sent with every API call. Shown when the
  * API requires one (config.json `authRequired`) or a token is already saved. */
@@ -42,13 +40,13 @@ export function TokenField({ required }: { required: boolean }) {
         aria-describedby={`${id}-state`}
         className="w-44 rounded-md border border-slate-300 px-2 py-1 text-xs focus-visible:outline-2 focus-visible:outline-teal-700"
       />
-      <button type="submit" className={buttonClass} disabled={!value.trim()}>
+      <Button type="submit" size="xs" disabled={!value.trim()}>
         Save
-      </button>
+      </Button>
       {saved && (
-        <button type="button" className={buttonClass} onClick={() => store('')}>
+        <Button size="xs" onClick={() => store('')}>
           Forget
-        </button>
+        </Button>
       )}
       <span id={`${id}-state`} className={`text-xs ${saved ? 'text-emerald-700' : 'text-amber-700'}`}>
         {saved ? 'Token saved in this browser' : 'This Inlet needs a token: ask your admin'}

@@ -49,3 +49,10 @@ export function formatDateTime(iso: string | null | undefined): string {
 export function shortId(id: string): string {
   return id.slice(0, 8)
 }
+
+/** "8.1 MB/s · 2 s left", or what is known so far. */
+export function rateText(speed: number | null, eta: number | null): string {
+  if (speed === null) return 'measuring speed…'
+  if (speed === 0) return 'stalled: waiting for the network…'
+  return `${formatSpeed(speed)} · ${eta === null ? 'estimating time left…' : `${formatDuration(eta)} left`}`
+}

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { API, fakeApi } from '../test/fakes'
-import { ApiClient, ApiError, errorMessage } from './api'
+import { ApiClient, ApiError, errorMessage, hasCode } from './api'
 import { DEFAULT_RUN_TYPES, loadConfig, parseConfig } from './config'
 import { formatBytes, formatDuration, formatSpeed } from './format'
+import { isRetryable } from './retry'
 import { parseHash, runHref, runsHref } from './router'
 
 describe('ApiClient', () => {
@@ -17,7 +18,7 @@ describe('ApiClient', () => {
     expect(error).toBeInstanceOf(ApiError)
     expect(error).toMatchObject({ status: 422, code: 'validation_error', message: "unknown run type 'x'" })
     expect((error as ApiError).details).toEqual([{ field: 'type', message: 'unknown run type' }])
-    expect((error as ApiError).transient).toBe(false)
+    expect(isRetryable(error)).toBe(false)
   })
 
   it('explains an unreachable API, and a non-JSON answer', async () => {
@@ -26,13 +27,33 @@ describe('ApiClient', () => {
     }) as typeof fetch)
     const error = await down.getRun('x').catch((e: unknown) => e)
     expect(error).toMatchObject({ status: 0, code: 'network_error' })
-    expect((error as ApiError).transient).toBe(true)
+    expect(isRetryable(error)).toBe(true)
     expect(errorMessage(error)).toMatch(/Cannot reach the Inlet API at http:\/\/api.test/)
 
     const html = new ApiClient(API, (async () => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' })) as typeof fetch)
     const bad = await html.getRun('x').catch((e: unknown) => e)
     expect(bad).toMatchObject({ status: 502, message: 'The API answered 502 Bad Gateway' })
-    expect((bad as ApiError).transient).toBe(true)
+    expect(isRetryable(bad)).toBe(true)
+    expect(bad).toMatchObject({ code: 'http_error' })
+  })
+
+  it("keeps the contract's error code, for the page to branch on", async () => {
+    const { api } = fakeApi({
+      'GET /v1/uploads/:run/files/:file/parts': () => ({
+        status: 409,
+        body: { error: { code: 'upload_completed', message: 'the upload of file f is already completed', details: [] } },
+      }),
+      'DELETE /v1/uploads/:run': () => ({
+        status: 409,
+        body: { error: { code: 'run_not_pending', message: 'run r is stored; only pending runs can be cancelled', details: [] } },
+      }),
+    })
+    const completed = await api.listParts('r', 'f').catch((e: unknown) => e)
+    expect(hasCode(completed, 'upload_completed')).toBe(true)
+    expect(hasCode(completed, 'upload_gone', 'not_multipart')).toBe(false)
+    const notPending = await api.cancelRun('r').catch((e: unknown) => e)
+    expect(hasCode(notPending, 'not_found', 'run_not_pending')).toBe(true)
+    expect(hasCode(new Error('run_not_pending'), 'run_not_pending')).toBe(false)
   })
 
   it('builds the runs query and encodes ids', async () => {

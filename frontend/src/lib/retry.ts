@@ -1,6 +1,7 @@
 // The page's one rule for "should this be tried again?", and the backoff that goes with it.
 // Every caller uses it: API calls made during an upload, the part signer, the bytes sent to the
-// bucket (single PUTs and multipart parts, through Uppy), and the pages' queries.
+// bucket (single PUTs and multipart parts, through Uppy), and the pages' queries. It is the rule
+// of docs/contract.md ("Retries"), which the `inlet` client follows too.
 //
 // Retried: no answer at all (a network failure, status 0), 408 Request Timeout, 429 Too Many
 // Requests and every 5xx. Never retried: any other 4xx (asking again gets the same answer), an
@@ -43,6 +44,11 @@ export function backoffDelays(attempts: number, base = 1000, cap = 15_000): numb
 /** One immediate retry, then 1 s, 2 s, 4 s, 8 s: about 15 s of trying before giving up. */
 export const RETRY_DELAYS = backoffDelays(5)
 
+/** Half the delay, plus up to the other half at random, so clients that failed together spread out. */
+export function jitter(ms: number, random: () => number = Math.random): number {
+  return ms / 2 + (ms / 2) * random()
+}
+
 /** How often a page's query is tried again (React Query), for the errors the rule retries. */
 export const QUERY_RETRIES = 2
 
@@ -72,7 +78,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export type Wait = (ms: number, signal?: AbortSignal) => Promise<void>
 
 export interface RetryOptions {
-  /** Delay before each retry; its length is the number of retries. */
+  /** Delay before each retry (jittered by the default wait); its length is the number of retries. */
   delays?: readonly number[]
   /** Which errors are retried: the rule above unless a test says otherwise. */
   shouldRetry?: (error: unknown, attempt: number) => boolean
@@ -84,7 +90,7 @@ export interface RetryOptions {
 /** Run `fn` until it succeeds, retrying the errors `shouldRetry` accepts after each delay in turn. */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const delays = options.delays ?? RETRY_DELAYS
-  const wait = options.wait ?? sleep
+  const wait = options.wait ?? ((ms: number, signal?: AbortSignal) => sleep(jitter(ms), signal))
   const shouldRetry = options.shouldRetry ?? isRetryable
   for (let attempt = 0; ; attempt++) {
     try {

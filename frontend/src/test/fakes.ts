@@ -1,7 +1,7 @@
 // Test doubles: an HTTP API behind a fake fetch, a fake S3 byte sender, a fake hasher.
 import { createHash } from 'node:crypto'
 import { ApiClient } from '../lib/api'
-import type { Run, RunDetail } from '../lib/types'
+import type { RunDetail, RunOut } from '../lib/types'
 import type { Hasher } from '../upload/hasher'
 import type { UploadPartBytes } from '../upload/uppy'
 
@@ -45,7 +45,7 @@ export function fakeApi(handlers: Record<string, Handler>): { api: ApiClient; ca
   return { api: new ApiClient(API, fetchImpl), calls }
 }
 
-export function makeRun(overrides: Partial<Run> = {}): Run {
+export function makeRun(overrides: Partial<RunOut> = {}): RunOut {
   return {
     id: '11111111-2222-3333-4444-555555555555',
     type: 'app_bundle',

@@ -50,16 +50,10 @@ export type Outcome = Phase | typeof IGNORED
 export const TRANSITIONS: { readonly [P in Phase]: Readonly<Partial<Record<UploadEvent, Outcome>>> } = {
   idle: { start: 'hashing', resume: 'creating', discard: 'cancelling', reset: 'idle' },
   hashing: { hashed: 'creating', hashFailed: 'idle', cancel: 'idle' },
-  creating: {
-    created: 'uploading',
-    createFailed: 'idle',
-    queueFailed: 'failed',
-    resumeEnded: 'idle',
-    cancel: 'cancelling',
-  },
-  uploading: { finished: 'done', unfinished: 'failed', cancel: 'cancelling' },
-  failed: { retry: 'uploading', cancel: 'cancelling', reset: 'idle' },
+  creating: { created: 'uploading', createFailed: 'idle', resumeEnded: 'idle', cancel: 'cancelling' },
+  uploading: { queueFailed: 'failed', finished: 'done', unfinished: 'failed', cancel: 'cancelling' },
   done: { reset: 'idle' },
+  failed: { retry: 'uploading', cancel: 'cancelling', reset: 'idle' },
   cancelling: {
     // cancelled while the run was being created or looked up: it is cancelled once it exists
     created: IGNORED,

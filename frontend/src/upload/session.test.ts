@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { CreateUploadRequest, UploadFile } from '../lib/types'
+import type { CreateUploadRequest, UploadFileOut } from '../lib/types'
 import { MiB, fakeApi, fakeHasher, fakeS3, flush, makeFile, makeRun, makeRunDetail, quietLogger, sha256Hex } from '../test/fakes'
 import { ResumeStore } from './resume'
-import { UploadSession, contentTypeOf } from './session'
+import { contentTypeOf } from './entries'
+import { UploadSession } from './session'
 
 const RUN_ID = '11111111-2222-3333-4444-555555555555'
 const expires = () => new Date(Date.now() + 900_000).toISOString()
@@ -12,7 +13,7 @@ function plannerApi(options: { threshold?: number; partSize?: number; createStat
   const threshold = options.threshold ?? 6 * MiB
   const partSize = options.partSize ?? 5 * MiB
   const created: CreateUploadRequest[] = []
-  const fake = fakeApi({
+  const handlers: Parameters<typeof fakeApi>[0] = {
     'POST /v1/uploads': ({ body }) => {
       const request = body as CreateUploadRequest
       created.push(request)
@@ -28,7 +29,7 @@ function plannerApi(options: { threshold?: number; partSize?: number; createStat
           },
         }
       }
-      const files: UploadFile[] = request.files.map((f, i) => {
+      const files: UploadFileOut[] = request.files.map((f, i) => {
         const id = `file-${i + 1}`
         const base = {
           id,
@@ -77,8 +78,8 @@ function plannerApi(options: { threshold?: number; partSize?: number; createStat
     'POST /v1/uploads/:run/files/:file/complete': () => ({ body: {} }),
     'DELETE /v1/uploads/:run': () => ({ body: makeRun({ id: RUN_ID, status: 'cancelled' }) }),
     'GET /v1/runs/:run': () => ({ body: makeRunDetail({ id: RUN_ID }) }),
-  })
-  return { ...fake, created }
+  }
+  return { ...fakeApi(handlers), handlers, created }
 }
 
 function session(api: ReturnType<typeof plannerApi>, fail?: Parameters<typeof fakeS3>[0]) {
@@ -245,6 +246,81 @@ describe('UploadSession', () => {
     expect(api.calls.filter((c) => c.method === 'DELETE')).toHaveLength(1)
     expect(s.getSnapshot().resume).toBeNull()
     expect(s.getSnapshot().notice).toMatch(/discarded/)
+  })
+
+  it('discarding a run that is no longer pending forgets it: the code decides, not the message', async () => {
+    const api = plannerApi()
+    const first = session(api, () => 400)
+    first.s.addFiles([makeFile('big.bin', 12 * MiB)])
+    await first.s.start({ type: 'app_bundle', label: '', notes: '' })
+    const { api: storedApi } = fakeApi({
+      'DELETE /v1/uploads/:run': () => ({
+        status: 409,
+        body: { error: { code: 'run_not_pending', message: 'anything at all', details: [] } },
+      }),
+    })
+    const s = new UploadSession({ api: storedApi, hasher: fakeHasher(), store: new ResumeStore() })
+    await s.discardResume()
+    expect(s.getSnapshot().error).toBeNull()
+    expect(s.getSnapshot().resume).toBeNull()
+    expect(s.getSnapshot().phase).toBe('idle')
+    expect(new ResumeStore().load()).toBeNull()
+  })
+
+  it('discarding keeps the interrupted upload when the API cannot cancel it now', async () => {
+    const api = plannerApi()
+    const first = session(api, () => 400)
+    first.s.addFiles([makeFile('big.bin', 12 * MiB)])
+    await first.s.start({ type: 'app_bundle', label: '', notes: '' })
+    const { api: downApi } = fakeApi({
+      'DELETE /v1/uploads/:run': () => ({
+        status: 503,
+        body: { error: { code: 'unavailable', message: 'the database cannot be reached; try again shortly', details: [] } },
+      }),
+    })
+    const s = new UploadSession({ api: downApi, hasher: fakeHasher(), store: new ResumeStore() })
+    await s.discardResume()
+    expect(s.getSnapshot().error?.message).toBe('the database cannot be reached; try again shortly')
+    expect(s.getSnapshot().phase).toBe('idle')
+    expect(new ResumeStore().load()?.runId).toBe(RUN_ID)
+  })
+
+  it('a run that is gone (not_found) is not resumed', async () => {
+    const api = plannerApi()
+    const first = session(api, () => 400)
+    const big = makeFile('big.bin', 12 * MiB)
+    first.s.addFiles([big])
+    await first.s.start({ type: 'app_bundle', label: '', notes: '' })
+    const { api: goneApi } = fakeApi({})
+    const s = new UploadSession({ api: goneApi, hasher: fakeHasher(), store: new ResumeStore() })
+    await s.resumeWith([big])
+    expect(s.getSnapshot().notice).toBe(`Run ${RUN_ID} no longer exists; nothing to resume.`)
+    expect(s.getSnapshot().phase).toBe('idle')
+  })
+
+  it('cancel while the run is being created cancels the run once it exists', async () => {
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => (release = r))
+    const api = plannerApi()
+    const { api: slowApi, calls } = fakeApi({
+      'POST /v1/uploads': async (call) => {
+        await gate
+        return api.handlers['POST /v1/uploads'](call)
+      },
+      'DELETE /v1/uploads/:run': () => ({ body: makeRun({ id: RUN_ID, status: 'cancelled' }) }),
+    })
+    const s = new UploadSession({ api: slowApi, hasher: fakeHasher(), store: new ResumeStore(), throttleMs: 0 })
+    s.addFiles([makeFile('a.txt', 10)])
+    const started = s.start({ type: 'app_bundle', label: '', notes: '' })
+    await flush()
+    expect(s.getSnapshot().phase).toBe('creating')
+    await s.cancel()
+    expect(s.getSnapshot().phase).toBe('cancelling')
+    release()
+    await started
+    expect(s.getSnapshot().phase).toBe('cancelled')
+    expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(1)
+    expect(new ResumeStore().load()).toBeNull()
   })
 
   it('uses a safe content type', () => {

@@ -4,7 +4,7 @@
 // machine (machine.ts); the files are entries (entries.ts), sent by Uppy (wiring.ts, uppy.ts),
 // and kept for a resume (resume.ts).
 
-import { type ApiClient, hasCode } from '../lib/api'
+import { hasCode } from '../lib/api'
 import type { CreateUploadResponse, RunOut } from '../lib/types'
 import { type Entry, type EntryView, chosenEntry, entryView, pairFiles, sameFile } from './entries'
 import { DEFAULT_TITLE, type ErrorView, toErrorView } from './errors'
@@ -162,7 +162,7 @@ export class UploadSession {
     this.#run = created.run
     const pairs = pairFiles(this.#entries, created.files)
     this.#deps.store.save(recordFor(this.#deps.api.baseUrl, created.run, pairs))
-    this.#machine.send('created') // IGNORED while cancelling: the run is cancelled right away
+    this.#machine.send('created') // IGNORED while cancelling: then the run is cancelled at once
     if (this.#machine.is('cancelling')) return this.#cancelRun()
     const transfer = this.#newTransfer()
     try {
@@ -308,10 +308,10 @@ export class UploadSession {
     }
     const { files: _files, ...summary } = run
     this.#run = summary
-    this.#machine.send('created') // IGNORED while cancelling: the run is cancelled right away
+    this.#resume = null
+    this.#machine.send('created') // IGNORED while cancelling: then the run is cancelled at once
     if (this.#machine.is('cancelling')) return this.#cancelRun()
     this.#entries = resumedEntries(record, run, match.matched)
-    this.#resume = null
     this.#overall.reset()
     this.#overall.update(this.#entries.reduce((n, e) => n + e.uploaded, 0))
     const transfer = this.#newTransfer()

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../lib/api'
 import type { SignedPart } from '../lib/types'
@@ -44,7 +45,7 @@ describe('PartSigner', () => {
   })
 
   it('never asks for more parts at once than the contract allows', () => {
-    const openapi = JSON.parse(readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8'))
+    const openapi = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'openapi.json'), 'utf8'))
     const maxItems = openapi.components.schemas.SignPartsRequest.properties.part_numbers.maxItems
     expect(typeof maxItems).toBe('number')
     expect(SIGN_BATCH).toBeLessThanOrEqual(maxItems)

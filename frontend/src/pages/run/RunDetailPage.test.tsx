@@ -1,0 +1,83 @@
+import { screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it, vi } from 'vitest'
+import { fakeApi, makeRunDetail } from '../../test/fakes'
+import { ids, renderWith } from '../../test/render'
+import { RunDetailPage } from './RunDetailPage'
+import { timeline } from './timeline'
+
+describe('RunDetailPage', () => {
+  const sha = 'ab'.repeat(32)
+  const stored = makeRunDetail({
+    id: ids[0],
+    status: 'stored',
+    stored_at: '2026-11-27T10:00:05Z',
+    notes: 'first line\nsecond line',
+    files: [
+      {
+        id: 'f1',
+        run_id: ids[0],
+        name: 'etc.tgz',
+        key: `runs/${ids[0]}/f1/etc.tgz`,
+        size_bytes: 734_003_200,
+        content_type: 'application/gzip',
+        status: 'stored',
+        sha256: sha,
+        declared_sha256: sha,
+        etag: '"x-44"',
+        stored_at: '2026-11-27T10:00:04Z',
+        error: null,
+      },
+    ],
+  })
+
+  it('shows files with their sha256 and a copy button, and the timeline', async () => {
+    const { api } = fakeApi({ 'GET /v1/runs/:id': () => ({ body: stored }) })
+    const user = userEvent.setup() // installs its own clipboard stub: replace it after
+    const writeText = vi.fn().mockResolvedValue(undefined)
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    renderWith(<RunDetailPage id={ids[0]} />, api)
+    expect(await screen.findByRole('heading', { level: 1, name: 'prod SH' })).toBeInTheDocument()
+    expect(screen.getByTestId('file-sha256')).toHaveTextContent(sha)
+    expect(screen.getByText('734 MB')).toBeInTheDocument()
+    await user.click(screen.getByRole('button', { name: 'Copy the sha256 of etc.tgz' }))
+    expect(writeText).toHaveBeenCalledWith(sha)
+    expect(await screen.findByText('Copied')).toBeInTheDocument()
+    expect(screen.getByText('Run created')).toBeInTheDocument()
+    expect(screen.getByText('etc.tgz stored')).toBeInTheDocument()
+    expect(screen.getByText('Run stored')).toBeInTheDocument()
+  })
+
+  it('says when there is no such run', async () => {
+    const { api } = fakeApi({
+      'GET /v1/runs/:id': () => ({ status: 404, body: { error: { code: 'not_found', message: 'run nope not found' } } }),
+    })
+    renderWith(<RunDetailPage id="nope" />, api)
+    expect(await screen.findByRole('heading', { level: 1, name: 'Run not found' })).toBeInTheDocument()
+    expect(screen.getByRole('alert')).toHaveTextContent('run nope not found')
+  })
+
+  it('follows a pending run until it is stored', async () => {
+    let calls = 0
+    const { api } = fakeApi({
+      'GET /v1/runs/:id': () => {
+        calls += 1
+        return { body: calls < 2 ? makeRunDetail({ id: ids[0] }) : stored }
+      },
+    })
+    renderWith(<RunDetailPage id={ids[0]} refreshMs={30} />, api)
+    expect(await screen.findByText('Waiting for 1 file')).toBeInTheDocument()
+    expect(await screen.findByText('Run stored')).toBeInTheDocument()
+  })
+
+  it('builds a timeline for failed and cancelled runs', () => {
+    const failed = makeRunDetail({
+      status: 'failed',
+      error: { code: 'checksum_mismatch', message: 'a file failed' },
+      files: [{ ...stored.files[0], status: 'failed', sha256: null, error: { code: 'checksum_mismatch', message: 'sha256 differs' } }],
+    })
+    expect(timeline(failed).map((e) => e.title)).toEqual(['Run created', 'etc.tgz failed', 'Run failed'])
+    expect(timeline(makeRunDetail({ status: 'cancelled' })).at(-1)?.title).toBe('Run cancelled')
+    expect(timeline(makeRunDetail({ source: 'bucket' }))[0].title).toBe('Adopted from the bucket')
+  })
+})

@@ -1,0 +1,72 @@
+import { useQuery } from '@tanstack/react-query'
+import { Alert } from '../../components/Alert'
+import { Spinner } from '../../components/Spinner'
+import { StatusBadge } from '../../components/StatusBadge'
+import { errorMessage, hasCode } from '../../lib/api'
+import { useApp } from '../../lib/context'
+import { runsHref } from '../../lib/router'
+import { PageHeader } from '../PageHeader'
+import { RunFiles } from './RunFiles'
+import { RunSummary } from './RunSummary'
+import { Timeline } from './Timeline'
+
+export const DETAIL_REFRESH_MS = 1500
+
+const BACK_LINK = 'text-sm font-medium text-teal-800 underline-offset-2 hover:underline'
+
+export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: string; refreshMs?: number }) {
+  const { api } = useApp()
+  // Retries: the app's query client applies the page's one rule (lib/retry.ts).
+  const query = useQuery({
+    queryKey: ['run', id],
+    queryFn: ({ signal }) => api.getRun(id, signal),
+    refetchInterval: (q) => (q.state.data?.status === 'pending' ? refreshMs : false),
+  })
+  const run = query.data
+
+  if (query.isLoading) {
+    return (
+      <div className="space-y-6">
+        <PageHeader title="Run" />
+        <Spinner label="Loading the run…" />
+      </div>
+    )
+  }
+  if (query.isError || !run) {
+    const notFound = hasCode(query.error, 'not_found')
+    return (
+      <div className="space-y-6">
+        <PageHeader title={notFound ? 'Run not found' : 'Run'} />
+        <Alert tone="error" title={notFound ? 'There is no such run' : 'Could not load the run'}>
+          <p>{errorMessage(query.error)}</p>
+        </Alert>
+        <a href={runsHref()} className="text-sm font-medium text-teal-800 underline">
+          ← All runs
+        </a>
+      </div>
+    )
+  }
+
+  return (
+    <div className="space-y-6">
+      <a href={runsHref()} className={BACK_LINK}>
+        ← All runs
+      </a>
+      <PageHeader title={run.label ?? `Run ${run.id.slice(0, 8)}`}>
+        <div className="flex items-center gap-2" aria-live="polite">
+          <span className="sr-only">Status:</span>
+          <StatusBadge status={run.status} />
+          {run.status === 'pending' && <span className="text-xs text-slate-500">refreshing…</span>}
+        </div>
+      </PageHeader>
+      {run.error && (
+        <Alert tone="error" title={`Run ${run.status}: ${run.error.code}`}>
+          <p>{run.error.message}</p>
+        </Alert>
+      )}
+      <RunSummary run={run} />
+      <RunFiles files={run.files} />
+      <Timeline run={run} />
+    </div>
+  )
+}

@@ -1,0 +1,66 @@
+import { CopyButton } from '../../components/CopyButton'
+import { StatusBadge } from '../../components/StatusBadge'
+import { formatBytes, formatDateTime } from '../../lib/format'
+import type { FileOut } from '../../lib/types'
+
+/** The run's files: size, status, the server's sha256 with a copy button, key and errors. */
+export function RunFiles({ files }: { files: FileOut[] }) {
+  return (
+    <section aria-labelledby="files-heading" className="space-y-3">
+      <h2 id="files-heading" className="text-lg font-semibold text-slate-900">
+        Files
+      </h2>
+      {files.length === 0 ? (
+        <p className="text-sm text-slate-500">This run has no files.</p>
+      ) : (
+        <ul className="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white shadow-sm">
+          {files.map((file) => (
+            <RunFile key={file.id} file={file} />
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
+function RunFile({ file }: { file: FileOut }) {
+  return (
+    <li className="space-y-2 px-4 py-3" data-testid="run-file" aria-label={file.name}>
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+        <span className="min-w-0 flex-1 font-medium break-all text-slate-900">{file.name}</span>
+        <span className="text-sm text-slate-500">{formatBytes(file.size_bytes)}</span>
+        <StatusBadge status={file.status} />
+      </div>
+      <div className="flex flex-wrap items-center gap-2 text-xs">
+        <span className="font-medium text-slate-500">sha256</span>
+        {file.sha256 ? (
+          <>
+            <code className="min-w-0 font-mono break-all text-slate-800" data-testid="file-sha256">
+              {file.sha256}
+            </code>
+            <CopyButton text={file.sha256} label={`Copy the sha256 of ${file.name}`} />
+          </>
+        ) : (
+          <span className="text-slate-500">
+            {file.status === 'pending' ? 'computed once the file is in the bucket' : '—'}
+            {file.declared_sha256 && (
+              <>
+                {' '}
+                (declared <code className="font-mono break-all">{file.declared_sha256}</code>)
+              </>
+            )}
+          </span>
+        )}
+      </div>
+      <p className="text-xs break-words text-slate-500">
+        <span className="font-medium">key</span> <code className="font-mono break-all">{file.key}</code> · {file.content_type}
+        {file.stored_at && <> · stored {formatDateTime(file.stored_at)}</>}
+      </p>
+      {file.error && (
+        <p className="text-sm text-red-700">
+          <strong>{file.error.code}</strong>: {file.error.message}
+        </p>
+      )}
+    </li>
+  )
+}
