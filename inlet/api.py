@@ -11,7 +11,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from inlet import __version__
-from inlet.retry import API_RETRY, RetryPolicy, retry_answer, retry_error
+from inlet.retry import API_RETRY, RetryPolicy, repeatable, retry_answer, retry_error
+
+Query = dict[str, str | int | None]
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 FINAL_STATUSES = frozenset({"stored", "failed", "cancelled", "expired"})
@@ -214,30 +216,45 @@ class ApiClient:
         self.session.mount("https://", adapter)
 
     def _send(
-        self, method: str, path: str, body: object, params: dict[str, str | int | None]
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        query: Query | None = None,
+        again: bool | None = None,
     ) -> requests.Response:
+        """The answer, after retries by the rule; `again`: whether the request is repeatable
+        (by default, whether its method is idempotent)."""
         url = f"{self.base_url}{path}"
-        query = {k: v for k, v in params.items() if v is not None}
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        again = repeatable(method) if again is None else again
         attempt = 1
         while True:
             last = attempt >= self.retry.attempts
             try:
                 response = self.session.request(
-                    method, url, json=body, params=query, timeout=self.timeout
+                    method, url, json=body, params=params, timeout=self.timeout
                 )
             except requests.RequestException as exc:
-                if last or not retry_error(method, exc):
+                if last or not retry_error(exc, again):
                     message = f"cannot reach the API at {self.base_url}: {_reason(exc)}"
                     raise ApiError(0, "unreachable", message) from None
             else:
-                if last or not retry_answer(method, response.status_code):
+                if last or not retry_answer(response.status_code, again):
                     return response
                 response.close()
             time.sleep(self.retry.delay(attempt))
             attempt += 1
 
-    def _call(self, method: str, path: str, body: object = None, **params: str | int | None) -> Any:
-        response = self._send(method, path, body, params)
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        query: Query | None = None,
+        again: bool | None = None,
+    ) -> Any:
+        response = self._send(method, path, body, query, again)
         if response.status_code >= 400:
             raise _error_from(response)
         try:
@@ -249,7 +266,7 @@ class ApiClient:
 
     def health(self) -> Health:
         """The health document; a 503 carries one too, naming the failing check."""
-        response = self._send("GET", "/health", None, {})
+        response = self._send("GET", "/health")
         try:
             body = response.json()
         except ValueError:
@@ -261,13 +278,16 @@ class ApiClient:
     def create_upload(
         self, run_type: str, files: list[FileSpec], label: str | None, notes: str | None
     ) -> CreateUploadResponse:
+        """Not repeatable: retried only when it never reached the API, so a run is never
+        created twice."""
         body = {"type": run_type, "label": label, "notes": notes, "files": files}
         return cast(CreateUploadResponse, self._call("POST", "/v1/uploads", body))
 
     def sign_parts(self, run_id: str, file_id: str, numbers: list[int]) -> list[SignedPart]:
         path = f"/v1/uploads/{run_id}/files/{file_id}/parts"
-        answer = cast(SignPartsResponse, self._call("POST", path, {"part_numbers": numbers}))
-        return answer["parts"]
+        # Repeatable: signing changes nothing.
+        answer = self._call("POST", path, {"part_numbers": numbers}, again=True)
+        return cast(SignPartsResponse, answer)["parts"]
 
     def list_parts(self, run_id: str, file_id: str) -> list[StoredPart]:
         path = f"/v1/uploads/{run_id}/files/{file_id}/parts"
@@ -276,7 +296,8 @@ class ApiClient:
     def complete(self, run_id: str, file_id: str, etags: dict[int, str]) -> FileOut:
         parts = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
         path = f"/v1/uploads/{run_id}/files/{file_id}/complete"
-        return cast(FileOut, self._call("POST", path, {"parts": parts}))
+        # Repeatable: a second complete answers `upload_completed`, which counts as done.
+        return cast(FileOut, self._call("POST", path, {"parts": parts}, again=True))
 
     def cancel(self, run_id: str) -> RunOut:
         return cast(RunOut, self._call("DELETE", f"/v1/uploads/{run_id}"))
@@ -284,9 +305,8 @@ class ApiClient:
     def list_runs(
         self, status: str | None, run_type: str | None, limit: int, cursor: str | None
     ) -> RunPage:
-        page = self._call(
-            "GET", "/v1/runs", status=status, type=run_type, limit=limit, cursor=cursor
-        )
+        query: Query = {"status": status, "type": run_type, "limit": limit, "cursor": cursor}
+        page = self._call("GET", "/v1/runs", query=query)
         return cast(RunPage, page)
 
     def get_run(self, run_id: str) -> RunDetail:

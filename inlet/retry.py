@@ -1,14 +1,14 @@
-"""The client's one retry rule, for API calls and bucket transfers alike.
+"""The client's one retry rule, for API calls and bucket transfers alike (docs/contract.md).
 
-A request is tried again when
-- its answer is 408, 429 or any 5xx (the server may answer better later), for an idempotent
-  method only: a POST that reached the server is never sent twice;
-- it failed before the server could receive it (the connection was never made), whatever the
-  method;
-- it failed in transit (reset, timeout, a truncated answer) after it may have reached the
-  server, for an idempotent method only.
+A request is tried again when its answer is 408, 429 or any 5xx, or when it failed on the
+network (connection refused or reset, timeouts, a truncated answer); every other answer, and
+every other 4xx, is final. One guard: a request that is not *repeatable* (sending it twice would
+do more than once: creating a run) is retried only when it never reached the server (the
+connection could not be made). Repeatable are GET, HEAD, PUT (the bucket's parts), DELETE
+(cancel), and the POSTs that sign part URLs or complete an upload (a repeated complete answers
+`upload_completed`, which counts as done).
 
-Every other answer and error is final. How often and how long to wait is a `RetryPolicy`.
+How often and how long to wait is a `RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import requests
 from urllib3.exceptions import NewConnectionError
 
-# HTTP's idempotent methods; presigned bucket uploads are PUTs.
+# HTTP's idempotent methods: sending one twice does no more than once.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # requests' errors of the transport itself (ConnectionError covers resets, refusals and TLS).
 TRANSPORT_ERRORS = (
@@ -34,11 +34,6 @@ def retryable_status(status: int) -> bool:
     return status in (408, 429) or 500 <= status <= 599
 
 
-def refused(status: int) -> bool:
-    """A 4xx that asking again will not change: anything but 408 and 429."""
-    return 400 <= status <= 499 and not retryable_status(status)
-
-
 def never_sent(exc: BaseException) -> bool:
     """The connection could not be made (refused, unknown host, connect timeout): the server
     received nothing."""
@@ -48,16 +43,21 @@ def never_sent(exc: BaseException) -> bool:
     return isinstance(getattr(cause, "reason", None), NewConnectionError)
 
 
-def retry_answer(method: str, status: int) -> bool:
-    """Whether an answer with this status is worth another attempt of `method`."""
-    return method.upper() in IDEMPOTENT and retryable_status(status)
+def repeatable(method: str) -> bool:
+    """Whether a request of `method` may be sent twice (a POST says so itself)."""
+    return method.upper() in IDEMPOTENT
 
 
-def retry_error(method: str, exc: BaseException) -> bool:
-    """Whether a request of `method` that raised `exc` is worth another attempt."""
+def retry_answer(status: int, repeatable: bool) -> bool:
+    """Whether an answer with this status is worth another attempt."""
+    return repeatable and retryable_status(status)
+
+
+def retry_error(exc: BaseException, repeatable: bool) -> bool:
+    """Whether a request that raised `exc` is worth another attempt."""
     if never_sent(exc):
         return True
-    return method.upper() in IDEMPOTENT and isinstance(exc, TRANSPORT_ERRORS)
+    return repeatable and isinstance(exc, TRANSPORT_ERRORS)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from inlet.api import ApiClient, ApiError, SignedPart
 from inlet.files import CHUNK, Cancelled, FileSlice
 from inlet.progress import Reporter
-from inlet.retry import TRANSFER_RETRY, RetryPolicy, refused, retry_answer, retry_error
+from inlet.retry import TRANSFER_RETRY, RetryPolicy, retry_answer, retry_error
 from inlet.state import FileState
 
 # Part URLs asked for per `POST .../parts`. The server takes up to `maxItems` of
@@ -215,7 +215,11 @@ class Uploader:
             self._complete(file, on_done)
 
     def _complete(self, file: FileState, on_done: Callable[[FileState], None]) -> None:
-        self.api.complete(self.run_id, file.file_id, self._etags[file.file_id])
+        try:
+            self.api.complete(self.run_id, file.file_id, self._etags[file.file_id])
+        except ApiError as exc:
+            if not exc.means("upload_completed"):  # a retried complete whose first one went in
+                raise
         file.completed = True
         on_done(file)
 
@@ -229,14 +233,12 @@ class Uploader:
                 raise Cancelled("transfer stopped")
             try:
                 response, signed = self._put(job)
-            except ApiError as exc:  # signing the part's URL (the API client retried already)
+            except ApiError as exc:  # signing the part's URL: the API client applied the rule
                 failure = str(exc)
-                if refused(exc.status):
-                    break  # the run is no longer pending, or the part is unknown
-                continue
+                break
             except requests.RequestException as exc:
                 failure = str(exc)
-                if not retry_error("PUT", exc):
+                if not retry_error(exc, repeatable=True):
                     break
                 continue
             if _accepted(response):
@@ -261,7 +263,7 @@ class Uploader:
                 f"{job.file.name}: the bucket refused its upload URL (expired?) and the API "
                 f"cannot re-sign a single PUT; `inlet cancel {self.run_id}`, then upload again"
             )
-        return retry_answer("PUT", status) or response.ok
+        return retry_answer(status, repeatable=True) or response.ok
 
     def _put(self, job: Job) -> tuple[requests.Response, SignedPart | None]:
         signed: SignedPart | None = None

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,14 @@ from requests.adapters import HTTPAdapter
 import inlet.plan
 import inlet.retry
 import inlet.upload
-from chalicelib.config import MiB, Settings
-from chalicelib.storage import make_s3_client
+from chalicelib.config import MiB
 from inlet.api import ApiClient
 from inlet.cli import main, wait_for_run
 from inlet.retry import RetryPolicy
-from local.processes import free_port, process_group
-from tests.support.api import wait_healthy
+from local.processes import free_port
+from tests.support.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
-BUCKET = "inlet-uploads"
 pytestmark = pytest.mark.http
 
 # The retry rule and attempts of the defaults, without the back-off between attempts.
@@ -45,38 +42,6 @@ NO_WAIT_CLI = (
     "from inlet.retry import RetryPolicy\n"
     "sys.exit(main(retry=RetryPolicy(base_delay=0)))\n",
 )
-
-
-@dataclass(frozen=True)
-class Stack:
-    api_url: str
-    s3_url: str
-
-    def read_object(self, key: str) -> bytes:
-        s3 = make_s3_client(Settings(s3_endpoint_url=self.s3_url))
-        return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole dev stack on free ports (never 8000/9000), 5 MiB parts, a temp SQLite file."""
-    workdir = tmp_path_factory.mktemp("devstack")
-    api_port, s3_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "INLET_BUCKET")}
-    env |= {
-        "INLET_API_PORT": str(api_port),
-        "INLET_S3_PORT": str(s3_port),
-        "DATABASE_URL": f"sqlite:///{workdir / 'inlet.db'}",
-        "INLET_MULTIPART_THRESHOLD": str(5 * MiB),
-        "INLET_PART_SIZE": str(5 * MiB),
-        "INLET_AUTH": "off",  # tokens are covered by the API's tests; these test the client
-    }
-    log = workdir / "devstack.log"
-    # Stopped with SIGTERM first, so the dev stack stops the API process group it started.
-    with process_group([sys.executable, "-m", "local.stack"], log, cwd=ROOT, env=env) as stack:
-        api_url = f"http://127.0.0.1:{api_port}"
-        wait_healthy(api_url, stack, log)
-        yield Stack(api_url=api_url, s3_url=f"http://127.0.0.1:{s3_port}")
 
 
 @pytest.fixture

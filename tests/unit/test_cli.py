@@ -35,7 +35,7 @@ from inlet.retry import (
     TRANSFER_RETRY,
     RetryPolicy,
     never_sent,
-    refused,
+    repeatable,
     retry_answer,
     retry_error,
     retryable_status,
@@ -255,10 +255,13 @@ def test_token_goes_to_the_api_as_a_bearer_header() -> None:
 )
 def test_retried_statuses(status: int, again: bool) -> None:
     assert retryable_status(status) is again
-    for method in ("GET", "HEAD", "PUT", "DELETE", "get"):
-        assert retry_answer(method, status) is again
-    assert retry_answer("POST", status) is False, "a POST the server answered is never repeated"
-    assert refused(status) is (400 <= status <= 499 and not again)
+    assert retry_answer(status, repeatable=True) is again
+    assert retry_answer(status, repeatable=False) is False, "it reached the server: never twice"
+
+
+def test_repeatable_methods() -> None:
+    assert all(map(repeatable, ["GET", "HEAD", "PUT", "DELETE", "get"]))
+    assert not repeatable("POST"), "a POST says itself whether it may be sent twice"
 
 
 def refused_connection() -> requests.ConnectionError:
@@ -277,8 +280,8 @@ def test_retried_errors() -> None:
     nobody = refused_connection()
     for exc in (nobody, requests.ConnectTimeout()):
         assert never_sent(exc)
-        for method in ("GET", "PUT", "POST"):
-            assert retry_error(method, exc), "nothing reached the server"
+        assert retry_error(exc, repeatable=True)
+        assert retry_error(exc, repeatable=False), "nothing reached the server"
     in_transit = (
         requests.ReadTimeout(),
         requests.ConnectionError("Connection reset by peer"),
@@ -286,11 +289,10 @@ def test_retried_errors() -> None:
     )
     for exc in in_transit:
         assert not never_sent(exc)
-        assert retry_error("GET", exc)
-        assert retry_error("PUT", exc)
-        assert not retry_error("POST", exc), "it may have reached the server"
+        assert retry_error(exc, repeatable=True)
+        assert not retry_error(exc, repeatable=False), "it may have reached the server"
     for exc in (requests.exceptions.InvalidURL(), requests.TooManyRedirects(), ValueError()):
-        assert not retry_error("GET", exc)
+        assert not retry_error(exc, repeatable=True)
 
 
 Answer = int | BaseException | tuple[int, dict[str, str]]
@@ -345,23 +347,30 @@ def test_api_get_is_retried_on_5xx_and_429() -> None:
     assert len(adapter.methods) == NO_WAIT.attempts
 
 
-def test_api_refusals_and_answered_posts_are_not_retried() -> None:
+def test_api_refusals_and_run_creations_that_arrived_are_not_retried() -> None:
     api, adapter = scripted_api(404)
     with pytest.raises(ApiError) as missing:
         api.get_run("r1")
     assert missing.value.means("not_found")
     assert adapter.methods == ["GET"]
 
-    api, adapter = scripted_api(503)
-    with pytest.raises(ApiError):
-        api.create_upload("app_bundle", [], None, None)
-    assert adapter.methods == ["POST"], "a run is never created twice"
+    for answer in (503, requests.ReadTimeout("read timed out")):
+        api, adapter = scripted_api(answer)
+        with pytest.raises(ApiError):
+            api.create_upload("app_bundle", [], None, None)
+        assert adapter.methods == ["POST"], "a run is never created twice"
 
-    api, adapter = scripted_api(requests.ReadTimeout("read timed out"))
-    with pytest.raises(ApiError) as lost:
+
+def test_signing_and_completing_are_repeatable() -> None:
+    signed = {"parts": [{"part_number": 1, "url": "u", "expires_at": "t"}]}
+    api, adapter = scripted_api(503, requests.ReadTimeout("read timed out"), 200, body=signed)
+    assert api.sign_parts("r1", "f1", [1]) == signed["parts"]
+    assert adapter.methods == ["POST"] * 3
+
+    api, adapter = scripted_api(requests.ReadTimeout("read timed out"), 409)
+    with pytest.raises(ApiError):
         api.complete("r1", "f1", {1: "etag"})
-    assert lost.value.code == "unreachable"
-    assert adapter.methods == ["POST"]
+    assert adapter.methods == ["POST"] * 2
 
 
 def test_api_connection_failures_are_retried_for_any_method() -> None:
@@ -433,6 +442,24 @@ def test_bucket_puts_follow_the_same_rule(tmp_path: Path) -> None:
     assert Uploader(FakeApi(), "r1", 1, Quiet()).retry == TRANSFER_RETRY  # type: ignore[arg-type]
 
 
+class SigningFails(FakeApi):
+    def sign_parts(self, run_id: str, file_id: str, numbers: list[int]) -> list[dict[str, Any]]:
+        self.calls.append(numbers)
+        raise ApiError(503, "unavailable", "database down")
+
+
+def test_a_part_is_not_retried_on_top_of_the_api_clients_retries(tmp_path: Path) -> None:
+    """Signing failed after the API client's own attempts: the part fails (resumable), rather
+    than multiplying the attempts by a second layer."""
+    session, adapter = bucket(500)
+    file = file_state(path=str(put_file(tmp_path).path))
+    api = SigningFails()
+    uploader = Uploader(api, "r1", 1, Quiet(), NO_WAIT, session)  # type: ignore[arg-type]
+    with pytest.raises(UploadError, match=r"part 1 of small\.conf: database down"):
+        uploader.upload([file], {"f1": []}, lambda _: None)
+    assert (len(api.calls), adapter.methods) == (1, [])
+
+
 # --- error codes ----------------------------------------------------------------------------
 
 
@@ -466,6 +493,42 @@ def test_other_conflicts_are_not_taken_for_completion(tmp_path: Path, code: str)
     assert refused_resume.value.code == code
     assert not file.completed
     assert adapter.methods == []
+
+
+class CompletingApi(FakeApi):
+    """The bucket holds every part already; `complete` fails with `error`."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__()
+        self.error = error
+
+    def list_parts(self, run_id: str, file_id: str) -> list[dict[str, Any]]:
+        return [{"part_number": n, "etag": f"e{n}", "size": s} for n, s in [(1, 5), (2, 5), (3, 2)]]
+
+    def complete(self, run_id: str, file_id: str, etags: dict[int, str]) -> dict[str, Any]:
+        assert etags == {1: "e1", 2: "e2", 3: "e3"}
+        raise self.error
+
+
+@pytest.mark.parametrize(("code", "done"), [("upload_completed", True), ("upload_gone", False)])
+def test_a_repeated_complete_is_told_by_its_code(tmp_path: Path, code: str, done: bool) -> None:
+    session, adapter = bucket(500)
+    file = file_state(path=str(put_file(tmp_path).path))
+    finished: list[FileState] = []
+    uploader = Uploader(
+        CompletingApi(ApiError(409, code, "x")),  # type: ignore[arg-type]
+        "r1",
+        1,
+        Quiet(),
+        NO_WAIT,
+        session,
+    )
+    if done:
+        uploader.upload([file], {}, finished.append)
+    else:
+        with pytest.raises(ApiError):
+            uploader.upload([file], {}, finished.append)
+    assert (file.completed, finished == [file], adapter.methods) == (done, done, [])
 
 
 class RunLookup:
