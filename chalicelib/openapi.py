@@ -47,7 +47,8 @@ SECURITY_SCHEMES = {
     "apiToken": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API token (`python -m local.admin create-token NAME`); see docs/security.md",
+        "description": "An API token (`python -m local.admin create-token NAME`);"
+        " see docs/security.md",
     },
     "webhookSecret": {
         "type": "http",
