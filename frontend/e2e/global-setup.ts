@@ -1,15 +1,12 @@
 import type { FullConfig } from '@playwright/test'
-import { startStack } from './stack'
+import { startStack, type StackInfo } from './stack'
 
-/** One dev stack for the whole run; its URLs reach the tests through the environment. */
+/** One dev stack for the whole run; what the tests need of it reaches them through the
+ * environment (`mainStack()` in helpers.ts). Spec files that need other settings start their
+ * own stack. */
 export default async function globalSetup(_config: FullConfig): Promise<() => Promise<void>> {
-  const stack = await startStack('main')
-  process.env.INLET_E2E_PAGE_URL = stack.pageUrl
-  process.env.INLET_E2E_API_URL = stack.apiUrl
-  process.env.INLET_E2E_S3_URL = stack.s3Url
-  process.env.INLET_E2E_LOG = stack.log
-  console.log(`dev stack: page ${stack.pageUrl}, API ${stack.apiUrl}, log ${stack.log}`)
-  return async () => {
-    await stack.stop()
-  }
+  const { stop, ...info } = await startStack('main')
+  process.env.INLET_E2E_STACK = JSON.stringify(info satisfies StackInfo)
+  console.log(`dev stack: page ${info.pageUrl}, API ${info.apiUrl}, S3 ${info.s3Url}, log ${info.log}`)
+  return stop
 }

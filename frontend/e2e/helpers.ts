@@ -1,8 +1,9 @@
-import { expect, type Page, type TestInfo } from '@playwright/test'
+import { expect, type Page, type Response, type TestInfo } from '@playwright/test'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { python, type StackInfo } from './stack'
 
 export const MB = 1000 * 1000
 
@@ -24,10 +25,11 @@ export function makeFile(name: string, size: number): TestFile {
   return { path, name, size, sha256: createHash('sha256').update(data).digest('hex') }
 }
 
-export function env(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set: the global setup did not start the stack`)
-  return value
+/** The stack the global setup started (e2e/global-setup.ts). */
+export function mainStack(): StackInfo {
+  const value = process.env.INLET_E2E_STACK
+  if (!value) throw new Error('INLET_E2E_STACK is not set: the global setup did not start the stack')
+  return JSON.parse(value) as StackInfo
 }
 
 export async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
@@ -50,4 +52,67 @@ export function partNumberOf(url: string): number | null {
   if (!params.has('uploadId')) return null
   const n = Number(params.get('partNumber'))
   return Number.isInteger(n) && n > 0 ? n : null
+}
+
+export interface SentPart {
+  partNumber: number
+  status: number
+  /** The response's headers as the network saw them (CORS does not hide any of them here). */
+  headers: Record<string, string>
+  /** The Origin the browser sent. */
+  origin: string | null
+}
+
+/**
+ * What the browser did with the bucket and the API: every PUT to the bucket (parts and single
+ * PUTs) with its answer's headers, the part lists the page sent to `.../complete` (the ETags it
+ * could read), and the console errors about CORS (Chromium's "blocked by CORS policy", Uppy's
+ * "Could not read the ETag header").
+ */
+export class BrowserWatch {
+  readonly parts: SentPart[] = []
+  readonly singlePuts: Omit<SentPart, 'partNumber'>[] = []
+  readonly completed: { part_number: number; etag: string }[][] = []
+  readonly corsErrors: string[] = []
+
+  constructor(page: Page) {
+    page.on('response', (r) => void this.#onResponse(r))
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/complete')) {
+        this.completed.push((r.postDataJSON() as { parts: { part_number: number; etag: string }[] }).parts)
+      }
+    })
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /CORS|ETag/i.test(m.text())) this.corsErrors.push(m.text())
+    })
+  }
+
+  async #onResponse(r: Response): Promise<void> {
+    if (r.request().method() !== 'PUT') return
+    const sent = { status: r.status(), headers: await r.allHeaders(), origin: await r.request().headerValue('origin') }
+    const n = partNumberOf(r.url())
+    if (n) this.parts.push({ partNumber: n, ...sent })
+    else this.singlePuts.push(sent)
+  }
+}
+
+/**
+ * Waits for "All files are in the bucket", failing at once (not at the timeout) with the
+ * browser's words when it reported a CORS problem: a bucket that refuses the page's origin or
+ * hides the ETag header leaves the page uploading for ever.
+ */
+export async function expectAllInBucket(page: Page, watch: BrowserWatch, timeout = 60_000): Promise<void> {
+  const done = page.getByText('All files are in the bucket')
+  const deadline = Date.now() + timeout
+  while (!(await done.isVisible())) {
+    expect(watch.corsErrors, 'the browser reported CORS problems with the bucket or the API').toEqual([])
+    if (Date.now() > deadline) await expect(done).toBeVisible({ timeout: 1 }) // fails, with the page's state
+    await page.waitForTimeout(200)
+  }
+}
+
+/** The upload bucket's CORS rules as `chalicelib.bucket.upload_cors_rules` makes them. */
+export async function productCorsRules(origins: string[]): Promise<Record<string, unknown>[]> {
+  const code = 'import json, sys; from chalicelib.bucket import upload_cors_rules; print(json.dumps(upload_cors_rules(json.loads(sys.argv[1]))))'
+  return JSON.parse(await python(['-c', code, JSON.stringify(origins)])) as Record<string, unknown>[]
 }

@@ -1,18 +1,35 @@
 import { expect, test } from '@playwright/test'
-import { env, makeFile, MB, partNumberOf, runIdOnPage, shot } from './helpers'
-import { startStack, type Stack } from './stack'
+import {
+  BrowserWatch,
+  expectAllInBucket,
+  mainStack,
+  makeFile,
+  MB,
+  partNumberOf,
+  runIdOnPage,
+  shot,
+} from './helpers'
+import { multipartUploads, s3Call, startStack, type Stack } from './stack'
 
 // The API's default multipart threshold and part size are 16 MiB: 20 MB goes in 2 parts.
 const STORED_TIMEOUT = 60_000
 
-test.describe('uploads through the page served from the bucket', () => {
+test.describe('uploads from a page on its own origin (cross-origin to the API and the bucket)', () => {
+  const stack = mainStack()
+
+  test('the page, the API and the bucket are three origins', () => {
+    const origins = [stack.pageUrl, stack.apiUrl, stack.s3Url].map((url) => new URL(url).origin)
+    expect(new Set(origins).size).toBe(3)
+  })
+
   test('a multipart file and a small file reach the bucket, the run turns stored, sha256 matches', async ({
     page,
     request,
   }, info) => {
     const big = makeFile('bundle-20mb.bin', 20 * MB)
     const small = makeFile('notes.txt', 2_345)
-    await page.goto(env('INLET_E2E_PAGE_URL'))
+    const watch = new BrowserWatch(page)
+    await page.goto(stack.pageUrl)
     await expect(page.getByRole('heading', { level: 1, name: 'Upload files' })).toBeVisible()
 
     await page.getByLabel('Run type').selectOption('ds_etc')
@@ -33,9 +50,25 @@ test.describe('uploads through the page served from the bucket', () => {
       if (n) parts.push(n)
     })
     await page.getByRole('button', { name: 'Upload 2 files' }).click()
-    await expect(page.getByText('All files are in the bucket')).toBeVisible({ timeout: 60_000 })
+    await expectAllInBucket(page, watch)
     await expect(bigRow).toContainText('2 parts')
     expect(parts.sort()).toEqual([1, 2])
+
+    // Cross-origin for real: the bucket allowed the page's origin and exposed ETag, and the page
+    // read each part's ETag from its answer and completed the upload with exactly those.
+    await expect.poll(() => watch.parts.length + watch.singlePuts.length).toBe(3)
+    for (const put of [...watch.parts, ...watch.singlePuts]) {
+      expect(put.status).toBe(200)
+      expect(put.origin).toBe(stack.pageOrigin)
+      expect(put.headers['access-control-allow-origin']).toBe(stack.pageOrigin)
+      expect(put.headers['access-control-expose-headers'] ?? '').toMatch(/\bETag\b/i)
+      expect(put.headers.etag).toMatch(/^"[0-9a-f]{32}"$/)
+    }
+    const etags = Object.fromEntries(watch.parts.map((p) => [p.partNumber, p.headers.etag]))
+    expect(watch.completed).toEqual([[
+      { part_number: 1, etag: etags[1] },
+      { part_number: 2, etag: etags[2] },
+    ]])
     await expect(page.getByTestId('overall-percent')).toHaveText('100%')
     await shot(page, info, '02-upload-done')
 
@@ -51,7 +84,7 @@ test.describe('uploads through the page served from the bucket', () => {
     await expect(page.getByText('Run stored')).toBeVisible()
     await shot(page, info, '03-run-detail-stored')
 
-    const detail = await (await request.get(`${env('INLET_E2E_API_URL')}/v1/runs/${runId}`)).json()
+    const detail = await (await request.get(`${stack.apiUrl}/v1/runs/${runId}`)).json()
     expect(detail.status).toBe('stored')
     expect(detail.label).toBe('e2e: two files')
     expect(detail.type).toBe('ds_etc')
@@ -68,9 +101,12 @@ test.describe('uploads through the page served from the bucket', () => {
     await shot(page, info, '05-runs-phone')
   })
 
-  test('cancel during an upload leaves the run cancelled', async ({ page, request }, info) => {
+  test('cancel during an upload leaves the run cancelled and aborts its multipart upload in the bucket', async ({
+    page,
+    request,
+  }, info) => {
     const big = makeFile('cancel-me-20mb.bin', 20 * MB)
-    await page.goto(env('INLET_E2E_PAGE_URL'))
+    await page.goto(stack.pageUrl)
     // Part 2 never gets an answer, so the upload is surely still going when we cancel.
     let part1Done: () => void = () => undefined
     const part1 = new Promise<void>((r) => (part1Done = r))
@@ -87,16 +123,25 @@ test.describe('uploads through the page served from the bucket', () => {
     await part1
     const runId = await runIdOnPage(page)
     await expect(page.getByTestId('file-row')).toContainText('uploading')
+    // The bucket holds the file's multipart upload (part 1 in it), under the run's prefix.
+    const prefix = `runs/${runId}/`
+    const open = await multipartUploads(stack, prefix)
+    expect(open).toHaveLength(1)
+    expect(open[0]).toMatch(new RegExp(`^${prefix}[^/]+/${big.name}$`))
     await shot(page, info, '06-uploading')
     await page.getByRole('button', { name: 'Cancel upload' }).click()
     await expect(page.getByText('Upload cancelled.')).toBeVisible()
     await shot(page, info, '07-cancelled')
 
-    const run = await (await request.get(`${env('INLET_E2E_API_URL')}/v1/runs/${runId}`)).json()
+    const run = await (await request.get(`${stack.apiUrl}/v1/runs/${runId}`)).json()
     expect(run.status).toBe('cancelled')
-    // its multipart upload is gone: the API refuses parts for a run that is not pending
+    // The bucket itself no longer holds it (the cancel aborted it), nor any object of the run.
+    expect(await multipartUploads(stack, prefix)).toEqual([])
+    const objects = await s3Call(stack, 'list_objects_v2', { Bucket: stack.bucket, Prefix: prefix })
+    expect(objects.KeyCount).toBe(0)
+    // and the API refuses parts for a run that is not pending
     const fileId = run.files[0].id
-    const parts = await request.get(`${env('INLET_E2E_API_URL')}/v1/uploads/${runId}/files/${fileId}/parts`)
+    const parts = await request.get(`${stack.apiUrl}/v1/uploads/${runId}/files/${fileId}/parts`)
     expect(parts.status()).toBe(409)
     expect((await parts.json()).error.code).toBe('run_not_pending')
   })
@@ -106,7 +151,8 @@ test.describe('uploads through the page served from the bucket', () => {
     request,
   }, info) => {
     const big = makeFile('resume-40mb.bin', 40 * MB) // 3 parts of 16 MiB
-    await page.goto(env('INLET_E2E_PAGE_URL'))
+    const watch = new BrowserWatch(page)
+    await page.goto(stack.pageUrl)
     const holdPart3 = (url: URL) => partNumberOf(url.href) === 3
     await page.route(holdPart3, () => undefined)
     const stored = new Set<number>()
@@ -129,7 +175,7 @@ test.describe('uploads through the page served from the bucket', () => {
     await shot(page, info, '08-resume-banner')
 
     // the bucket holds parts 1 and 2 of the file's multipart upload
-    const api = env('INLET_E2E_API_URL')
+    const api = stack.apiUrl
     const fileId = (await (await request.get(`${api}/v1/runs/${runId}`)).json()).files[0].id
     const held = await (await request.get(`${api}/v1/uploads/${runId}/files/${fileId}/parts`)).json()
     expect(held.parts.map((p: { part_number: number }) => p.part_number)).toEqual([1, 2])
@@ -141,8 +187,16 @@ test.describe('uploads through the page served from the bucket', () => {
     })
     await page.getByRole('button', { name: 'Resume upload' }).click()
     await page.getByTestId('resume-file-input').setInputFiles(big.path)
-    await expect(page.getByText('All files are in the bucket')).toBeVisible({ timeout: 60_000 })
+    await expectAllInBucket(page, watch)
     expect(sent).toEqual([3]) // parts 1 and 2 were already in the bucket
+    // completed with the bucket's ETags of parts 1 and 2 (listed) and the one part 3's answer showed
+    await expect.poll(() => watch.parts.filter((p) => p.partNumber === 3 && p.status === 200).length).toBe(1)
+    const part3 = watch.parts.find((p) => p.partNumber === 3 && p.status === 200)
+    expect(watch.completed.at(-1)).toEqual(
+      held.parts.map((p: { part_number: number; etag: string }) => ({ part_number: p.part_number, etag: p.etag })).concat([
+        { part_number: 3, etag: part3?.headers.etag },
+      ]),
+    )
     await expect(page.getByLabel('Label (optional)')).toHaveValue('e2e: resume')
     await shot(page, info, '09-resumed-done')
 
