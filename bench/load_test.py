@@ -24,8 +24,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +41,9 @@ from chalicelib.db import Database  # noqa: E402
 from chalicelib.migrate import upgrade_url  # noqa: E402
 from chalicelib.models import File, Run  # noqa: E402
 from local.init import init_resources  # noqa: E402
-from local.processes import free_port, moto_server, process_group, wait_until_ok  # noqa: E402
-from local.stack import HOST, api_process  # noqa: E402
+from local.processes import HOST, free_port, moto_server, wait_until_ok  # noqa: E402
+from local.stack import api_process  # noqa: E402
+from tests.support.queues import pump_process  # noqa: E402
 
 OPERATIONS = ("create run", "upload file", "read run")
 
@@ -60,14 +61,6 @@ class Results:
             self.latencies[operation].append(elapsed)
             if error:
                 self.errors.append(f"{operation}: {error}")
-
-
-@contextmanager
-def pump_process(env: dict[str, str], log: Path) -> Iterator[None]:
-    with process_group(
-        [sys.executable, "-m", "local.pump", "--wait-seconds", "1"], log, cwd=ROOT, env=env
-    ):
-        yield
 
 
 def client(

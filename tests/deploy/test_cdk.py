@@ -18,16 +18,18 @@ from typing import Any
 
 import pytest
 
+from chalicelib.auth import GATEWAY_CACHE_SECONDS
 from chalicelib.config import Settings
 from infra.config import ConfigError, DeployConfig
 from tests.support.config import ROOT
 from tests.support.databases import postgres_database
 
-if os.environ.get("CI"):  # CI must check the deployment: a missing package fails the run
-    import aws_cdk  # noqa: F401
-assertions = pytest.importorskip(
-    "aws_cdk.assertions", reason="pip install -r requirements-infra.txt"
-)
+try:
+    from aws_cdk import assertions
+except ImportError:
+    if os.environ.get("CI"):  # CI must check the deployment: a missing package fails the run
+        raise
+    pytest.skip("needs aws_cdk: pip install -r requirements-infra.txt", allow_module_level=True)
 Match = assertions.Match
 
 STAGE = "ci"
@@ -39,8 +41,8 @@ CONTEXT = {
     "cors_origins": EXTRA_ORIGIN,
     "max_receives": str(MAX_RECEIVES),
     "alarm_email": "ops@example.com",
-    "settings": json.dumps({"INLET_PENDING_TTL_HOURS": "12"}),
 }
+SETTINGS = {"INLET_PENDING_TTL_HOURS": "12"}
 FUNCTIONS = ("APIHandler", "HandleBucketEvents", "ExpirePendingRuns", "Migrate")
 # Actions without resource-level permissions: a list of its own, so that widening the one in
 # infra/api.py fails here.
@@ -59,17 +61,19 @@ WILDCARD_OK = {
 # --- synthesis: once per module ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synthesize(tmp_path_factory: pytest.TempPathFactory, settings: dict[str, str]) -> Path:
+    """`python -m infra.app` with CONTEXT and these app settings (the context's `settings`,
+    which reach app.py when Chalice packages it); the cloud assembly's directory."""
     out = tmp_path_factory.mktemp("cdk.out")
     web = tmp_path_factory.mktemp("web")  # the page's build is not needed to check the stack
     (web / "index.html").write_text("<!doctype html><title>Inlet</title>")
     # The synth imports app.py: no setting of this machine's environment may leak into it.
-    settings = {name.upper() for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k not in settings}
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    context = CONTEXT | {"settings": json.dumps(settings), "web_dir": str(web)}
     env |= {
         "CDK_OUTDIR": str(out),
-        "CDK_CONTEXT_JSON": json.dumps(CONTEXT | {"web_dir": str(web)}),
+        "CDK_CONTEXT_JSON": json.dumps(context),
         "AWS_DEFAULT_REGION": "us-east-1",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
@@ -85,6 +89,11 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stderr[-4000:]
     assert not (ROOT / "chalice.out").exists(), "the synth must not write into the work tree"
     return out
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(tmp_path_factory, SETTINGS)
 
 
 @pytest.fixture(scope="module")
@@ -434,6 +443,96 @@ def test_api_gateways_own_errors_are_in_the_contracts_shape(template: Any) -> No
     }
     assert "Bearer" in unauthorized["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]
     assert all(r["RestApiId"] == {"Ref": "RestAPI"} for r in responses.values())
+
+
+# --- INLET_AUTHORIZER=gateway: API Gateway checks the token before the app runs ---------------
+
+WEBHOOK = "/v1/bucket-events"  # authorized by its own shared secret, in the app
+
+
+def routes(template_json: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """(path, method) of every route of the REST API's OpenAPI body, with its `security`."""
+    body = template_json["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    return {
+        (path, method.upper()): operation.get("security")
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+def needs_the_authorizer(path: str, method: str) -> bool:
+    """What the gateway must guard: every /v1 route but the webhook; never a CORS preflight."""
+    return path.startswith("/v1/") and path != WEBHOOK and method != "OPTIONS"
+
+
+@pytest.fixture(scope="module")
+def gateway_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The stack synthesized with INLET_AUTHORIZER=gateway in the context's `settings`: Chalice
+    reads it when it packages app.py, which then attaches the authorizer to the routes."""
+    out = synthesize(tmp_path_factory, SETTINGS | {"INLET_AUTHORIZER": "gateway"})
+    loaded: dict[str, Any] = json.loads((out / f"{STACK}.template.json").read_text())
+    return loaded
+
+
+def test_the_gateway_authorizer_guards_every_v1_route_but_the_webhook(
+    gateway_json: dict[str, Any],
+) -> None:
+    found = routes(gateway_json)
+    guarded = {route for route, security in found.items() if security}
+    expected = {route for route in found if needs_the_authorizer(*route)}
+    assert {("/v1/uploads", "POST"), ("/v1/runs", "GET"), ("/v1/runs/{run_id}", "GET")} <= expected
+    assert guarded == expected
+    for route in expected:
+        assert found[route] == [{"token_authorizer": []}], route
+    assert found[("/health", "GET")] is None
+    assert found[(WEBHOOK, "POST")] is None
+    assert all(found[route] is None for route in found if route[1] == "OPTIONS")
+
+    # The authorizer is a Lambda token authorizer on the Authorization header, cached as the
+    # app says, that runs app.token_authorizer.
+    body = gateway_json["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    definition = body["securityDefinitions"]["token_authorizer"]
+    assert (definition["type"], definition["in"], definition["name"]) == (
+        "apiKey",
+        "header",
+        "Authorization",
+    )
+    assert definition["x-amazon-apigateway-authtype"] == "custom"
+    authorizer = definition["x-amazon-apigateway-authorizer"]
+    assert (authorizer["type"], authorizer["authorizerResultTtlInSeconds"]) == (
+        "token",
+        GATEWAY_CACHE_SECONDS,
+    )
+    assert "${TokenAuthorizer.Arn}" in authorizer["authorizerUri"]["Fn::Sub"]
+
+    # Its function reaches the database, as the API does, and API Gateway may invoke it.
+    # (One test for the whole gateway stack: under xdist, one worker synthesizes it once.)
+    stack = gateway_json["Resources"]
+    function = stack["TokenAuthorizer"]["Properties"]
+    api = stack["APIHandler"]["Properties"]
+    assert function["Handler"] == "app.token_authorizer"
+    assert function["VpcConfig"] == api["VpcConfig"]
+    variables = function["Environment"]["Variables"]
+    assert variables["INLET_AUTHORIZER"] == "gateway"
+    assert {"INLET_DB_SECRET_ARN", "INLET_DB_HOST"} <= set(variables)
+    assert function["Role"]["Fn::GetAtt"][0].startswith("AppDatabaseRole")
+    [permission] = [
+        resource["Properties"]
+        for resource in stack.values()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and resource["Properties"].get("FunctionName") == {"Fn::GetAtt": ["TokenAuthorizer", "Arn"]}
+    ]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
+def test_by_default_the_app_checks_tokens_and_the_gateway_does_not(
+    template_json: dict[str, Any],
+) -> None:
+    found = routes(template_json)
+    assert ("/v1/uploads", "POST") in found
+    assert all(security is None for security in found.values())
+    body = template_json["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "securityDefinitions" not in body
 
 
 # --- database, migrations, web page -----------------------------------------------------------

@@ -118,7 +118,7 @@ def test_the_app_reads_the_secret_at_cold_start(
     settings = Settings(inlet_db_secret_arn=arn, inlet_db_host=make_url(postgres_url).host)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_endpoint)
     monkeypatch.setattr(app_module, "settings", lambda: settings)
-    database = app_module.inlet.__wrapped__().db  # type: ignore[attr-defined]
+    database = app_module.inlet.__wrapped__().db
     database.ping()
     assert database.engine.url.password == PASSWORD
 

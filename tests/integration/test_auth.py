@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,14 +13,14 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from chalice.app import Request, Response
 from chalice.test import Client, HTTPResponse
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 import app as app_module
 from chalicelib import auth, tokens
 from chalicelib.config import Settings, page_config
 from chalicelib.db import Database
 from chalicelib.errors import Invalid, NotFound, TokenExists, Unauthorized
-from chalicelib.events import BucketEvents, ObjectEvent
+from chalicelib.events import BucketEvents
 from chalicelib.models import ApiToken, Run
 from chalicelib.storage import Storage
 from local import stack
@@ -143,18 +143,25 @@ def test_a_revoked_token_stops_working(db: Database) -> None:
         tokens.revoke_token(db, "nobody")
 
 
-def test_last_use_is_recorded_at_most_once_a_minute(db: Database) -> None:
+def test_last_use_is_recorded_at_most_once_a_minute(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, token = tokens.create_token(db, "ci")
+    first = datetime.now(UTC).replace(microsecond=0)
+    clock = [first]  # the token store's clock, moved by the test: no real minute to wait out
+    monkeypatch.setattr(tokens, "utcnow", lambda: clock[0])
+
+    def last_use() -> datetime | None:
+        return tokens.list_tokens(db)[0].last_used_at
+
     tokens.authenticate(db, token)
-    (info,) = tokens.list_tokens(db)
-    assert info.last_used_at is not None
+    assert last_use() == first
+    clock[0] = first + timedelta(seconds=59)
     tokens.authenticate(db, token)
-    assert tokens.list_tokens(db)[0].last_used_at == info.last_used_at
-    earlier = info.last_used_at - timedelta(minutes=2)
-    with db.session() as session:
-        session.execute(update(ApiToken).values(last_used_at=earlier))
+    assert last_use() == first  # within the minute: not written again
+    clock[0] = first + timedelta(minutes=1)
     tokens.authenticate(db, token)
-    assert tokens.list_tokens(db)[0].last_used_at > info.last_used_at - timedelta(seconds=1)
+    assert last_use() == first + timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
@@ -365,7 +372,7 @@ def test_dropped_files_belong_to_the_inbox_owner(
         monkeypatch, event_settings, inlet_auth="required", inlet_inbox_owner="ops"
     )
     event = put(event_storage, f"inbox/app_bundle/{uuid.uuid4().hex}.tgz", b"dropped")
-    BucketEvents(db, event_storage, settings).process(ObjectEvent(**event.__dict__))
+    BucketEvents(db, event_storage, settings).process(event)
     ops = tokens.create_token(db, "ops-reader", "ops")[1]
     other = tokens.create_token(db, "someone")[1]
     (run,) = call(event_app, "GET", "/v1/runs", ops).json_body["items"]

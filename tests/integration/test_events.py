@@ -14,9 +14,9 @@ from sqlalchemy import select
 from chalicelib import events
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.events import BucketEvents, ObjectEvent, Outcome, is_older, run_type_for
+from chalicelib.events import BucketEvents, Outcome, is_older, run_type_for
 from chalicelib.models import File, Run
-from chalicelib.sqs import handle_batch, object_events
+from chalicelib.sqs import ObjectEvent, handle_batch, object_events
 from chalicelib.storage import Storage, make_s3_client
 from chalicelib.uploads import Uploads
 from tests.support.api import closed_url, snapshot

@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,7 +26,8 @@ from chalicelib.telemetry import metrics
 from local.pump import Pump
 from local.resources import EventQueue, ensure_event_queue, make_sqs_client
 from tests.support.api import closed_url, create_run, file_path, send, spec, use_clients
-from tests.support.events import sha256
+from tests.support.events import sha256, wait_until
+from tests.support.queues import queue_depth
 
 
 def make_pump(settings: Settings, queue: EventQueue) -> Pump:
@@ -39,23 +39,18 @@ def make_pump(settings: Settings, queue: EventQueue) -> Pump:
     )
 
 
-def pump_until(pump: Pump, done: Callable[[], bool], polls: int = 20) -> None:
-    for _ in range(polls):
+def pump_until(pump: Pump, done: Callable[[], bool], what: str) -> None:
+    """Poll the queue (each poll invokes the handler on what it receives) until `done()`."""
+
+    def polled() -> bool:
         pump.poll_once()
-        if done():
-            return
-    pytest.fail(f"not done after {polls} polls of the queue")
+        return done()
 
-
-def queued(settings: Settings, url: str) -> int:
-    """Messages in a queue, visible or in flight."""
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = make_sqs_client(settings).get_queue_attributes(QueueUrl=url, AttributeNames=names)
-    return sum(int(attributes["Attributes"][name]) for name in names)
+    wait_until(polled, what, every=0)
 
 
 def drained(settings: Settings, queue: EventQueue) -> bool:
-    return queued(settings, queue.url) == 0
+    return queue_depth(settings, queue.url) == 0
 
 
 def run_of(api: Client, run_id: str) -> dict[str, Any]:
@@ -77,11 +72,11 @@ def upload_multipart(api: Client, run_id: str, file: dict[str, Any], data: bytes
     parts = []
     for part in upload["parts"]:
         start = (part["part_number"] - 1) * size
-        response = requests.put(part["url"], data=data[start : start + size], timeout=30)
-        assert response.status_code == 200, response.text
-        parts.append({"part_number": part["part_number"], "etag": response.headers["ETag"]})
-    response = send(api, "POST", file_path(run_id, file["id"], "complete"), {"parts": parts})
-    assert response.status_code == 200, response.body
+        put = requests.put(part["url"], data=data[start : start + size], timeout=30)
+        assert put.status_code == 200, put.text
+        parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
+    completed = send(api, "POST", file_path(run_id, file["id"], "complete"), {"parts": parts})
+    assert completed.status_code == 200, completed.body
 
 
 @pytest.fixture
@@ -108,7 +103,11 @@ def test_single_put_upload_is_stored(
     assert file["upload"]["method"] == "PUT"
 
     upload_put(file, data)
-    pump_until(make_pump(event_settings, event_queue), lambda: drained(event_settings, event_queue))
+    pump_until(
+        make_pump(event_settings, event_queue),
+        lambda: drained(event_settings, event_queue),
+        "the queue draining",
+    )
 
     run = run_of(event_app, run_id)
     assert run["status"] == "stored"
@@ -116,8 +115,11 @@ def test_single_put_upload_is_stored(
     (processed,) = [line for line in log_lines() if line["message"] == "object processed"]
     assert (processed["run_id"], processed["file_id"]) == (run_id, file["id"])
     assert (processed["key"], processed["bytes"]) == (file["key"], len(data))
-    assert processed["duration_ms"] > 0
-    assert processed["mb_per_s"] > 0
+    # How long hashing took, and so the rate, depend on the machine: reported, not judged.
+    assert isinstance(processed["duration_ms"], float)
+    assert processed["duration_ms"] >= 0
+    assert isinstance(processed["mb_per_s"], float)
+    assert processed["mb_per_s"] >= 0
     assert processed["correlation_id"]  # the invocation's request id, set by the middleware
     (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Inlet"
@@ -136,7 +138,11 @@ def test_multipart_upload_is_stored(
     assert file["upload"]["part_count"] == 3
 
     upload_multipart(event_app, run_id, file, data)
-    pump_until(make_pump(event_settings, event_queue), lambda: drained(event_settings, event_queue))
+    pump_until(
+        make_pump(event_settings, event_queue),
+        lambda: drained(event_settings, event_queue),
+        "the queue draining",
+    )
 
     run = run_of(event_app, run_id)
     assert (run["status"], run["files"][0]["sha256"]) == ("stored", sha256(data))
@@ -161,7 +167,11 @@ def test_dropped_file_becomes_a_run(
     event_storage.client.put_object(
         Bucket=event_storage.bucket, Key="inbox/app_bundle/x.tgz", Body=data
     )
-    pump_until(make_pump(event_settings, event_queue), lambda: drained(event_settings, event_queue))
+    pump_until(
+        make_pump(event_settings, event_queue),
+        lambda: drained(event_settings, event_queue),
+        "the queue draining",
+    )
 
     with db.session() as session:
         (run_id,) = session.scalars(select(Run.id)).all()
@@ -178,7 +188,7 @@ def test_message_is_retried_while_the_database_is_down(
     db: Database,
 ) -> None:
     pump = make_pump(event_settings, event_queue)
-    pump_until(pump, lambda: drained(event_settings, event_queue))  # S3's test event
+    pump_until(pump, lambda: drained(event_settings, event_queue), "S3's test event consumed")
     data = b"recorded once the database is back"
     created = create_run(event_app, spec("late.txt", len(data)))
     run_id = created["run"]["id"]
@@ -186,14 +196,14 @@ def test_message_is_retried_while_the_database_is_down(
 
     down = Database.from_url(closed_url("postgresql://postgres@"))
     use_clients(monkeypatch, db=down)
-    assert pump.poll_once() == 1
-    assert queued(event_settings, event_queue.url) == 1  # not acknowledged
+    wait_until(lambda: pump.poll_once() == 1, "the upload's event delivered, the database down")
+    assert queue_depth(event_settings, event_queue.url) == 1  # not acknowledged
     down.engine.dispose()
 
     use_clients(monkeypatch, db=db)
-    pump_until(pump, lambda: drained(event_settings, event_queue))
+    pump_until(pump, lambda: drained(event_settings, event_queue), "the event delivered again")
     assert run_of(event_app, run_id)["status"] == "stored"
-    assert queued(event_settings, event_queue.dead_letter_url) == 0
+    assert queue_depth(event_settings, event_queue.dead_letter_url) == 0
 
 
 def test_poison_message_reaches_the_dead_letter_queue(
@@ -203,9 +213,13 @@ def test_poison_message_reaches_the_dead_letter_queue(
     sqs.send_message(QueueUrl=event_queue.url, MessageBody="this is no S3 notification")
     pump = make_pump(event_settings, event_queue)
 
-    pump_until(pump, lambda: queued(event_settings, event_queue.dead_letter_url) == 1)
+    pump_until(
+        pump,
+        lambda: queue_depth(sqs, event_queue.dead_letter_url) == 1,
+        "the message dead-lettered",
+    )
 
-    assert queued(event_settings, event_queue.url) == 0
+    assert queue_depth(sqs, event_queue.url) == 0
     (message,) = sqs.receive_message(QueueUrl=event_queue.dead_letter_url)["Messages"]
     assert message["Body"] == "this is no S3 notification"
 
@@ -219,10 +233,12 @@ def test_background_pump_stores_an_upload(
 
     with make_pump(event_settings, event_queue).running():
         upload_put(created["files"][0], data)
-        for _ in range(100):  # the pump's thread stores it; poll the API as a client would
-            if run_of(event_app, run_id)["status"] != "pending":
-                break
-            time.sleep(0.1)
+        # The pump's thread stores it; poll the API as a client would.
+        wait_until(
+            lambda: run_of(event_app, run_id)["status"] != "pending",
+            "the pump's thread settling the run",
+            every=0.1,
+        )
     assert run_of(event_app, run_id)["status"] == "stored"
 
 
@@ -260,10 +276,10 @@ def test_a_failed_invocation_leaves_the_whole_batch_queued(
 
     sqs = make_sqs_client(event_settings)
     # S3's test event(s): moto sends one, LocalStack one per notification rule.
-    test_events = queued(event_settings, event_queue.url)
+    test_events = queue_depth(sqs, event_queue.url)
     for body in ("one", "two"):
         sqs.send_message(QueueUrl=event_queue.url, MessageBody=body)
     pump = Pump(sqs, event_queue.url, crash)
 
     assert pump.poll_once() == 2 + test_events  # both, and the test event(s)
-    assert queued(event_settings, event_queue.url) == 2 + test_events
+    assert queue_depth(sqs, event_queue.url) == 2 + test_events

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 from chalicelib import events
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.events import BucketEvents, ObjectEvent, Outcome
+from chalicelib.events import BucketEvents, Outcome
 from chalicelib.models import File, Run
+from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import Storage
 from tests.support.events import create, detail, put, row_counts, sha256
 
@@ -54,25 +56,25 @@ def test_every_run_is_stored_exactly_once(
     db: Database, storage: Storage, settings: Settings
 ) -> None:
     expected: dict[str, dict[str, bytes]] = {}
-    events = []
+    delivered: list[ObjectEvent] = []
     for _ in range(RUNS):
         contents = [os.urandom(random.randint(1, 4096)) for _ in range(FILES_PER_RUN)]
         created = create(db, storage, settings, *contents)
         expected[str(created.run.id)] = {}
         for file, data in zip(created.files, contents, strict=True):
             expected[str(created.run.id)][file.key] = data
-            events.append(put(storage, file.key, data))
+            delivered.append(put(storage, file.key, data))
 
-    outcomes = deliver(db, storage, settings, events, DELIVERIES)
+    outcomes = deliver(db, storage, settings, delivered, DELIVERIES)
 
     files = RUNS * FILES_PER_RUN
     assert outcomes == {Outcome.STORED: files, Outcome.DUPLICATE: files * (DELIVERIES - 1)}
     assert row_counts(db) == (RUNS, files)
-    for run_id, contents in expected.items():
+    for run_id, by_key in expected.items():
         run = detail(db, run_id)
         assert (run.status, run.file_count) == ("stored", FILES_PER_RUN)
-        assert run.total_bytes == sum(len(data) for data in contents.values())
-        assert {f.key: f.sha256 for f in run.files} == {k: sha256(d) for k, d in contents.items()}
+        assert run.total_bytes == sum(len(data) for data in by_key.values())
+        assert {f.key: f.sha256 for f in run.files} == {k: sha256(d) for k, d in by_key.items()}
         assert all(f.status == "stored" for f in run.files)
     with db.session() as session:
         assert session.scalar(select(func.count()).where(File.status == "pending")) == 0
@@ -81,17 +83,18 @@ def test_every_run_is_stored_exactly_once(
 
 @pytest.mark.usefixtures("slow_settle")
 def test_runs_with_a_bad_file_all_fail(db: Database, storage: Storage, settings: Settings) -> None:
-    run_ids, events = [], []
+    run_ids: list[uuid.UUID] = []
+    delivered: list[ObjectEvent] = []
     for _ in range(10):
         contents = [os.urandom(100) for _ in range(FILES_PER_RUN)]
         created = create(db, storage, settings, *contents)
         run_ids.append(created.run.id)
-        events.extend(
+        delivered.extend(
             put(storage, f.key, d) for f, d in zip(created.files[1:], contents[1:], strict=True)
         )
-        events.append(put(storage, created.files[0].key, b"x" * 100))  # not what was declared
+        delivered.append(put(storage, created.files[0].key, b"x" * 100))  # not what was declared
 
-    deliver(db, storage, settings, events, DELIVERIES)
+    deliver(db, storage, settings, delivered, DELIVERIES)
 
     for run_id in run_ids:
         run = detail(db, run_id)

@@ -1,7 +1,8 @@
 """Why the LocalStack leg exists: the bucket, not the API, enforces what a presigned URL allows.
 moto accepts tampered and expired URLs, wrong checksums and any preflight; LocalStack refuses
-them as S3 does. The refusals run only against LocalStack (`make test-localstack`); the checks
-that the signed checksum travels and is accepted run everywhere, as do the tests of the runner."""
+them as S3 does. The refusals (marked `localstack`) run only in the LocalStack leg (`make
+test-localstack`), and are deselected elsewhere; the checks that the signed checksum travels and
+is accepted run everywhere, as do the tests of the runner."""
 
 from __future__ import annotations
 
@@ -26,13 +27,18 @@ from tests.support.config import CORS_ORIGIN
 
 @pytest.fixture(scope="session")
 def localstack(s3_endpoint: str) -> str:
-    """The endpoint, when it is LocalStack; skips otherwise (moto checks none of this)."""
+    """The endpoint, when it is LocalStack. When it is not (INLET_TEST_S3_ENDPOINT names some
+    other store), these tests skip; with INLET_REQUIRE_LOCALSTACK=1, or under CI, they fail:
+    a green run must not hide refusals nobody checked."""
     try:
-        health = requests.get(f"{s3_endpoint}/_localstack/health", timeout=5).json()
+        health = requests.get(f"{s3_endpoint}/_localstack/health", timeout=30).json()
     except (requests.RequestException, ValueError):
         health = {}
     if not isinstance(health, dict) or "services" not in health:
-        pytest.skip("needs LocalStack: `make test-localstack` (moto checks no signatures)")
+        reason = f"needs LocalStack, and {s3_endpoint} is not (moto checks no signatures)"
+        if os.environ.get("INLET_REQUIRE_LOCALSTACK") == "1" or os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(f"{reason}: `make test-localstack`")
     return s3_endpoint
 
 
@@ -87,6 +93,7 @@ def test_no_checksum_header_without_a_declared_sha256(api: Client) -> None:
 # --- LocalStack: what the bucket refuses ------------------------------------------------------
 
 
+@pytest.mark.localstack
 @pytest.mark.usefixtures("localstack")
 def test_tampered_presigned_url_is_refused(api: Client, storage: Storage) -> None:
     data = b"the bytes this URL was signed for"
@@ -112,6 +119,7 @@ def test_tampered_presigned_url_is_refused(api: Client, storage: Storage) -> Non
     assert requests.put(url, data=data, headers=headers, timeout=30).status_code == 200
 
 
+@pytest.mark.localstack
 @pytest.mark.usefixtures("localstack")
 def test_expired_presigned_url_is_refused(api: Client, storage: Storage) -> None:
     key = single_put(api, b"late")["key"]
@@ -126,6 +134,7 @@ def test_expired_presigned_url_is_refused(api: Client, storage: Storage) -> None
     assert storage.head(key) is None
 
 
+@pytest.mark.localstack
 @pytest.mark.usefixtures("localstack")
 def test_wrong_checksum_is_refused(api: Client, storage: Storage) -> None:
     data, other = os.urandom(2048), os.urandom(2048)
@@ -148,6 +157,7 @@ def test_wrong_checksum_is_refused(api: Client, storage: Storage) -> None:
     assert info.size == len(data)
 
 
+@pytest.mark.localstack
 @pytest.mark.usefixtures("localstack")
 def test_preflight_from_an_unknown_origin_is_refused(api: Client) -> None:
     part_url = create_run(api, spec(size=THREE_PARTS))["files"][0]["upload"]["parts"][0]["url"]
