@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 # Only these prefixes hold objects the event handler processes: `runs/RUN/FILE/NAME` written
 # through presigned URLs, and `inbox/...` dropped by any S3 client.
-EVENT_PREFIXES = ("runs/", "inbox/")
+RUNS_PREFIX = "runs/"
+INBOX_PREFIX = "inbox/"
+EVENT_PREFIXES = (RUNS_PREFIX, INBOX_PREFIX)
 
 # What an SQS queue subscribes to. MinIO's `s3:ObjectCreated:*` also covers tagging, retention
 # and legal-hold changes: a target that is not a queue (MinIO's webhook) takes `CREATED_EVENTS`.

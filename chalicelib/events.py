@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from chalicelib import sqs, webhook
+from chalicelib.bucket import INBOX_PREFIX, RUNS_PREFIX
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.hashing import sha256_object
@@ -43,8 +44,6 @@ from chalicelib.webhook import BucketEventsResult, BucketNotification
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-RUNS_PREFIX = "runs/"
-INBOX_PREFIX = "inbox/"
 INACTIVE_RUNS = (RunStatus.CANCELLED, RunStatus.EXPIRED)
 MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NotFound")
 

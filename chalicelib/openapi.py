@@ -103,7 +103,8 @@ def document() -> dict[str, Any]:
             "in": "query",
             "schema": {
                 "type": "string",
-                "enum": ["pending", "stored", "failed", "cancelled", "expired"],
+                # Empty means any status, as if the parameter were left out.
+                "enum": ["", "pending", "stored", "failed", "cancelled", "expired"],
             },
         },
         {"name": "type", "in": "query", "schema": {"type": "string", "maxLength": 64}},

@@ -53,6 +53,9 @@ class DeployConfig:
     log_level: str = "INFO"
     # Keep the buckets and a final database snapshot when the stack is destroyed.
     retain: bool = False
+    # WORM retention of every stored object version (S3 Object Lock, governance mode), in days;
+    # 0 leaves it off. A bucket with Object Lock is always retained.
+    object_lock_days: int = 0
     web_dir: Path = ROOT / "frontend" / "dist"
     settings: tuple[tuple[str, str], ...] = ()
 
@@ -88,6 +91,7 @@ class DeployConfig:
             alarm_email=str(get("alarm_email") or "") or None,
             log_level=log_level,
             retain=str(get("retain") or "false").lower() in ("1", "true", "yes"),
+            object_lock_days=_integer(get, "object_lock_days", cls.object_lock_days, 0, 36500),
             web_dir=web_dir,
             settings=_settings(get("settings")),
         )

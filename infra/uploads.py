@@ -12,6 +12,7 @@ from typing import cast
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
@@ -19,7 +20,12 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib.bucket import ABORT_INCOMPLETE_UPLOADS_DAYS, EVENT_PREFIXES, upload_cors_rules
+from chalicelib.bucket import (
+    ABORT_INCOMPLETE_UPLOADS_DAYS,
+    EVENT_PREFIXES,
+    RUNS_PREFIX,
+    upload_cors_rules,
+)
 from infra.config import DeployConfig
 
 # Lambda's advice for SQS sources: a visibility timeout of at least 6x the function's timeout,
@@ -51,13 +57,24 @@ class UploadStore(Construct):
         handler_timeout: cdk.Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        removal = cdk.RemovalPolicy.RETAIN if config.retain else cdk.RemovalPolicy.DESTROY
+        locked = config.object_lock_days > 0
+        retain = config.retain or locked  # locked versions cannot be deleted with the stack
+        removal = cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
         self.bucket = s3.Bucket(
             self,
             "Bucket",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
+            # Every write is a new version: a stored file's recorded version stays readable
+            # whatever is written or deleted over its key later (docs/integrity.md).
+            versioned=True,
+            object_lock_enabled=locked or None,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.governance(cdk.Duration.days(config.object_lock_days))
+                if locked
+                else None
+            ),
             cors=[cors_rule(cors_origins)],
             # Incomplete multipart uploads are billed until aborted; the expiry job aborts the
             # ones it knows, this rule catches the rest.
@@ -70,7 +87,24 @@ class UploadStore(Construct):
                 )
             ],
             removal_policy=removal,
-            auto_delete_objects=not config.retain,
+            auto_delete_objects=not retain,
+        )
+        # Not even a principal with write access replaces an object under runs/: object-creating
+        # requests (PutObject, CompleteMultipartUpload, CopyObject) must carry If-None-Match, so
+        # S3 refuses any write over an existing key. The parts of a multipart upload cannot carry
+        # it and are exempt (s3:ObjectCreationOperation is false for them).
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyOverwritesUnderRuns",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{RUNS_PREFIX}*")],
+                conditions={
+                    "Null": {"s3:if-none-match": "true"},
+                    "Bool": {"s3:ObjectCreationOperation": "true"},
+                },
+            )
         )
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -96,11 +130,12 @@ class UploadStore(Construct):
         # The destination also writes the queue policy: s3.amazonaws.com may send, and only on
         # behalf of this bucket (aws:SourceArn).
         for prefix in EVENT_PREFIXES:
-            self.bucket.add_event_notification(
-                s3.EventType.OBJECT_CREATED,
-                s3n.SqsDestination(self.queue),
-                s3.NotificationKeyFilter(prefix=prefix),
-            )
+            for event_type in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
+                self.bucket.add_event_notification(
+                    event_type,
+                    s3n.SqsDestination(self.queue),
+                    s3.NotificationKeyFilter(prefix=prefix),
+                )
         self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
         if config.alarm_email:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))

@@ -534,7 +534,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    status?: "pending" | "stored" | "failed" | "cancelled" | "expired";
+                    status?: "" | "pending" | "stored" | "failed" | "cancelled" | "expired";
                     type?: string;
                     limit?: number;
                     cursor?: string;
