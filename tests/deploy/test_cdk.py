@@ -61,16 +61,21 @@ WILDCARD_OK = {
 # --- synthesis: once per module ----------------------------------------------------------------
 
 
-def synthesize(tmp_path_factory: pytest.TempPathFactory, settings: dict[str, str]) -> Path:
-    """`python -m infra.app` with CONTEXT and these app settings (the context's `settings`,
-    which reach app.py when Chalice packages it); the cloud assembly's directory."""
+def synthesize(
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: dict[str, str],
+    **context: str,
+) -> Path:
+    """`python -m infra.app` with CONTEXT (and `context` on top) and these app settings (the
+    context's `settings`, which reach app.py when Chalice packages it); the cloud assembly's
+    directory."""
     out = tmp_path_factory.mktemp("cdk.out")
     web = tmp_path_factory.mktemp("web")  # the page's build is not needed to check the stack
     (web / "index.html").write_text("<!doctype html><title>Inlet</title>")
     # The synth imports app.py: no setting of this machine's environment may leak into it.
     names = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k not in names}
-    context = CONTEXT | {"settings": json.dumps(settings), "web_dir": str(web)}
+    context = CONTEXT | context | {"settings": json.dumps(settings), "web_dir": str(web)}
     env |= {
         "CDK_OUTDIR": str(out),
         "CDK_CONTEXT_JSON": json.dumps(context),
@@ -171,6 +176,77 @@ def test_the_upload_bucket_lets_browsers_read_etag_from_the_configured_origins(
     )
 
 
+def test_the_upload_bucket_keeps_every_version(template: Any) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {"VersioningConfiguration": {"Status": "Enabled"}, "CorsConfiguration": Match.any_value()},
+    )
+    [bucket] = [
+        b
+        for name, b in resources(template, "AWS::S3::Bucket").items()
+        if name.startswith("UploadsBucket")
+    ]
+    assert "ObjectLockEnabled" not in bucket["Properties"]  # WORM only when asked for
+
+
+def test_no_principal_writes_under_runs_without_if_none_match(template: Any) -> None:
+    """S3 refuses any object-creating write under runs/ that could replace an existing object;
+    the parts of a multipart upload (which cannot carry the header) stay allowed."""
+    bucket = logical_id(template, "AWS::S3::Bucket", "UploadsBucket")
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": bucket},
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "DenyOverwritesUnderRuns",
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": "s3:PutObject",
+                            "Resource": {
+                                "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/runs/*"]]
+                            },
+                            "Condition": {
+                                "Null": {"s3:if-none-match": "true"},
+                                "Bool": {"s3:ObjectCreationOperation": "true"},
+                            },
+                        }
+                    ]
+                )
+            },
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def locked_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    assembly = synthesize(tmp_path_factory, SETTINGS, object_lock_days="30")
+    return assertions.Template.from_json(
+        json.loads((assembly / f"{STACK}.template.json").read_text())
+    )
+
+
+def test_object_lock_is_an_option_that_keeps_the_bucket(locked_template: Any) -> None:
+    locked_template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "Properties": Match.object_like(
+                {
+                    "ObjectLockEnabled": True,
+                    "ObjectLockConfiguration": {
+                        "ObjectLockEnabled": "Enabled",
+                        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}},
+                    },
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                }
+            ),
+            "DeletionPolicy": "Retain",
+        },
+    )
+
+
 def test_incomplete_multipart_uploads_are_aborted_after_two_days(template: Any) -> None:
     template.has_resource_properties(
         "AWS::S3::Bucket",
@@ -189,16 +265,22 @@ def test_incomplete_multipart_uploads_are_aborted_after_two_days(template: Any) 
     )
 
 
-def test_objects_created_under_runs_and_inbox_notify_the_queue(template: Any) -> None:
+def test_objects_created_or_removed_under_runs_and_inbox_notify_the_queue(template: Any) -> None:
+    """Removals too: a delete marker or a deleted version over a stored file is an integrity
+    incident the handler records (docs/integrity.md)."""
     queue = logical_id(template, "AWS::SQS::Queue", "UploadsQueue")
     [notifications] = resources(template, "Custom::S3BucketNotifications").values()
     rules = notifications["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
-    assert sorted(rule["Filter"]["Key"]["FilterRules"][0]["Value"] for rule in rules) == [
-        "inbox/",
-        "runs/",
+    subscribed = sorted(
+        (rule["Filter"]["Key"]["FilterRules"][0]["Value"], *rule["Events"]) for rule in rules
+    )
+    assert subscribed == [
+        ("inbox/", "s3:ObjectCreated:*"),
+        ("inbox/", "s3:ObjectRemoved:*"),
+        ("runs/", "s3:ObjectCreated:*"),
+        ("runs/", "s3:ObjectRemoved:*"),
     ]
     for rule in rules:
-        assert rule["Events"] == ["s3:ObjectCreated:*"]
         assert rule["QueueArn"] == {"Fn::GetAtt": [queue, "Arn"]}
     bucket = logical_id(template, "AWS::S3::Bucket", "UploadsBucket")
     template.has_resource_properties(

@@ -9,8 +9,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import inlet.upload
 from chalicelib.config import MiB
 from inlet.api import ApiClient
 from inlet.cli import main, wait_for_run
+from inlet.files import sha256_file
 from inlet.retry import RetryPolicy
 from local.processes import free_port
 from tests.support.stack import Stack
@@ -160,7 +163,15 @@ class FailingPart(HTTPAdapter):
         self.failures = failures
         self.part_two_puts = 0
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         if parse_qs(urlsplit(request.url or "").query).get("partNumber") == ["2"]:
             self.part_two_puts += 1
             if self.part_two_puts <= self.failures:
@@ -169,7 +180,9 @@ class FailingPart(HTTPAdapter):
                 response._content = b"<Error><Code>Injected</Code></Error>"
                 response.request, response.url = request, request.url or ""
                 return response
-        return super().send(request, **kwargs)
+        return super().send(
+            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
 
 
 def use_adapter(monkeypatch: pytest.MonkeyPatch, adapter: HTTPAdapter) -> None:
@@ -360,10 +373,9 @@ def test_file_changed_after_hashing_fails_the_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The declared sha256 is verified by the server: `--wait` reports the mismatch, exit 1."""
-    real_sha256 = inlet.plan.sha256_file
 
-    def hash_then_modify(path: Path, on_bytes: Any, stop: Any) -> str:
-        digest = real_sha256(path, on_bytes, stop)
+    def hash_then_modify(path: Path, on_bytes: Callable[[int], None], stop: threading.Event) -> str:
+        digest = sha256_file(path, on_bytes, stop)
         with path.open("r+b") as stream:  # same size, other bytes
             stream.write(b"changed!")
         return digest

@@ -12,8 +12,10 @@ import socket
 import stat
 import sys
 import threading
+import time
 import types
 import typing
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +27,7 @@ from requests.adapters import HTTPAdapter
 import inlet
 import inlet.api
 import inlet.cli
-from inlet.api import ApiClient, ApiError
+from inlet.api import ApiClient, ApiError, RunPage
 from inlet.cli import build_parser, human_size
 from inlet.files import Cancelled, FileSlice, LocalFile, content_type, sha256_file
 from inlet.plan import _status
@@ -211,7 +213,15 @@ class Recorder(HTTPAdapter):
         super().__init__()
         self.headers: list[dict[str, str]] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         self.headers.append(dict(request.headers))
         response = requests.Response()
         response.status_code, response._content = 401, b'{"error": {"code": "unauthorized", '
@@ -278,6 +288,7 @@ def refused_connection() -> requests.ConnectionError:
 
 def test_retried_errors() -> None:
     nobody = refused_connection()
+    exc: BaseException
     for exc in (nobody, requests.ConnectTimeout()):
         assert never_sent(exc)
         assert retry_error(exc, repeatable=True)
@@ -308,7 +319,15 @@ class Scripted(HTTPAdapter):
         self.body = body
         self.methods: list[str] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         answer = self.answers[min(len(self.methods), len(self.answers) - 1)]
         self.methods.append(request.method or "")
         if isinstance(answer, BaseException):
@@ -332,7 +351,7 @@ def scripted_api(*answers: Answer, body: object = None, retry: RetryPolicy = NO_
     return api, adapter
 
 
-EMPTY_PAGE = {"items": [], "next_cursor": None}
+EMPTY_PAGE: RunPage = {"items": [], "next_cursor": None}
 
 
 def test_api_get_is_retried_on_5xx_and_429() -> None:
@@ -389,7 +408,7 @@ def test_api_connection_failures_are_retried_for_any_method() -> None:
 
 def test_api_backs_off_by_its_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(inlet.api.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     api, _ = scripted_api(503, retry=RetryPolicy(attempts=3, base_delay=1.0, max_delay=1.5))
     with pytest.raises(ApiError):
         api.get_run("r1")
@@ -415,7 +434,11 @@ def bucket(*answers: Answer) -> tuple[requests.Session, Scripted]:
 
 def test_bucket_puts_follow_the_same_rule(tmp_path: Path) -> None:
     ok = (200, {"ETag": '"abc"'})
-    for answers in ([500, 429, 408, ok], [refused_connection(), requests.ReadTimeout(), ok]):
+    scripts: list[list[Answer]] = [
+        [500, 429, 408, ok],
+        [refused_connection(), requests.ReadTimeout(), ok],
+    ]
+    for answers in scripts:
         file = put_file(tmp_path)
         session, adapter = bucket(*answers)
         done: list[FileState] = []
