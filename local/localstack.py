@@ -48,17 +48,15 @@ PACKAGES = (
 )
 STAMP = VENV / ".inlet-installed"
 STARTUP_SECONDS = 90
-# Test modules that never talk to the tests' S3 endpoint, or that start an emulator of their own.
+# The integration suite, less the modules that never talk to the tests' S3 endpoint or that
+# start an emulator or a whole stack of their own (unit and deploy tests never do).
 NOT_ON_LOCALSTACK = (
-    "tests/unit/test_server.py",
     "tests/integration/test_migrations.py",
-    "tests/deploy/test_compose.py",
     "tests/integration/test_cli.py",
-    "tests/unit/test_cli.py",
-    "tests/deploy/test_cdk.py",
-    "tests/deploy/test_deploy_runtime.py",
+    "tests/integration/test_client_wheel.py",
     "tests/integration/test_fuzz.py",
     "tests/integration/test_faults.py",
+    "tests/integration/test_load.py",
 )
 BANNER = "=" * 78
 
@@ -202,7 +200,7 @@ def run_tests(pytest_args: Sequence[str]) -> int:
     began = time.monotonic()
     python = find_python()
     if python is None:
-        required = os.environ.get("INLET_REQUIRE_LOCALSTACK") == "1"
+        required = os.environ.get("INLET_REQUIRE_LOCALSTACK") == "1" or bool(os.environ.get("CI"))
         loud(
             f"LocalStack leg {'FAILED' if required else 'SKIPPED'}: no Python >= 3.13 here.",
             "localstack-core 2026.3.0 needs one; looked at INLET_LOCALSTACK_PYTHON,",
@@ -212,7 +210,10 @@ def run_tests(pytest_args: Sequence[str]) -> int:
         )
         return 1 if required else 0
     installed = ensure_venv(python)
-    args = list(pytest_args) or ["tests", *(f"--ignore={m}" for m in NOT_ON_LOCALSTACK)]
+    args = list(pytest_args) or [
+        "tests/integration",
+        *(f"--ignore={m}" for m in NOT_ON_LOCALSTACK),
+    ]
     started = time.monotonic()
     with running() as endpoint:
         ready = time.monotonic() - started
