@@ -50,7 +50,8 @@ FUNCTIONS = {
     "TokenAuthorizer": FunctionSpec("database", API_TIMEOUT, 512),
     # 1,769 MB is one full vCPU: hashing is CPU-bound once reads overlap.
     "HandleBucketEvents": FunctionSpec("events", int(EVENTS_TIMEOUT.to_seconds()), 1769),
-    "ExpirePendingRuns": FunctionSpec("expiry", 300, 512),
+    # The scheduled job reconciles uploads whose events were lost: it hashes, like the handler.
+    "ExpirePendingRuns": FunctionSpec("schedule", int(EVENTS_TIMEOUT.to_seconds()), 1769),
     "Migrate": FunctionSpec("database", 600, 512),
 }
 SQS_EVENT = "Events.HandleBucketEventsSqsEventSource.Properties"
@@ -225,7 +226,10 @@ class InletApi(Construct):
             ],
             "events": [
                 list_bucket,
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[runs, inbox]),
+                # HEAD and GET of the exact version a file records.
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[runs, inbox]
+                ),
                 iam.PolicyStatement(
                     actions=[
                         "sqs:ReceiveMessage",
@@ -236,8 +240,25 @@ class InletApi(Construct):
                     resources=[uploads.queue.queue_arn],
                 ),
             ],
-            "expiry": [
-                iam.PolicyStatement(actions=["s3:AbortMultipartUpload"], resources=[runs]),
+            "schedule": [
+                # Reconcile (read and hash), expire (abort, close keys with a placeholder), and
+                # purge every version of ended runs' objects.
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                    resources=[bucket.bucket_arn],
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[runs, inbox]
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "s3:PutObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:DeleteObject",
+                        "s3:DeleteObjectVersion",
+                    ],
+                    resources=[runs],
+                ),
             ],
             "database": [],
         }

@@ -423,8 +423,10 @@ def test_functions_are_traced_configured_and_in_the_vpc(template: Any) -> None:
         assert variables["INLET_PENDING_TTL_HOURS"] == "12"
         assert variables["POWERTOOLS_SERVICE_NAME"] == "inlet"
         assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    events = functions["HandleBucketEvents"]["Properties"]
-    assert (events["Timeout"], events["MemorySize"]) == (900, 1769)
+    # Both hash objects: the handler, and the scheduled job when it reconciles a lost event.
+    for hashing in ("HandleBucketEvents", "ExpirePendingRuns"):
+        function = functions[hashing]["Properties"]
+        assert (function["Timeout"], function["MemorySize"]) == (900, 1769)
     template.has_resource_properties("AWS::Serverless::Api", {"TracingEnabled": True})
     for name in functions:
         template.has_resource_properties(
@@ -453,9 +455,19 @@ def test_each_function_has_its_own_least_privilege_role(template: Any) -> None:
     assert {"s3:PutObject", "s3:AbortMultipartUpload"} <= actions_of("APIHandler")
     assert not any(a.startswith("sqs:") for a in actions_of("APIHandler"))
     assert not any(a.startswith("s3:") for a in actions_of("Migrate"))
+    # The scheduled job reconciles (reads, hashes), expires (aborts, closes keys) and purges.
     assert {a for a in actions_of("ExpirePendingRuns") if a.startswith("s3:")} == {
-        "s3:AbortMultipartUpload"
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
     }
+    assert not any(a.startswith("s3:Delete") for a in actions_of("HandleBucketEvents"))
+    assert not any(a.startswith("s3:Delete") for a in actions_of("APIHandler"))
     for function in functions:
         assert "secretsmanager:GetSecretValue" in actions_of(function)
 

@@ -24,8 +24,8 @@ ENV_EXAMPLE = ROOT / ".env.example"
 SOURCES = ["app.py", "chalicelib", "infra", "local", "tests/conftest.py"]
 
 DEFAULT_SERVICES = {"postgres", "localstack", "init", "migrate", "api", "pump", "web"}
-MINIO_SERVICES = {"minio", "minio-init", "api-minio", "pump-minio"}
-ONE_SHOT = {"init", "migrate", "web", "minio-init"}
+MINIO_SERVICES = {"webhook-secret", "minio", "minio-init", "api-minio", "pump-minio"}
+ONE_SHOT = {"init", "migrate", "web", "minio-init", "webhook-secret"}
 HEALTHY = {"postgres", "localstack", "minio", "api", "api-minio"}
 # Standard AWS SDK variables (boto3 reads them), not Inlet's own.
 SDK_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
@@ -190,13 +190,19 @@ def test_ports(services: dict[str, dict[str, Any]]) -> None:
 
 
 def test_every_inlet_service_has_a_valid_configuration(
-    services: dict[str, dict[str, Any]],
+    services: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     # The local runtime (local.init, local.pump, local.web) reads LocalSettings, a superset.
     fields = {name.upper() for name in LocalSettings.model_fields}
     extra = SDK_VARIABLES | {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
-    for name, service in inlet_services(services).items():
+    secret = tmp_path / "webhook-secret"  # what the webhook-secret service writes
+    secret.write_text("a-generated-secret-of-enough-length\n")
+    configured = {n: s for n, s in inlet_services(services).items() if "environment" in s}
+    assert set(inlet_services(services)) - set(configured) == {"webhook-secret"}
+    for name, service in configured.items():
         env = environment(service)
+        if "INLET_WEBHOOK_SECRET_FILE" in env:
+            env["INLET_WEBHOOK_SECRET_FILE"] = str(secret)
         assert set(env) <= fields | extra, (name, set(env) - fields - extra)
         settings = LocalSettings.from_env(env)  # raises on any invalid value
         assert settings.database_url.startswith("postgresql://"), name
@@ -241,10 +247,18 @@ def test_minio_webhook_reaches_the_api(services: dict[str, dict[str, Any]]) -> N
         "http://api-minio:8000/v1/bucket-events"
     )
     assert "POST" in app_module.app.routes["/v1/bucket-events"]
-    api = services["api-minio"]["environment"]
-    # The same secret on both sides, from the same variable.
-    assert minio[f"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{target}"] == api["INLET_WEBHOOK_SECRET"]
-    assert Settings.from_env(environment(services["api-minio"])).inlet_webhook_secret
+    # The same secret on both sides: the file the webhook-secret service writes on first start,
+    # which MinIO exports as its token and the API reads. No secret is written in the file.
+    secret_file = "/secrets/webhook-secret"
+    assert services["webhook-secret"]["command"][:4] == ["python", "-m", "local.secret", secret_file]
+    for name in ("api-minio", "minio-init", "pump-minio"):
+        assert environment(services[name])["INLET_WEBHOOK_SECRET_FILE"] == secret_file, name
+        assert "inlet-secrets:/secrets:ro" in services[name]["volumes"], name
+    assert f"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{target}" not in minio
+    # `$$` is compose's escape for a `$` the container's shell expands.
+    exported = f'MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{target}="$$(cat {secret_file})"'
+    assert exported in " ".join(services["minio"]["command"])
+    assert "INLET_WEBHOOK_SECRET" not in COMPOSE.read_text().replace("INLET_WEBHOOK_SECRET_FILE", "")
     assert "--notify" in services["minio-init"]["command"]
     assert services["minio-init"]["command"][-3:] == ["--notify", "webhook", "--migrate"]
     minio_env = environment(services["api-minio"])
@@ -273,6 +287,6 @@ def test_every_variable_the_code_reads_is_documented() -> None:
 
 def test_every_compose_variable_is_documented() -> None:
     used = {m.group("name") for m in VARIABLE.finditer(COMPOSE.read_text())}
-    assert "INLET_WEBHOOK_SECRET" in used
+    assert "INLET_API_PORT" in used
     missing = used - documented()
     assert not missing, f".env.example does not document {sorted(missing)}"
