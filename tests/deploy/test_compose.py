@@ -250,7 +250,8 @@ def test_minio_webhook_reaches_the_api(services: dict[str, dict[str, Any]]) -> N
     # The same secret on both sides: the file the webhook-secret service writes on first start,
     # which MinIO exports as its token and the API reads. No secret is written in the file.
     secret_file = "/secrets/webhook-secret"
-    assert services["webhook-secret"]["command"][:4] == ["python", "-m", "local.secret", secret_file]
+    made = services["webhook-secret"]["command"]
+    assert made[:4] == ["python", "-m", "local.secret", secret_file]
     for name in ("api-minio", "minio-init", "pump-minio"):
         assert environment(services[name])["INLET_WEBHOOK_SECRET_FILE"] == secret_file, name
         assert "inlet-secrets:/secrets:ro" in services[name]["volumes"], name
@@ -258,7 +259,8 @@ def test_minio_webhook_reaches_the_api(services: dict[str, dict[str, Any]]) -> N
     # `$$` is compose's escape for a `$` the container's shell expands.
     exported = f'MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{target}="$$(cat {secret_file})"'
     assert exported in " ".join(services["minio"]["command"])
-    assert "INLET_WEBHOOK_SECRET" not in COMPOSE.read_text().replace("INLET_WEBHOOK_SECRET_FILE", "")
+    text = COMPOSE.read_text().replace("INLET_WEBHOOK_SECRET_FILE", "")
+    assert "INLET_WEBHOOK_SECRET" not in text
     assert "--notify" in services["minio-init"]["command"]
     assert services["minio-init"]["command"][-3:] == ["--notify", "webhook", "--migrate"]
     minio_env = environment(services["api-minio"])
