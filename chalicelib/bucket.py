@@ -11,15 +11,19 @@ RUNS_PREFIX = "runs/"
 INBOX_PREFIX = "inbox/"
 EVENT_PREFIXES = (RUNS_PREFIX, INBOX_PREFIX)
 
-# What an SQS queue subscribes to. MinIO's `s3:ObjectCreated:*` also covers tagging, retention
-# and legal-hold changes: a target that is not a queue (MinIO's webhook) takes `CREATED_EVENTS`.
-QUEUE_EVENTS = ("s3:ObjectCreated:*",)
+# What an SQS queue subscribes to: objects created, and objects or versions removed (an
+# overwrite or a delete over a stored file's key is an integrity incident: docs/events.md).
+# MinIO's `s3:ObjectCreated:*` also covers tagging, retention and legal-hold changes: a target
+# that is not a queue (MinIO's webhook) takes the named events of `WEBHOOK_EVENTS`.
+QUEUE_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
 CREATED_EVENTS = (
     "s3:ObjectCreated:Put",
     "s3:ObjectCreated:Post",
     "s3:ObjectCreated:Copy",
     "s3:ObjectCreated:CompleteMultipartUpload",
 )
+REMOVED_EVENTS = ("s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated")
+WEBHOOK_EVENTS = CREATED_EVENTS + REMOVED_EVENTS
 
 # Incomplete multipart uploads are billed until aborted; the expiry job aborts those of expired
 # runs, and the bucket's lifecycle rule removes anything it missed after this many days.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal, Self
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -52,6 +53,12 @@ class Settings(BaseModel):
     inlet_events_queue: Annotated[str, Field(min_length=1, max_length=80)] = "inlet-events"
     inlet_max_receives: Annotated[int, Field(ge=1, le=1000)] = 5
     inlet_pending_ttl_hours: Annotated[int, Field(ge=1)] = 24
+    # The scheduled job (docs/events.md, "Scheduled job"). An upload whose bytes have been in the
+    # bucket this long without its event being processed is processed by the job instead.
+    inlet_reconcile_after_seconds: Annotated[int, Field(ge=0, le=24 * 3600)] = 60
+    # Every version of the objects of cancelled, expired and failed runs (late uploads included)
+    # is deleted this long after the run ended; never shorter than INLET_PRESIGN_TTL.
+    inlet_orphan_grace_hours: Annotated[int, Field(ge=1, le=10 * 365 * 24)] = 24
     # Hashing reads ranges of this size ahead, in parallel; 0 reads each object as one stream
     # (for emulators such as moto, where every ranged GET costs a whole-object read).
     inlet_hash_range_size: Annotated[int, Field(ge=0)] = 8 * MiB
@@ -59,6 +66,8 @@ class Settings(BaseModel):
     # Shared secret of `POST /v1/bucket-events` (MinIO's webhook target sends it as a Bearer
     # token); unset, the endpoint is disabled (404).
     inlet_webhook_secret: SecretStr | None = None
+    # Or a file that holds it (docker compose generates one on first start: no public default).
+    inlet_webhook_secret_file: str | None = None
     # API tokens (docs/security.md): `required` (the default everywhere but `make dev`) or `off`.
     inlet_auth: Literal["required", "off"] = "required"
     # Where tokens are checked: `app` (the API's own middleware) or `gateway` (API Gateway calls
@@ -67,6 +76,18 @@ class Settings(BaseModel):
     # Owner of the runs adopted from files dropped into inbox/; unset, only `INLET_AUTH=off` shows
     # them.
     inlet_inbox_owner: Annotated[str | None, Field(pattern=OWNER_PATTERN)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_file(cls, values: Any) -> Any:
+        path = values.get("inlet_webhook_secret_file") if isinstance(values, dict) else None
+        if path and not values.get("inlet_webhook_secret"):
+            try:
+                secret = Path(path).read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"INLET_WEBHOOK_SECRET_FILE cannot be read: {exc}") from None
+            values = values | {"inlet_webhook_secret": secret}
+        return values
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -83,6 +104,12 @@ class Settings(BaseModel):
             raise ValueError("INLET_AUTHORIZER=gateway needs INLET_AUTH=required")
         if self.inlet_max_file_size > MAX_PARTS * MAX_PART_SIZE:
             raise ValueError("INLET_MAX_FILE_SIZE exceeds what 10,000 parts of 5 GiB can hold")
+        if self.inlet_orphan_grace_hours * 3600 < self.inlet_presign_ttl:
+            raise ValueError(
+                f"INLET_ORPHAN_GRACE_HOURS ({self.inlet_orphan_grace_hours} h) is shorter than "
+                f"INLET_PRESIGN_TTL ({self.inlet_presign_ttl} s): a presigned URL must be dead "
+                "before the objects at its key are deleted; raise the grace or shorten the TTL"
+            )
         return self
 
     @classmethod

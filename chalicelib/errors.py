@@ -55,6 +55,10 @@ class UploadGone(Conflict):
     code = "upload_gone"
 
 
+class ObjectExists(Conflict):
+    code = "object_exists"
+
+
 class TokenExists(Conflict):
     code = "token_exists"
 
@@ -83,6 +87,7 @@ ERROR_CODES: dict[str, str] = {
     "not_multipart": "409: the file is a single PUT upload; it has no parts",
     "upload_completed": "409: the file's multipart upload is already completed",
     "upload_gone": "409: the multipart upload no longer exists in the bucket",
+    "object_exists": "409: an object is at the file's key already; the bucket keeps it",
     "token_exists": "409: an API token with this name exists already",
     "too_large": "413: a file, the file count or the body is over the configured limit",
     "validation_error": "422: well-formed but invalid; `details` names each field",

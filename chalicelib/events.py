@@ -1,14 +1,23 @@
-"""Bucket events: an object landed in the bucket; verify it, record it, move its run forward.
+"""Bucket events: something happened at a key; look at the bucket, record what it holds, move the
+run forward, and record integrity incidents when a final file's key changes.
 
-S3 delivers events at least once, unordered, sometimes concurrently, so `BucketEvents.process`
-is idempotent and race-free:
-- a file already final for the event's ETag (or for a newer event of its key) is a duplicate;
+Events are hints, the bucket is the truth (docs/events.md). An event names a bucket and a key
+(and, at most, a version to ask about); what is recorded comes from HEAD and GET of the object's
+version, never from the event's size, ETag, name or sequencer. So a forged or stale event changes
+nothing the bucket does not show, and S3's at-least-once, unordered, concurrent delivery is
+harmless:
+- a pending file is verified against the version the bucket holds, and that version is recorded;
+  with no object at the key (yet), nothing changes;
+- a final file's record is never rewritten: another version or a delete marker at its key is an
+  integrity incident (the file stays as recorded, its version still readable), recorded once per
+  (file, kind, other version); only the loss of the recorded version itself changes what the API
+  says (`lost`, error `version_deleted`);
 - the object is hashed outside any transaction, then the result is recorded under a lock on the
   run row (Postgres: SELECT ... FOR UPDATE; SQLite: its database write lock), re-checking that
   nobody recorded it meanwhile, and the run is settled from its files' statuses in that same
   transaction, so the last of several files finishing together always sees the others;
-- an `inbox/` object is adopted as a run of its own exactly once, through the files' unique
-  object key (INSERT ... ON CONFLICT DO NOTHING).
+- every version of an `inbox/` key is adopted as a run of its own exactly once, through the
+  files' unique (object key, version) (INSERT ... ON CONFLICT DO NOTHING).
 Permanent conditions (unknown keys, inactive runs, bad objects) are recorded or logged and return
 normally; transient errors (database, bucket, timeouts) raise, so the message is delivered again.
 """
@@ -35,9 +44,18 @@ from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.hashing import sha256_object
 from chalicelib.logs import logger
-from chalicelib.models import File, FileStatus, Run, RunSource, RunStatus, utcnow
+from chalicelib.models import (
+    File,
+    FileStatus,
+    Incident,
+    IncidentKind,
+    Run,
+    RunSource,
+    RunStatus,
+    utcnow,
+)
 from chalicelib.sqs import ObjectEvent
-from chalicelib.storage import Storage, error_code
+from chalicelib.storage import DeleteMarker, ObjectInfo, Storage, error_code
 from chalicelib.telemetry import metrics
 from chalicelib.webhook import BucketEventsResult, BucketNotification
 
@@ -45,14 +63,29 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 INACTIVE_RUNS = (RunStatus.CANCELLED, RunStatus.EXPIRED)
-MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NotFound")
+MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
+# What a bucket answers when asked for a version id it never issued (a forged event's).
+UNKNOWN_VERSION_CODES = ("400", "InvalidArgument")
+VERSION_DELETED = "version_deleted"
 
 
 class Outcome(enum.StrEnum):
     STORED = "stored"  # verified and recorded
-    FAILED = "failed"  # recorded as failed: wrong size or checksum, or the object is gone
-    DUPLICATE = "duplicate"  # already recorded for this object version or a newer one
-    IGNORED = "ignored"  # nothing to record: unknown key, another bucket, an inactive run
+    FAILED = "failed"  # recorded as failed: the bytes have the wrong size or checksum
+    INCIDENT = "incident"  # a final file's key changed: an integrity incident was recorded
+    DUPLICATE = "duplicate"  # nothing new: the bucket shows what is recorded already
+    IGNORED = "ignored"  # nothing to record: unknown key, another bucket, an inactive run,
+    # or no object at the key (yet)
+
+
+# When one event concerns several files (an inbox key's versions), it answers the first of these.
+SIGNIFICANCE = [
+    Outcome.FAILED,
+    Outcome.STORED,
+    Outcome.INCIDENT,
+    Outcome.DUPLICATE,
+    Outcome.IGNORED,
+]
 
 
 @dataclass(frozen=True)
@@ -65,27 +98,35 @@ class Verdict:
     sha256: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Target:
-    """The file an event is about, as read before the (slow) hashing."""
+    """The file an event is about, as read before the (slow) bucket calls."""
 
     file_id: uuid.UUID
     run_id: uuid.UUID
     size: int
     sha256: str | None
+    key: str = ""
+    status: FileStatus = FileStatus.PENDING
+    version_id: str | None = None  # the version to verify (inbox), or the one recorded
+    etag: str | None = None  # the recorded ETag (without quotes)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An integrity incident the bucket shows for a final file, before it is recorded."""
+
+    kind: IncidentKind
+    other_version_id: str | None
+    message: str
 
 
 def plain_etag(etag: str) -> str:
     """ETags as events spell them: HEAD quotes them, event records do not."""
     return etag.strip('"')
-
-
-def is_older(sequencer: str, than: str) -> bool:
-    """S3's rule: left-pad the shorter sequencer with zeros, then compare as strings."""
-    width = max(len(sequencer), len(than))
-    return sequencer.upper().rjust(width, "0") < than.upper().rjust(width, "0")
 
 
 def run_type_for(key: str, settings: Settings) -> str:
@@ -94,6 +135,19 @@ def run_type_for(key: str, settings: Settings) -> str:
     if slash and folder in settings.inlet_run_types:
         return folder
     return settings.inlet_default_run_type
+
+
+def target_of(file: File) -> Target:
+    return Target(
+        file_id=file.id,
+        run_id=file.run_id,
+        size=file.size_bytes,
+        sha256=file.declared_sha256,
+        key=file.object_key,
+        status=FileStatus(file.status),
+        version_id=file.version_id,
+        etag=file.etag,
+    )
 
 
 @contextmanager
@@ -108,104 +162,123 @@ def _log_keys(**keys: Any) -> Iterator[None]:
 def _ignore(event: ObjectEvent, reason: str) -> Outcome:
     logger.info(
         "event ignored",
-        extra={"key": event.key, "bucket": event.bucket, "size": event.size, "reason": reason},
+        extra={
+            "key": event.key,
+            "bucket": event.bucket,
+            "event_name": event.name,
+            "size": event.size,
+            "reason": reason,
+        },
     )
     return Outcome.IGNORED
 
 
-def _already_done(file: File, run_status: str, event: ObjectEvent) -> Outcome | None:
-    """Why this event needs no work on this file, or None when it does."""
-    if run_status in INACTIVE_RUNS:
-        logger.info(
-            "event for an inactive run ignored",
-            extra={"key": event.key, "run_id": str(file.run_id), "run_status": run_status},
-        )
-        return Outcome.IGNORED
-    if file.status == FileStatus.PENDING:
-        return None
-    if event.sequencer and file.sequencer and is_older(event.sequencer, file.sequencer):
-        reason = "a newer version of the object is already recorded"
-    elif file.etag is not None and file.etag == plain_etag(event.etag):
-        reason = f"already {file.status} for this version of the object"
-    else:
-        return None
-    logger.info("duplicate event", extra={"key": event.key, "reason": reason})
-    return Outcome.DUPLICATE
-
-
-def _missing(key: str) -> Verdict:
-    return Verdict(
-        FileStatus.FAILED,
-        error_code="object_missing",
-        error_message=f"the object {key} is no longer in the bucket",
+def _inactive(run: Run, event: ObjectEvent) -> bool:
+    """Cancelled and expired runs take no more files; a purged run's objects were deleted on
+    purpose (the orphan cleanup), so the events of that deletion are expected."""
+    if run.status not in INACTIVE_RUNS and run.purged_at is None:
+        return False
+    logger.info(
+        "event for an inactive run ignored",
+        extra={
+            "key": event.key,
+            "run_id": str(run.id),
+            "run_status": run.status,
+            "purged": run.purged_at is not None,
+        },
     )
+    return True
 
 
-def verify(storage: Storage, settings: Settings, key: str, target: Target) -> Verdict:
-    """Read the object (size first, then every byte) and judge it against the declaration."""
-    info = storage.head(key)
-    if info is None:
-        return _missing(key)
+def verify(
+    storage: Storage, settings: Settings, key: str, target: Target, info: ObjectInfo
+) -> Verdict | None:
+    """Judge the object version `info` (what HEAD found) against the declaration: its size
+    first, then every byte of exactly that version. None when the version vanished while it was
+    read (no evidence either way: nothing to record)."""
     etag = plain_etag(info.etag)
     if info.size != target.size:
         message = f"declared {target.size} bytes; the bucket holds {info.size}"
-        return Verdict(FileStatus.FAILED, etag, info.size, None, "size_mismatch", message)
+        return Verdict(
+            FileStatus.FAILED, etag, info.size, None, "size_mismatch", message, info.version_id
+        )
     try:
         digest = sha256_object(
             storage,
             key,
             info.size,
             etag=info.etag,
+            version_id=info.version_id,
             range_size=settings.inlet_hash_range_size,
             concurrency=settings.inlet_hash_concurrency,
         )
     except ClientError as exc:
-        # Deleted while being read. (Replaced while being read is a 412: raised and retried.)
+        # Permanently deleted while being read. (Without versions, replaced while being read is
+        # a 412: raised and retried.)
         if error_code(exc) in MISSING_OBJECT_CODES:
-            return _missing(key)
+            return None
         raise
     if digest.size != info.size:
         raise RuntimeError(f"read {digest.size} bytes of {key}, which holds {info.size}")
     if target.sha256 and digest.sha256 != target.sha256.lower():
         message = f"declared sha256 {target.sha256}; the stored bytes hash to {digest.sha256}"
         return Verdict(
-            FileStatus.FAILED, etag, info.size, digest.sha256, "checksum_mismatch", message
+            FileStatus.FAILED,
+            etag,
+            info.size,
+            digest.sha256,
+            "checksum_mismatch",
+            message,
+            info.version_id,
         )
-    return Verdict(FileStatus.STORED, etag, info.size, digest.sha256)
+    return Verdict(FileStatus.STORED, etag, info.size, digest.sha256, version_id=info.version_id)
 
 
 def settle(session: Session, run: Run) -> None:
-    """The run's status from its files': stored when all are, failed when all are final and one
-    failed. Callers hold the run's lock, so a concurrent finisher waits and then sees this one."""
+    """The run's status from its files': stored when all are; failed when all are final and one
+    failed verification (`files_failed`) or lost its recorded version (`files_lost`). Callers
+    hold the run's lock, so a concurrent finisher waits and then sees this one."""
     by_status = select(File.status, func.count()).where(File.run_id == run.id).group_by(File.status)
     counts: dict[str, int] = dict(session.execute(by_status).all())
     if not counts or counts.get(FileStatus.PENDING):
         return
-    failed, total = counts.get(FileStatus.FAILED, 0), sum(counts.values())
+    failed, lost = counts.get(FileStatus.FAILED, 0), counts.get(FileStatus.LOST, 0)
+    total = sum(counts.values())
     if failed:
         run.status, run.stored_at = RunStatus.FAILED.value, None
         run.error_code = "files_failed"
         run.error_message = f"{failed} of {total} files failed verification"
+        if lost:
+            run.error_message += f"; {lost} lost their recorded version"
+    elif lost:
+        # It was stored (stored_at keeps when); the bucket no longer holds all of it.
+        run.status = RunStatus.FAILED.value
+        run.error_code = "files_lost"
+        run.error_message = (
+            f"{lost} of {total} files lost their recorded version in the bucket (see incidents)"
+        )
     else:
         run.status, run.stored_at = RunStatus.STORED.value, utcnow()
         run.error_code = run.error_message = None
 
 
 def record(db: Database, target: Target, event: ObjectEvent, verdict: Verdict) -> Outcome:
-    """Write the verdict and settle the run, unless another delivery got there first."""
+    """Write the verdict and settle the run, unless another delivery got there first (then
+    DUPLICATE: the caller looks at the file as a final one)."""
     with db.session(serialize=True) as session:
         # Lock order run, then file: the same as the upload endpoints, so no deadlocks.
         run = session.get(Run, target.run_id, with_for_update=True)
         file = session.get(File, target.file_id, with_for_update=True)
         if run is None or file is None:
             return _ignore(event, "the run was deleted while its object was read")
-        done = _already_done(file, run.status, event)
-        if done is not None:
-            return done
+        if _inactive(run, event):
+            return Outcome.IGNORED
+        if file.status != FileStatus.PENDING:
+            return Outcome.DUPLICATE
         file.status = verdict.status.value
         file.etag, file.stored_size, file.sha256 = verdict.etag, verdict.size, verdict.sha256
+        file.version_id = verdict.version_id
         file.error_code, file.error_message = verdict.error_code, verdict.error_message
-        file.sequencer = event.sequencer
         file.stored_at = utcnow() if verdict.status == FileStatus.STORED else None
         settle(session, run)
     return Outcome.STORED if verdict.status == FileStatus.STORED else Outcome.FAILED
@@ -221,6 +294,7 @@ def _report(outcome: Outcome, verdict: Verdict, seconds: float) -> None:
             "duration_ms": round(seconds * 1000, 1),
             "mb_per_s": round(hashed / MiB / seconds, 1) if hashed and seconds else None,
             "error_code": verdict.error_code,
+            "version_id": verdict.version_id,
         },
     )
     metrics.add_metric(name="BytesHashed", unit=MetricUnit.Bytes, value=hashed)
@@ -231,14 +305,28 @@ def _report(outcome: Outcome, verdict: Verdict, seconds: float) -> None:
 
 
 def _insert_ignoring_duplicates(db: Database) -> postgresql.Insert | sqlite.Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on any of the files' unique keys: the key alone (runs/,
+    and inbox keys without versions) or the key and version (inbox keys' versions)."""
     if db.is_sqlite:
-        return sqlite.insert(File).on_conflict_do_nothing(index_elements=[File.object_key])
-    return postgresql.insert(File).on_conflict_do_nothing(index_elements=[File.object_key])
+        return sqlite.insert(File).on_conflict_do_nothing()
+    return postgresql.insert(File).on_conflict_do_nothing()
+
+
+def _lost_without_versions(current: ObjectInfo | DeleteMarker | None, target: Target) -> bool:
+    """A record without a version (a store without versioning, or recorded before 0004): its
+    bytes are certainly gone when nothing at all is at the key, or when an unversioned store
+    holds other bytes there. On a versioned store they may live on as a noncurrent version."""
+    if current is None:
+        return True
+    if isinstance(current, ObjectInfo) and current.version_id is None:
+        return plain_etag(current.etag) != target.etag
+    return False
 
 
 class BucketEvents:
-    """The one way an object event is handled, whatever delivered it (SQS, MinIO's webhook, a
-    test): built once with the database, the upload bucket and the settings."""
+    """The one way an object event is handled, whatever delivered it (SQS, MinIO's webhook, the
+    scheduled reconcile job, a test): built once with the database, the upload bucket and the
+    settings."""
 
     def __init__(self, db: Database, storage: Storage, settings: Settings) -> None:
         self.db = db
@@ -246,28 +334,89 @@ class BucketEvents:
         self.settings = settings
 
     def process(self, event: ObjectEvent) -> Outcome:
-        """The one entry point for an object-created event, whatever delivered it."""
+        """The one entry point: something happened at `event.key`; only the bucket says what."""
         if event.bucket != self.storage.bucket:
             return _ignore(event, "not the upload bucket")
         if event.key.startswith(INBOX_PREFIX):
             if event.key.endswith("/"):
                 return _ignore(event, "a folder marker, not a file")
-            if not self.adopt(event.key):
-                return _ignore(event, "the object was deleted before it could be adopted")
-        elif not event.key.startswith(RUNS_PREFIX):
-            return _ignore(event, "outside runs/ and inbox/")
-        return self._process_file(event)
+            return self._process_inbox(event)
+        if event.key.startswith(RUNS_PREFIX):
+            return self._process_run_key(event)
+        return _ignore(event, "outside runs/ and inbox/")
 
-    def adopt(self, key: str) -> bool:
-        """Give an `inbox/` object a run of its own (source `bucket`) unless it has one already;
-        False when the object is gone. Concurrent deliveries create one run: the file's object key
-        is unique, and a delivery that loses the insert race drops the run it had just inserted."""
+    # --- runs/: one file per key ----------------------------------------------------------
+
+    def _process_run_key(self, event: ObjectEvent) -> Outcome:
         with self.db.session() as session:
-            if session.scalar(select(File.id).where(File.object_key == key)) is not None:
-                return True
-        info = self.storage.head(key)
-        if info is None:
-            return False
+            file = session.scalar(select(File).where(File.object_key == event.key))
+            if file is None:
+                return _ignore(event, "no file has this key")
+            if _inactive(file.run, event):
+                return Outcome.IGNORED
+            target = target_of(file)
+        return self._process_file(event, target, watches_key=True, overwrites=True)
+
+    # --- inbox/: every version of a key is a run of its own -------------------------------
+
+    def _process_inbox(self, event: ObjectEvent) -> Outcome:
+        """Adopt the versions the event concerns that have no file yet, then verify the pending
+        files of the key. The newest file answers for the key (a delete marker on it), and the
+        file of the version the event names is checked for its loss; a new version is a new
+        run, never an overwrite of an older one."""
+        self.adopt_versions(event.key, event.version_id)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(File, Run)
+                .join(Run, File.run_id == Run.id)
+                .where(File.object_key == event.key)
+                .order_by(File.created_at.desc(), File.id.desc())
+            ).all()
+            if not rows:
+                return _ignore(event, "no object at the key to adopt")
+            chosen = [
+                (target_of(file), newest == 0)
+                for newest, (file, run) in enumerate(rows)
+                if (
+                    newest == 0
+                    or file.status == FileStatus.PENDING
+                    or (event.version_id is not None and file.version_id == event.version_id)
+                )
+                and not _inactive(run, event)
+            ]
+        outcomes = [
+            self._process_file(event, target, watches_key=newest, overwrites=False)
+            for target, newest in chosen
+        ]
+        return min(outcomes, key=SIGNIFICANCE.index, default=Outcome.IGNORED)
+
+    def adopt_versions(self, key: str, version_id: str | None = None) -> int:
+        """Give an `inbox/` key's versions a run each (source `bucket`) unless they have one:
+        the version `version_id` (an event's, once the bucket confirms it is an object) and
+        the key's current version; how many were adopted. S3 and MinIO name the version in
+        their events, so each version becomes a run exactly once however late or often its
+        event comes (an event without one, as moto sends, adopts the current version only);
+        a forged event adopts nothing the bucket does not hold. Concurrent deliveries adopt a
+        version once: (key, version) is unique, and a delivery that loses the insert race
+        drops the run it had just inserted. Without versions, the key is adopted once."""
+        found: list[ObjectInfo] = []
+        if version_id is not None:
+            hinted = self._ask_about(key, version_id)
+            if isinstance(hinted, ObjectInfo):
+                found.append(hinted)
+        current = self.storage.head_version(key)
+        if isinstance(current, ObjectInfo) and current.version_id not in {
+            info.version_id for info in found
+        }:
+            found.append(current)
+        if not found:
+            return 0
+        with self.db.session() as session:
+            known = set(session.scalars(select(File.version_id).where(File.object_key == key)))
+        # The event's version first: it is older than the current one, or the same.
+        return sum(self._adopt(key, info) for info in found if info.version_id not in known)
+
+    def _adopt(self, key: str, info: ObjectInfo) -> int:
         now, run_id = utcnow(), uuid.uuid4()
         path = key[len(INBOX_PREFIX) :]
         with self.db.session() as session:
@@ -293,33 +442,199 @@ class BucketEvents:
                     size_bytes=info.size,
                     content_type=(info.content_type or "application/octet-stream")[:255],
                     status=FileStatus.PENDING.value,
+                    version_id=info.version_id,
                     created_at=now,
                 )
                 .returning(File.id)
             )
             if file_id is None:
                 session.execute(delete(Run).where(Run.id == run_id))
-            else:
-                logger.info("inbox object adopted", extra={"key": key, "run_id": str(run_id)})
-        return True
+                return 0
+        logger.info(
+            "inbox object adopted",
+            extra={"key": key, "run_id": str(run_id), "version_id": info.version_id},
+        )
+        return 1
 
-    def _process_file(self, event: ObjectEvent) -> Outcome:
+    # --- one file --------------------------------------------------------------------------
+
+    def _process_file(
+        self, event: ObjectEvent, target: Target, *, watches_key: bool, overwrites: bool
+    ) -> Outcome:
+        """A pending file is verified; a final one (or one another delivery has just recorded)
+        is checked against what its key holds now."""
+        with _log_keys(run_id=str(target.run_id), file_id=str(target.file_id), key=target.key):
+            if target.status == FileStatus.PENDING:
+                outcome = self._verify_pending(event, target)
+                if outcome != Outcome.DUPLICATE:
+                    return outcome
+                reloaded = self._reload(target)
+                if reloaded is None:
+                    return _ignore(event, "the file was deleted meanwhile")
+                target = reloaded
+            return self._check_final(event, target, watches_key=watches_key, overwrites=overwrites)
+
+    def _reload(self, target: Target) -> Target | None:
         with self.db.session() as session:
-            file = session.scalar(select(File).where(File.object_key == event.key))
-            if file is None:
-                return _ignore(event, "no file has this key")
-            done = _already_done(file, file.run.status, event)
-            target = Target(file.id, file.run_id, file.size_bytes, file.declared_sha256)
-        if done is not None:
-            return done
-        with _log_keys(run_id=str(target.run_id), file_id=str(target.file_id), key=event.key):
-            started = time.perf_counter()
-            # Hashing a large object takes a while: say which one is in flight.
-            logger.debug("hashing object", extra={"size": event.size})
-            verdict = verify(self.storage, self.settings, event.key, target)
-            outcome = record(self.db, target, event, verdict)
+            file = session.get(File, target.file_id)
+            return None if file is None else target_of(file)
+
+    def _verify_pending(self, event: ObjectEvent, target: Target) -> Outcome:
+        # The version to verify: the one adopted (inbox), else what the key holds now.
+        info = self.storage.head_version(target.key, target.version_id)
+        if not isinstance(info, ObjectInfo):
+            # An event is no evidence: without an object at the key (not yet uploaded, a forged
+            # event, deleted since), the file stays pending (until its upload, or expiry).
+            return _ignore(event, "no object at the key (yet): the file stays pending")
+        started = time.perf_counter()
+        # Hashing a large object takes a while: say which one is in flight.
+        logger.debug("hashing object", extra={"size": info.size, "version_id": info.version_id})
+        verdict = verify(self.storage, self.settings, target.key, target, info)
+        if verdict is None:
+            return _ignore(event, "the object vanished while it was read: the file stays pending")
+        outcome = record(self.db, target, event, verdict)
+        if outcome in (Outcome.STORED, Outcome.FAILED):
             _report(outcome, verdict, time.perf_counter() - started)
         return outcome
+
+    def _check_final(
+        self, event: ObjectEvent, target: Target, *, watches_key: bool, overwrites: bool
+    ) -> Outcome:
+        findings = self._findings(event, target, watches_key=watches_key, overwrites=overwrites)
+        if not findings:
+            logger.info(
+                "duplicate event",
+                extra={
+                    "key": target.key,
+                    "reason": f"already {target.status}; the bucket shows nothing new",
+                },
+            )
+            return Outcome.DUPLICATE
+        return self._record_findings(event, target, findings)
+
+    def _findings(
+        self, event: ObjectEvent, target: Target, *, watches_key: bool, overwrites: bool
+    ) -> list[Finding]:
+        """What the bucket shows for a final file: its recorded version gone (stored files
+        only: a failed file's bytes were never accepted), and, for the file that answers for
+        its key, another version or a delete marker there now (or at the version the event
+        names, once the bucket confirms it)."""
+        key, recorded = target.key, target.version_id
+        current = self.storage.head_version(key)
+        found: list[Finding] = []
+        if target.status == FileStatus.STORED:
+            if recorded is not None:
+                mine = self.storage.head_version(key, recorded)
+                if not isinstance(mine, ObjectInfo):
+                    message = (
+                        f"the recorded version {recorded} of {key} is no longer in the bucket: "
+                        "it was permanently deleted"
+                    )
+                    found.append(Finding(IncidentKind.VERSION_LOST, None, message))
+            elif _lost_without_versions(current, target):
+                message = (
+                    f"{key} no longer holds the recorded bytes (ETag {target.etag}), and this "
+                    "bucket keeps no versions: they were overwritten or deleted"
+                )
+                found.append(Finding(IncidentKind.VERSION_LOST, None, message))
+        if not watches_key:
+            return found
+        others: dict[str, ObjectInfo | DeleteMarker] = {}
+        if current is not None and current.version_id is not None:
+            others[current.version_id] = current
+        others.pop(recorded or "", None)  # the recorded version is no other
+        hint = event.version_id
+        if hint is not None and hint != recorded and hint not in others:
+            hinted = self._ask_about(key, hint)
+            if hinted is not None:
+                others[hint] = hinted
+        kept = f"the recorded version {recorded} stays readable" if recorded else "nothing kept"
+        for version, what in others.items():
+            if isinstance(what, DeleteMarker):
+                message = f"a delete marker ({version}) was placed on {key}; {kept}"
+                found.append(Finding(IncidentKind.DELETED, version, message))
+            elif overwrites:
+                message = f"another version ({version}) was written over {key}; {kept}"
+                found.append(Finding(IncidentKind.OVERWRITTEN, version, message))
+        return found
+
+    def _ask_about(self, key: str, version_id: str) -> ObjectInfo | DeleteMarker | None:
+        """The version an event names, as the bucket knows it (None: no such version)."""
+        try:
+            return self.storage.head_version(key, version_id)
+        except ClientError as exc:
+            if error_code(exc) in UNKNOWN_VERSION_CODES:
+                return None
+            raise
+
+    def _record_findings(
+        self, event: ObjectEvent, target: Target, findings: list[Finding]
+    ) -> Outcome:
+        """Record each finding once, under the run's lock (so two deliveries cannot both record
+        one, whatever the unique constraint can see: it takes NULLs as distinct); a lost version
+        turns a stored file `lost` and settles its run."""
+        recorded: list[Incident] = []
+        with self.db.session(serialize=True) as session:
+            run = session.get(Run, target.run_id, with_for_update=True)
+            file = session.get(File, target.file_id, with_for_update=True)
+            if run is None or file is None:
+                return _ignore(event, "the run was deleted while its key was checked")
+            if _inactive(run, event):
+                return Outcome.IGNORED
+            lost = False
+            for finding in findings:
+                other = Incident.other_version_id
+                seen = session.scalar(
+                    select(Incident.id).where(
+                        Incident.file_id == file.id,
+                        Incident.kind == finding.kind.value,
+                        other.is_(None)
+                        if finding.other_version_id is None
+                        else other == finding.other_version_id,
+                    )
+                )
+                if seen is not None:
+                    continue
+                incident = Incident(
+                    id=uuid.uuid4(),
+                    run_id=run.id,
+                    file_id=file.id,
+                    kind=finding.kind.value,
+                    object_key=file.object_key,
+                    recorded_version_id=file.version_id,
+                    other_version_id=finding.other_version_id,
+                    detected_at=utcnow(),
+                    message=finding.message,
+                )
+                session.add(incident)
+                recorded.append(incident)
+                if finding.kind == IncidentKind.VERSION_LOST and file.status == FileStatus.STORED:
+                    file.status = FileStatus.LOST.value
+                    file.error_code, file.error_message = VERSION_DELETED, finding.message
+                    lost = True
+            if lost:
+                session.flush()
+                settle(session, run)
+        for incident in recorded:
+            logger.warning(
+                "integrity incident",
+                extra={
+                    "kind": incident.kind,
+                    "key": incident.object_key,
+                    "run_id": str(incident.run_id),
+                    "file_id": str(incident.file_id),
+                    "recorded_version_id": incident.recorded_version_id,
+                    "other_version_id": incident.other_version_id,
+                    "detail": incident.message,
+                },
+            )
+            metrics.add_metric(name="IntegrityIncidents", unit=MetricUnit.Count, value=1)
+        if not recorded:
+            logger.info("duplicate event", extra={"key": target.key, "reason": "known incident"})
+            return Outcome.DUPLICATE
+        return Outcome.INCIDENT
+
+    # --- delivery paths ----------------------------------------------------------------------
 
     def from_queue(self, sqs_event: dict[str, Any]) -> PartialItemFailureResponse:
         """An SQS Lambda event of bucket notifications; names the messages to deliver again."""

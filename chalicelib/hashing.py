@@ -53,12 +53,16 @@ def _read(
     storage: Storage,
     key: str,
     span: tuple[int, int | None],
-    etag: str | None,
+    pin: tuple[str | None, str | None],
     buffer: Buffer,
     stop: threading.Event,
 ) -> None:
+    etag, version_id = pin
     try:
-        chunks = storage.read_range(key, span[0], span[1], if_match=etag)
+        if version_id is not None:
+            chunks = storage.read_version(key, version_id, span[0], span[1])
+        else:
+            chunks = storage.read_range(key, span[0], span[1], if_match=etag)
         try:
             for chunk in chunks:
                 if not _put(buffer, chunk, stop):
@@ -84,11 +88,14 @@ def sha256_object(
     size: int,
     *,
     etag: str | None = None,
+    version_id: str | None = None,
     range_size: int = 8 * MiB,
     concurrency: int = 4,
 ) -> Digest:
-    """Hash an object of (about) `size` bytes. With `etag`, every read is pinned to that version
-    of the object (a replaced object fails with 412 rather than mixing two versions' bytes)."""
+    """Hash an object of (about) `size` bytes. With `version_id`, every read is of that version
+    (GET with VersionId: whatever is written over the key meanwhile, those bytes never change).
+    Without one (a store that keeps no versions), `etag` pins the reads instead: a replaced
+    object fails with 412 rather than mixing two versions' bytes."""
     spans = iter(ranges(size, range_size))
     capacity = max(1, min(range_size or MAX_BUFFERED, MAX_BUFFERED) // READ_CHUNK) + 1
     stop = threading.Event()
@@ -100,7 +107,7 @@ def sha256_object(
             span = next(spans, None)
             if span is not None:
                 buffer: Buffer = queue.Queue(maxsize=capacity)
-                pool.submit(_read, storage, key, span, etag, buffer, stop)
+                pool.submit(_read, storage, key, span, (etag, version_id), buffer, stop)
                 buffers.append(buffer)
 
         try:

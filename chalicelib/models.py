@@ -18,7 +18,9 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -35,6 +37,16 @@ class FileStatus(enum.StrEnum):
     PENDING = "pending"
     STORED = "stored"
     FAILED = "failed"
+    # Was stored, and the version it recorded is no longer in the bucket (error `version_deleted`).
+    LOST = "lost"
+
+
+class IncidentKind(enum.StrEnum):
+    """What happened at a final file's key (docs/events.md, "Versions and incidents")."""
+
+    OVERWRITTEN = "overwritten"  # another version was written over the key
+    DELETED = "deleted"  # a delete marker was placed on the key
+    VERSION_LOST = "version_lost"  # the recorded version itself is gone
 
 
 class RunSource(enum.StrEnum):
@@ -69,6 +81,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _in(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+# The rows `ux_files_object_key` keeps unique by key alone: every key but an inbox key with a
+# version (substr, not LIKE: SQLite's LIKE ignores case, and keys do not).
+ONE_FILE_PER_KEY = "substr(object_key, 1, 6) <> 'inbox/' OR version_id IS NULL"
 
 
 class Base(DeclarativeBase):
@@ -113,6 +130,9 @@ class Run(Base):
     # The owner of the token that created the run (or INLET_INBOX_OWNER for dropped files);
     # NULL for runs made with authentication off, and for runs older than authentication.
     owner: Mapped[str | None] = mapped_column(String(64))
+    # When the orphan cleanup deleted the run's objects (every version): bucket events for
+    # them are then expected and ignored.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     files: Mapped[list[File]] = relationship(
         back_populates="run", order_by="File.created_at, File.id", cascade="all, delete-orphan"
@@ -125,6 +145,16 @@ class File(Base):
         CheckConstraint(_in("status", FileStatus), name="status"),
         CheckConstraint("size_bytes >= 0", name="size_bytes"),
         Index("ix_files_run_id", "run_id"),
+        # A key names one file, except under inbox/ where each version of a key is a file (and
+        # a run) of its own; without versions (NULL) an inbox key is one file too.
+        Index(
+            "ux_files_object_key",
+            "object_key",
+            unique=True,
+            sqlite_where=text(ONE_FILE_PER_KEY),
+            postgresql_where=text(ONE_FILE_PER_KEY),
+        ),
+        Index("ux_files_object_key_version", "object_key", "version_id", unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -132,16 +162,18 @@ class File(Base):
         Uuid, ForeignKey("ingestion_runs.id", ondelete="CASCADE")
     )
     name: Mapped[str] = mapped_column(String(255))
-    object_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    object_key: Mapped[str] = mapped_column(String(1024))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(255))
     declared_sha256: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64))
     etag: Mapped[str | None] = mapped_column(String(128))
-    # What the bucket event handler found: the object's real size, and the S3 event sequencer of
-    # the last event it recorded (orders events of one key; absent on some emulators).
+    # What the bucket event handler found: the object's real size, and the version it verified
+    # (NULL on a store that keeps no versions). `sequencer` is no longer written: events are
+    # hints, never ordered by their sequencers (docs/events.md); it keeps what older code wrote.
     stored_size: Mapped[int | None] = mapped_column(BigInteger)
     sequencer: Mapped[str | None] = mapped_column(String(64))
+    version_id: Mapped[str | None] = mapped_column(String(1024))
     status: Mapped[str] = mapped_column(String(16), default=FileStatus.PENDING.value)
     multipart_upload_id: Mapped[str | None] = mapped_column(String(1024))
     part_size: Mapped[int | None] = mapped_column(BigInteger)
@@ -159,6 +191,33 @@ class File(Base):
         if not self.part_size:
             return 0
         return max(1, -(-self.size_bytes // self.part_size))
+
+
+class Incident(Base):
+    """Something the bucket did to a final file's key: recorded once per (file, kind, other
+    version), whatever number of events told of it. The file's record itself is not rewritten."""
+
+    __tablename__ = "integrity_incidents"
+    __table_args__ = (
+        CheckConstraint(_in("kind", IncidentKind), name="kind"),
+        # Once per file, kind and other version. NULLs are distinct in unique constraints, so
+        # incidents without another version (version_lost) are kept once by the handler, which
+        # decides under the run's lock.
+        UniqueConstraint("file_id", "kind", "other_version_id"),
+        Index("ix_integrity_incidents_run_detected", "run_id", "detected_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("ingestion_runs.id", ondelete="CASCADE")
+    )
+    file_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("files.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    object_key: Mapped[str] = mapped_column(String(1024))
+    recorded_version_id: Mapped[str | None] = mapped_column(String(1024))
+    other_version_id: Mapped[str | None] = mapped_column(String(1024))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message: Mapped[str] = mapped_column(Text)
 
 
 class ApiToken(Base):

@@ -18,7 +18,7 @@ ERRORS = {
     "401": "Missing or wrong bearer token",
     "404": "No such run or file",
     "409": "The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`,"
-    " `upload_completed`, `upload_gone` (docs/contract.md)",
+    " `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md)",
     "413": "File, file count or body over the configured limit",
     "422": "Well-formed but invalid request",
     "503": "Database or bucket unreachable",

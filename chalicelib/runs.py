@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from chalicelib.db import Database
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.models import File, Run, RunStatus
+from chalicelib.models import File, Incident, Run, RunStatus
 from chalicelib.schemas import ErrorInfo, FileOut, RunDetail, RunOut, RunPage
+from chalicelib.schemas import Incident as IncidentOut
 
 MAX_PAGE = 200
 
@@ -36,8 +37,21 @@ def file_out(file: File) -> FileOut:
         sha256=file.sha256,
         declared_sha256=file.declared_sha256,
         etag=file.etag,
+        version_id=file.version_id,
         stored_at=file.stored_at,
         error=_error(file.error_code, file.error_message),
+    )
+
+
+def incident_out(incident: Incident) -> IncidentOut:
+    return IncidentOut(
+        kind=incident.kind,
+        file_id=incident.file_id,
+        key=incident.object_key,
+        recorded_version_id=incident.recorded_version_id,
+        other_version_id=incident.other_version_id,
+        detected_at=incident.detected_at,
+        message=incident.message,
     )
 
 
@@ -167,5 +181,14 @@ class Runs:
         with self.db.session() as session:
             run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
             files = run.files
+            incidents = session.scalars(
+                select(Incident)
+                .where(Incident.run_id == run.id)
+                .order_by(Incident.detected_at, Incident.id)
+            )
             summary = run_out(run, len(files), sum(f.size_bytes for f in files))
-            return RunDetail(**summary.model_dump(), files=[file_out(f) for f in files])
+            return RunDetail(
+                **summary.model_dump(),
+                files=[file_out(f) for f in files],
+                incidents=[incident_out(i) for i in incidents],
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -143,6 +143,12 @@ class RunOut(Response):
     error: ErrorInfo | None
 
 
+def _added_later(schema: dict[str, Any]) -> None:
+    """A field added to a response after clients were written: optional in the document (no
+    `default`, which makes generated types require it), so those clients keep compiling."""
+    schema.pop("default", None)
+
+
 class FileOut(Response):
     id: UUID
     run_id: UUID
@@ -150,10 +156,20 @@ class FileOut(Response):
     key: str
     size_bytes: int
     content_type: str
-    status: Literal["pending", "stored", "failed"]
+    status: Literal["pending", "stored", "failed", "lost"] = Field(
+        description="`lost`: it was stored, and its recorded version is no longer in the"
+        " bucket (error `version_deleted`)"
+    )
     sha256: str | None
     declared_sha256: str | None
     etag: str | None
+    version_id: str | None = Field(
+        default=None,
+        description="The object version that was verified and recorded (read it with"
+        " GetObject VersionId); null on a store without versioning, and while an upload is"
+        " pending. Always sent; optional in this document, as fields added later are",
+        json_schema_extra=_added_later,
+    )
     stored_at: datetime | None
     error: ErrorInfo | None
 
@@ -207,8 +223,30 @@ class RunPage(Response):
     next_cursor: str | None
 
 
+class Incident(Response):
+    """Something the bucket did to a final file's key, recorded once (docs/events.md)."""
+
+    kind: Literal["overwritten", "deleted", "version_lost"] = Field(
+        description="`overwritten`: another version was written over the key; `deleted`: a"
+        " delete marker was placed on it (in both, the recorded version stays readable and the"
+        " file stays as recorded); `version_lost`: the recorded version itself is gone (the"
+        " file is then `lost`)"
+    )
+    file_id: UUID
+    key: str
+    recorded_version_id: str | None
+    other_version_id: str | None = Field(
+        description="The version written, or the delete marker placed; null for version_lost"
+    )
+    detected_at: datetime
+    message: str
+
+
 class RunDetail(RunOut):
     files: list[FileOut]
+    incidents: list[Incident] = Field(
+        default_factory=list, description="Integrity incidents, oldest first"
+    )
 
 
 class Health(Response):

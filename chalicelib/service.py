@@ -6,9 +6,9 @@ tests build one with a real database and bucket of their own (the Chalice sample
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
-from chalicelib import db_secret, expiry, health
+from chalicelib import db_secret, health, maintenance
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.events import BucketEvents
@@ -43,7 +43,12 @@ class Inlet:
     def health(self) -> Health:
         return health.check(self.db, self.storage)
 
-    def expire_pending_runs(self) -> int:
-        """Expire runs left pending longer than INLET_PENDING_TTL_HOURS; how many."""
-        ttl = timedelta(hours=self.settings.inlet_pending_ttl_hours)
-        return expiry.expire_runs(self.db, self.storage, ttl)
+    def run_schedule(
+        self, now: datetime | None = None, budget: float = maintenance.DEFAULT_BUDGET_SECONDS
+    ) -> maintenance.ScheduleReport:
+        """The scheduled job: process uploads whose event was lost, expire runs left pending
+        longer than INLET_PENDING_TTL_HOURS, purge the objects of runs that ended more than
+        INLET_ORPHAN_GRACE_HOURS ago; no new work after `budget` seconds (docs/events.md)."""
+        return maintenance.run_schedule(
+            self.db, self.storage, self.events, self.settings, now, budget=budget
+        )

@@ -24,38 +24,46 @@ from chalicelib.telemetry import metrics
 
 @dataclass(frozen=True)
 class ObjectEvent:
-    """One `s3:ObjectCreated:*` record: the key is already URL-decoded."""
+    """One `ObjectCreated:*` or `ObjectRemoved:*` record (the key already URL-decoded): a hint
+    that something happened at a key. The handler acts on the bucket and key only, and asks the
+    bucket what is there; `version_id` at most points it at a version to ask about. Size, ETag
+    and the event's name are logged, never believed (docs/events.md, "Events are hints")."""
 
     bucket: str
     key: str
-    size: int
-    etag: str
-    sequencer: str | None = None
+    size: int = 0
+    etag: str = ""
+    version_id: str | None = None
+    name: str = ""
 
 
 TEST_EVENT = "s3:TestEvent"
+EVENT_KINDS = ("ObjectCreated:", "ObjectRemoved:")
 
 
 def object_events(body: str) -> list[ObjectEvent]:
-    """The object-created records of one message; none for the test event S3 sends when a
-    notification is configured. A body that is not an S3 notification raises: retried, it ends
-    in the dead-letter queue, where someone can look at it."""
+    """The object-created and object-removed records of one message; none for the test event
+    S3 sends when a notification is configured. A body that is not an S3 notification raises:
+    retried, it ends in the dead-letter queue, where someone can look at it."""
     message = json.loads(body)
     if message.get("Event") == TEST_EVENT:
         return []
     found = []
     for record in message["Records"]:
-        if not record["eventName"].startswith("ObjectCreated:"):
+        name = record["eventName"]
+        if not name.startswith(EVENT_KINDS):
             continue
         s3 = record["s3"]
+        obj = s3["object"]
         found.append(
             ObjectEvent(
                 bucket=s3["bucket"]["name"],
                 # S3 URL-encodes keys in events, with `+` for spaces.
-                key=unquote_plus(s3["object"]["key"]),
-                size=int(s3["object"].get("size", 0)),
-                etag=s3["object"].get("eTag", ""),
-                sequencer=s3["object"].get("sequencer"),
+                key=unquote_plus(obj["key"]),
+                size=int(obj.get("size", 0)),
+                etag=obj.get("eTag", ""),
+                version_id=obj.get("versionId") or None,
+                name=name,
             )
         )
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
 
 READ_CHUNK = 1024 * 1024
 CHECKSUM_HEADER = "x-amz-checksum-sha256"
+IF_NONE_MATCH = "If-None-Match"
+# The empty object that closes a single-PUT key of a cancelled or expired run
+# (`Storage.write_tombstone`): what a HEAD of it shows (metadata `x-amz-meta-inlet-tombstone`).
+TOMBSTONE_CONTENT_TYPE = "application/x-inlet-tombstone"
+TOMBSTONE_METADATA = {"inlet-tombstone": "closed"}
+TOMBSTONE_ATTEMPTS = 3
 
 
 def make_s3_client(settings: Settings, *, public: bool = False) -> S3Client:
@@ -63,6 +70,21 @@ class ObjectInfo:
     size: int
     etag: str
     content_type: str | None
+    # The version described (None on a store that keeps no versions, and for S3's "null"
+    # version: an object written before versioning was enabled).
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteMarker:
+    """What a versioned bucket holds at a deleted key: a marker, a version of its own."""
+
+    version_id: str | None
+
+
+def _version(value: str | None) -> str | None:
+    """S3 spells "no version" as an absent header or as the version "null"."""
+    return None if value in (None, "", "null") else value
 
 
 def error_code(exc: ClientError) -> str:
@@ -97,12 +119,24 @@ class Storage:
             url=url, expires_at=expires_at.replace(microsecond=0), headers=headers or {}
         )
 
-    def presign_put(self, key: str, content_type: str, sha256: str | None = None) -> Presigned:
-        """A single PUT. With the declared `sha256` (hex), the checksum is a signed header: the
-        bucket refuses the upload unless the bytes hash to it (S3: 400 BadDigest), and refuses
-        a request that leaves the header out or changes it (403)."""
-        params: dict[str, Any] = {"Key": key, "ContentType": content_type}
-        headers = {"Content-Type": content_type}
+    def presign_put(
+        self, key: str, content_type: str, size: int, sha256: str | None = None
+    ) -> Presigned:
+        """A single PUT of exactly `size` bytes that only creates: `Content-Length` and
+        `If-None-Match: *` are signed headers, so a signature-checking bucket refuses another
+        length (403) and any PUT once an object is at the key (412): a second PUT through the
+        URL, or one after the run was closed (`write_tombstone`). With the declared `sha256`
+        (hex), the checksum is signed too: the bucket refuses the upload unless the bytes hash
+        to it (S3: 400 BadDigest). A request that leaves out or changes a signed header is
+        refused (403)."""
+        params: dict[str, Any] = {
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+            "IfNoneMatch": "*",
+        }
+        # Content-Length is signed too, but every HTTP client sends it itself.
+        headers = {"Content-Type": content_type, IF_NONE_MATCH: "*"}
         if sha256:
             checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
             params["ChecksumSHA256"] = checksum
@@ -115,9 +149,12 @@ class Storage:
         )
         return response["UploadId"]
 
-    def presign_part(self, key: str, upload_id: str, part_number: int) -> Presigned:
+    def presign_part(self, key: str, upload_id: str, part_number: int, size: int) -> Presigned:
+        """One part of exactly `size` bytes (a signed `Content-Length`: another length is 403).
+        A part cannot carry If-None-Match; completing does (`complete_multipart`)."""
         return self._presign(
-            "upload_part", {"Key": key, "UploadId": upload_id, "PartNumber": part_number}
+            "upload_part",
+            {"Key": key, "UploadId": upload_id, "PartNumber": part_number, "ContentLength": size},
         )
 
     def list_parts(self, key: str, upload_id: str) -> list[Part]:
@@ -131,13 +168,43 @@ class Storage:
         return parts
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
+        """Complete, only if no object is at the key (If-None-Match: *): otherwise the bucket
+        answers 412 PreconditionFailed and the upload stays open."""
         response = self.client.complete_multipart_upload(
             Bucket=self.bucket,
             Key=key,
             UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]},
+            IfNoneMatch="*",
         )
         return response.get("ETag", "")
+
+    def write_tombstone(self, key: str) -> bool:
+        """Close a single-PUT key whose run will take no upload: put an empty object there
+        unless one is there already (If-None-Match: *). A still-valid URL for the key signs
+        If-None-Match: *, so a PUT through it then gets 412. True when written, False when the
+        key held an object. S3 answers 409 ConditionalRequestConflict while another conditional
+        write to the key is in flight (a client's PUT): asked again, one of the two has won."""
+        attempt = 1
+        while True:
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=b"",
+                    ContentType=TOMBSTONE_CONTENT_TYPE,
+                    Metadata=TOMBSTONE_METADATA,
+                    IfNoneMatch="*",
+                )
+                return True
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "PreconditionFailed":
+                    return False
+                if code != "ConditionalRequestConflict" or attempt >= TOMBSTONE_ATTEMPTS:
+                    raise
+            time.sleep(0.2 * attempt)
+            attempt += 1
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         """Abort; an upload that is already gone counts as aborted."""
@@ -148,18 +215,10 @@ class Storage:
                 raise
 
     def head(self, key: str) -> ObjectInfo | None:
-        """Size, ETag and content type of an object, or None when it does not exist."""
-        try:
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
-        return ObjectInfo(
-            size=response["ContentLength"],
-            etag=response["ETag"],
-            content_type=response.get("ContentType"),
-        )
+        """Size, ETag, content type and version of an object, or None when it does not exist
+        (a delete marker included)."""
+        found = self.head_version(key)
+        return found if isinstance(found, ObjectInfo) else None
 
     def read_range(
         self, key: str, start: int, end: int | None, if_match: str | None = None
@@ -178,5 +237,92 @@ class Storage:
         finally:
             body.close()  # a reader that stops early must not leave the connection half read
 
+    def read_version(
+        self, key: str, version_id: str, start: int, end: int | None
+    ) -> Generator[bytes, None, None]:
+        """`read_range` of one version of the object: its bytes whatever was written or deleted
+        over the key since (a version never changes). A version that is gone: 404 NoSuchVersion."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "VersionId": version_id}
+        if end is not None or start:
+            params["Range"] = f"bytes={start}-{'' if end is None else end}"
+        body = self.client.get_object(**params)["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size=READ_CHUNK)
+        finally:
+            body.close()
+
+    def head_version(
+        self, key: str, version_id: str | None = None
+    ) -> ObjectInfo | DeleteMarker | None:
+        """What the bucket holds at `key` now (or as the version `version_id`): an object, a
+        delete marker, or None (no such key, or no such version)."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id is not None:
+            params["VersionId"] = version_id
+        try:
+            response = self.client.head_object(**params)
+        except ClientError as exc:
+            # A delete marker: 404 as the current version, 405 when asked for by its id.
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            if headers.get("x-amz-delete-marker") == "true":
+                return DeleteMarker(_version(headers.get("x-amz-version-id")))
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+                return None
+            raise
+        return ObjectInfo(
+            size=response["ContentLength"],
+            etag=response["ETag"],
+            content_type=response.get("ContentType"),
+            version_id=_version(response.get("VersionId")),
+        )
+
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
+
+    # --- the scheduled job (chalicelib/maintenance.py) -------------------------------------
+
+    def upload_arrived_at(self, key: str) -> datetime | None:
+        """When an upload's bytes landed at `key` (the object's LastModified), or None when no
+        upload is there: no object, a delete marker, or a run's closing placeholder."""
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        placeholder = (
+            response.get("ContentLength") == 0
+            and response.get("ContentType") == TOMBSTONE_CONTENT_TYPE
+            and response.get("Metadata", {}).items() >= TOMBSTONE_METADATA.items()
+        )
+        return None if placeholder else response["LastModified"]
+
+    def purge_prefix(self, prefix: str) -> tuple[int, int]:
+        """Delete every version and every delete marker under `prefix` (a versioned bucket keeps
+        what was overwritten or deleted as noncurrent versions): how many, and their bytes.
+        Raises when the bucket refuses to delete any of them (e.g. Object Lock retention)."""
+        found: list[tuple[str, str, int]] = []
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for version in page.get("Versions", []):
+                found.append((version["Key"], version["VersionId"], version.get("Size", 0)))
+            for marker in page.get("DeleteMarkers", []):
+                found.append((marker["Key"], marker["VersionId"], 0))
+        most = 1000  # DeleteObjects takes at most 1,000 keys a request
+        for start in range(0, len(found), most):
+            batch = found[start : start + most]
+            response = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={
+                    "Objects": [{"Key": key, "VersionId": version} for key, version, _ in batch],
+                    "Quiet": True,
+                },
+            )
+            errors = response.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise RuntimeError(
+                    f"the bucket kept {len(errors)} of {len(batch)} versions under {prefix}: "
+                    f"{first.get('Code')} {first.get('Message')} ({first.get('Key')})"
+                )
+        return len(found), sum(size for _, _, size in found)

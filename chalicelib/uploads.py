@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
@@ -16,6 +19,7 @@ from chalicelib.errors import (
     Invalid,
     NotFound,
     NotMultipart,
+    ObjectExists,
     RunNotPending,
     TooLarge,
     UploadCompleted,
@@ -83,11 +87,19 @@ def _validate_limits(request: CreateUploadRequest, settings: Settings) -> None:
             )
 
 
+def part_length(file: File, number: int) -> int:
+    """The exact length of part `number`: the part size, or what remains for the last part."""
+    assert file.part_size is not None
+    return min(file.part_size, file.size_bytes - (number - 1) * file.part_size)
+
+
 def _signed_parts(storage: Storage, file: File, numbers: list[int]) -> list[SignedPart]:
     assert file.multipart_upload_id is not None
     signed = []
     for number in numbers:
-        presigned = storage.presign_part(file.object_key, file.multipart_upload_id, number)
+        presigned = storage.presign_part(
+            file.object_key, file.multipart_upload_id, number, part_length(file, number)
+        )
         signed.append(
             SignedPart(part_number=number, url=presigned.url, expires_at=presigned.expires_at)
         )
@@ -96,8 +108,11 @@ def _signed_parts(storage: Storage, file: File, numbers: list[int]) -> list[Sign
 
 def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUpload | MultipartUpload:
     if file.part_size is None:
-        # A declared sha256 is signed into the URL: the bucket itself refuses other bytes.
-        presigned = storage.presign_put(file.object_key, file.content_type, file.declared_sha256)
+        # The size, If-None-Match: * and a declared sha256 are signed into the URL: the bucket
+        # itself refuses another length, other bytes and a second write to the key.
+        presigned = storage.presign_put(
+            file.object_key, file.content_type, file.size_bytes, file.declared_sha256
+        )
         return SingleUpload(
             url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
         )
@@ -148,11 +163,50 @@ def _upload_gone(exc: ClientError, file_id: str) -> UploadGone | None:
 PART_ERRORS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
 
 
-def abort_open_uploads(storage: Storage, files: Iterable[File]) -> None:
-    """Abort the multipart uploads of these files that were never completed."""
+def multipart_etag(etags: Iterable[str]) -> str | None:
+    """The ETag S3 gives an object completed from parts with these ETags (the MD5 of their
+    MD5s, a dash, the part count), or None when a part's ETag is no MD5 (SSE-KMS)."""
+    digests = []
+    for etag in etags:
+        plain = etag.strip('"')
+        if not re.fullmatch(r"[0-9a-fA-F]{32}", plain):
+            return None
+        digests.append(bytes.fromhex(plain))
+    combined = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+    return f"{combined}-{len(digests)}"
+
+
+# Requests to the bucket in flight at once while closing a run (botocore pools 10 connections).
+CLOSE_CONCURRENCY = 8
+
+
+def close_open_uploads(storage: Storage, files: Iterable[File]) -> None:
+    """Make the presigned URLs of a run that leaves `pending` (cancelled, expired) useless where
+    the bucket enforces them: abort its multipart uploads that were never completed (their part
+    URLs then answer 404 NoSuchUpload), and put an empty tombstone at each single-PUT key that
+    holds no object yet, so a late PUT through its still-valid URL, which must carry the signed
+    If-None-Match: *, gets 412. An object already at a key stays. Callers close before they
+    commit the run's new status: if the bucket fails, the run stays pending, to be closed again
+    (aborting and tombstoning twice are harmless)."""
+    tasks: list[Callable[[], object]] = []
     for file in files:
-        if file.multipart_upload_id and file.upload_completed_at is None:
-            storage.abort_multipart(file.object_key, file.multipart_upload_id)
+        if file.multipart_upload_id is None:
+            tasks.append(partial(storage.write_tombstone, file.object_key))
+        elif file.upload_completed_at is None:
+            key, upload_id = file.object_key, file.multipart_upload_id
+            tasks.append(partial(storage.abort_multipart, key, upload_id))
+    if len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(min(CLOSE_CONCURRENCY, len(tasks)), thread_name_prefix="close") as pool:
+        futures = [pool.submit(task) for task in tasks]
+    for future in futures:
+        future.result()  # the first failure, once every request has been answered
+
+
+# The name chalicelib/expiry.py imports; it closes single-PUT keys too now.
+abort_open_uploads = close_open_uploads
 
 
 class Uploads:
@@ -264,28 +318,46 @@ class Uploads:
                     [{"field": "parts", "message": f"got {len(numbers)} part(s)"}],
                 )
             assert file.multipart_upload_id is not None
+            parts = [(p.part_number, p.etag) for p in request.parts]
             try:
-                self.storage.complete_multipart(
-                    file.object_key,
-                    file.multipart_upload_id,
-                    [(p.part_number, p.etag) for p in request.parts],
-                )
+                self.storage.complete_multipart(file.object_key, file.multipart_upload_id, parts)
             except ClientError as exc:
-                gone = _upload_gone(exc, file_id)
-                if gone:
-                    raise gone from None
-                if error_code(exc) in PART_ERRORS:
-                    message = exc.response.get("Error", {}).get("Message") or error_code(exc)
-                    raise Invalid(f"the bucket refused the part list: {message}") from None
-                raise
+                self._refused_completion(exc, file, file_id, [etag for _, etag in parts])
             file.upload_completed_at = datetime.now(UTC)
             logger.info(
                 "multipart upload completed", extra={"file_id": file_id, "parts": len(numbers)}
             )
             return file_out(file)
 
+    def _refused_completion(
+        self, exc: ClientError, file: File, file_id: str, etags: list[str]
+    ) -> None:
+        """Raise what the bucket's refusal to complete means, or return when the object at the
+        key is this very upload, completed by an earlier call whose answer (or commit) was lost:
+        S3 then answers 412 (If-None-Match: an object is there) or 404 NoSuchUpload."""
+        code = error_code(exc)
+        if code in ("PreconditionFailed", "NoSuchUpload"):
+            info = self.storage.head(file.object_key)
+            expected = multipart_etag(etags)
+            if info is not None and expected and info.etag.strip('"') == expected:
+                logger.info("multipart upload found completed", extra={"file_id": file_id})
+                return
+            if info is not None and code == "PreconditionFailed":
+                raise ObjectExists(
+                    f"an object is at the key of file {file_id} already; the bucket keeps it "
+                    "and refused to complete the upload over it"
+                ) from None
+        gone = _upload_gone(exc, file_id)
+        if gone:
+            raise gone from None
+        if code in PART_ERRORS:
+            message = exc.response.get("Error", {}).get("Message") or code
+            raise Invalid(f"the bucket refused the part list: {message}") from None
+        raise exc
+
     def cancel(self, run_id: str, owner: str | None) -> RunOut:
-        """Cancel a pending run and abort its open multipart uploads; twice is harmless."""
+        """Cancel a pending run and close its uploads (`close_open_uploads`): aborted multipart
+        uploads, tombstones at single-PUT keys; twice is harmless."""
         with self.db.session(serialize=True) as session:
             run = visible(
                 session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner
@@ -295,8 +367,8 @@ class Uploads:
                     f"run {run_id} is {run.status}; only pending runs can be cancelled"
                 )
             if run.status == RunStatus.PENDING:
-                # Abort before committing: if the bucket fails, the run stays pending to retry.
-                abort_open_uploads(self.storage, run.files)
+                # Close before committing: if the bucket fails, the run stays pending to retry.
+                close_open_uploads(self.storage, run.files)
                 run.status = RunStatus.CANCELLED.value
                 run.updated_at = datetime.now(UTC)
                 logger.info("run cancelled")

@@ -4,7 +4,8 @@ sends them, processed by the same core function as the SQS path (`events.BucketE
 MinIO posts one JSON document per event, `{"EventName", "Key", "Records": [...]}`, whose records
 follow S3's event structure except for the event names (`s3:ObjectCreated:Put` where S3 writes
 `ObjectCreated:Put`). The records are parsed by the SQS path's parser, so both paths agree on
-keys (URL-decoded), sizes, ETags and sequencers.
+keys (URL-decoded), sizes, ETags and versions. Like the queue's, these events are hints: the
+handler acts on what the bucket holds, so a forged one changes nothing the bucket does not show.
 
 The endpoint is off unless INLET_WEBHOOK_SECRET is set (404), and refuses any request without
 `Authorization: Bearer <secret>` (401). MinIO delivers at least once and retries on any answer
@@ -23,21 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib import sqs
 from chalicelib.auth import bearer_token
+from chalicelib.bucket import WEBHOOK_EVENTS
 from chalicelib.errors import Invalid, NotFound, Unauthorized
 from chalicelib.logs import logger
 from chalicelib.sqs import ObjectEvent
 from chalicelib.telemetry import metrics
 
-# The events that put new bytes under a key. MinIO also files tagging, retention and legal-hold
-# changes under ObjectCreated: those are acknowledged and ignored.
-CREATED = frozenset(
-    {
-        "ObjectCreated:Put",
-        "ObjectCreated:Post",
-        "ObjectCreated:Copy",
-        "ObjectCreated:CompleteMultipartUpload",
-    }
-)
+# The events that put new bytes under a key or remove them (an object, a version, a delete
+# marker). MinIO also files tagging, retention and legal-hold changes under ObjectCreated: those
+# are acknowledged and ignored.
+HANDLED = frozenset(name.removeprefix("s3:") for name in WEBHOOK_EVENTS)
 
 
 class BucketNotification(BaseModel):
@@ -70,14 +66,14 @@ def authorize(authorization: str | None, secret: SecretStr | None) -> None:
 
 
 def object_events(notification: BucketNotification) -> list[ObjectEvent]:
-    """The object-created events of a notification, read by the SQS path's parser."""
-    created = []
+    """The object events of a notification, read by the SQS path's parser."""
+    handled = []
     for record in notification.Records:
         name = str(record.get("eventName", "")).removeprefix("s3:")
-        if name in CREATED:
-            created.append(record | {"eventName": name})
+        if name in HANDLED:
+            handled.append(record | {"eventName": name})
     try:
-        return sqs.object_events(json.dumps({"Records": created}))
+        return sqs.object_events(json.dumps({"Records": handled}))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise Invalid(
             "not an S3 event notification: a record lacks s3.bucket.name or s3.object.key",
@@ -88,7 +84,7 @@ def object_events(notification: BucketNotification) -> list[ObjectEvent]:
 def receive(
     notification: BucketNotification, process: Callable[[ObjectEvent], object]
 ) -> BucketEventsResult:
-    """Process every object-created record; any failure raises (the sender retries them all)."""
+    """Process every object record; any failure raises (the sender retries them all)."""
     found = object_events(notification)
     processed = []
     try:

@@ -29,6 +29,7 @@ ErrorCode = Literal[
     "not_multipart",  # 409: a single PUT file has no parts
     "upload_completed",  # 409: the file's multipart upload is already completed
     "upload_gone",  # 409: the multipart upload no longer exists in the bucket
+    "object_exists",  # 409: an object is at the file's key already; the bucket keeps it
     "token_exists",  # 409
     "too_large",
     "validation_error",
@@ -74,7 +75,7 @@ class RunOut(TypedDict):
     error: ErrorInfo | None
 
 
-class FileOut(TypedDict):
+class _FileFields(TypedDict):
     id: str
     run_id: str
     name: str
@@ -89,8 +90,28 @@ class FileOut(TypedDict):
     error: ErrorInfo | None
 
 
-class RunDetail(RunOut):
+class FileOut(_FileFields, total=False):
+    version_id: str | None  # the object version verified and recorded (servers since 0004)
+
+
+class Incident(TypedDict):
+    """Something the bucket did to a final file's key (overwritten, deleted, version_lost)."""
+
+    kind: str
+    file_id: str
+    key: str
+    recorded_version_id: str | None
+    other_version_id: str | None
+    detected_at: str
+    message: str
+
+
+class _RunFiles(RunOut):
     files: list[FileOut]
+
+
+class RunDetail(_RunFiles, total=False):
+    incidents: list[Incident]  # integrity incidents, oldest first (servers since 0004)
 
 
 class SignedPart(TypedDict):

@@ -243,11 +243,25 @@ class Uploader:
                 continue
             if _accepted(response):
                 return response.headers["ETag"]
+            if response.status_code == 412 and not job.number:
+                return self._already_in(job)
             failure = _describe(response) if not response.ok else "no ETag in the response"
             if not self._worth_retrying(response, job, signed):
                 break
         what = f"part {job.number} of {job.file.name}" if job.number else job.file.name
         raise UploadError(f"{what}: {failure}")
+
+    def _already_in(self, job: Job) -> str:
+        """A single PUT answered 412: an object is at the file's key (its URL signs
+        If-None-Match: *, so the bucket never replaces one). Only this file's URL writes there,
+        or the server when it closed the run: unless the run was cancelled or expired, an
+        earlier attempt went in and its answer was lost (or the command was stopped before it
+        saved that). The server verifies the bytes either way (`--wait` shows the verdict)."""
+        status = self.api.get_run(self.run_id)["status"]
+        if status in ("cancelled", "expired"):
+            raise UploadError(f"{job.file.name}: run {self.run_id} is {status}, takes no uploads")
+        self.progress.advance(job.task, job.file.size)
+        return ""  # a single PUT's ETag is not needed
 
     def _worth_retrying(
         self, response: requests.Response, job: Job, signed: SignedPart | None

@@ -4,10 +4,11 @@ The one entry point to `local/resources.py` for every local stack: `make dev`'s 
 server, the docker compose stack (LocalStack, or MinIO with `--notify webhook`), and any
 S3-compatible endpoint named by S3_ENDPOINT_URL. Idempotent: run it as often as you like.
 
-- the upload bucket (INLET_BUCKET) with its CORS rule (INLET_CORS_ORIGINS; browsers PUT straight
-  to the bucket and read each part's ETag);
+- the upload bucket (INLET_BUCKET), versioned, with its CORS rule (INLET_CORS_ORIGINS; browsers
+  PUT straight to the bucket and read each part's ETag);
 - `--notify sqs` (default): the events queue (INLET_EVENTS_QUEUE), its dead-letter queue
-  (INLET_MAX_RECEIVES) and the bucket notification of `runs/` and `inbox/` to the queue;
+  (INLET_MAX_RECEIVES) and the bucket notification of `runs/` and `inbox/` (objects created and
+  removed) to the queue;
 - `--notify webhook`: the bucket notification to a MinIO webhook target instead
   (`--webhook-arn`, default `arn:minio:sqs::INLET:webhook`; see docs/minio.md);
 - `--migrate`: create the Postgres database of DATABASE_URL when it is missing, then apply
@@ -22,12 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-from chalicelib.bucket import CREATED_EVENTS
+from chalicelib.bucket import WEBHOOK_EVENTS
 from chalicelib.config import Settings
 from chalicelib.migrate import upgrade_url
-from chalicelib.storage import error_code, make_s3_client
+from chalicelib.storage import make_s3_client
 from local.resources import (
     EventQueue,
     ensure_bucket_notification,
@@ -53,19 +54,7 @@ class Resources:
     cors: bool  # False: the server has no bucket CORS (MinIO: MINIO_API_CORS_ALLOW_ORIGIN)
     queue: EventQueue | None
     notify_target: str | None
-
-
-def _upload_bucket(s3: S3Client, settings: Settings) -> bool:
-    try:
-        ensure_upload_bucket(
-            s3, settings.inlet_bucket, settings.inlet_cors_origins, settings.aws_region
-        )
-    except ClientError as exc:
-        # MinIO creates the bucket, then answers PutBucketCors with NotImplemented.
-        if error_code(exc) != "NotImplemented":
-            raise
-        return False
-    return True
+    versioned: bool = True  # False: no versioning API; enable it yourself (docs/minio.md)
 
 
 def init_resources(
@@ -78,7 +67,9 @@ def init_resources(
 ) -> Resources:
     """Bucket, CORS, and the bucket's notifications (queue and dead-letter queue for `sqs`)."""
     s3 = s3 or make_s3_client(settings)
-    cors = _upload_bucket(s3, settings)
+    bucket = ensure_upload_bucket(
+        s3, settings.inlet_bucket, settings.inlet_cors_origins, settings.aws_region
+    )
     queue: EventQueue | None = None
     target: str | None = None
     if notify == "sqs":
@@ -91,9 +82,9 @@ def init_resources(
         )
         target = queue.arn
     elif notify == "webhook":
-        ensure_bucket_notification(s3, settings.inlet_bucket, webhook_arn, CREATED_EVENTS)
+        ensure_bucket_notification(s3, settings.inlet_bucket, webhook_arn, WEBHOOK_EVENTS)
         target = webhook_arn
-    return Resources(settings.inlet_bucket, cors, queue, target)
+    return Resources(settings.inlet_bucket, bucket.cors, queue, target, bucket.versioned)
 
 
 def ensure_database(database_url: str) -> bool:
@@ -150,6 +141,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not made.cors:
         cors = "no bucket CORS on this server (MinIO: MINIO_API_CORS_ALLOW_ORIGIN)"
     lines = [f"Inlet resources on {endpoint}", f"  bucket        {made.bucket}  ({cors})"]
+    if not made.versioned:
+        lines.append(
+            "  versioning    NOT ENABLED: this server has no versioning API; enable it yourself"
+            " (MinIO: mc version enable ALIAS/BUCKET), or stored files are not protected"
+        )
     if made.queue is not None:
         lines.append(f"  events queue  {made.queue.url}")
         lines.append(f"  dead letters  {made.queue.dead_letter_url}")

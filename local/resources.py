@@ -7,7 +7,7 @@ On AWS the CDK app in `infra/` declares the same resources.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -48,14 +48,45 @@ def ensure_bucket(s3: S3Client, bucket: str, region: str = "us-east-1") -> None:
             raise
 
 
+@dataclass(frozen=True)
+class UploadBucket:
+    """What the server let `ensure_upload_bucket` configure."""
+
+    versioned: bool  # False: no versioning API (MinIO in its old FS mode: docs/minio.md)
+    cors: bool  # False: no bucket CORS (MinIO: MINIO_API_CORS_ALLOW_ORIGIN instead)
+
+
+def _unless_not_implemented(configure: Callable[[], object]) -> bool:
+    """Run a bucket configuration call; False when the server does not implement it."""
+    try:
+        configure()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotImplemented":
+            raise
+        return False
+    return True
+
+
 def ensure_upload_bucket(
     s3: S3Client, bucket: str, cors_origins: Sequence[str], region: str = "us-east-1"
-) -> None:
+) -> UploadBucket:
+    """The upload bucket, versioned (a stored file's recorded version stays readable whatever is
+    written or deleted over its key: docs/events.md), with its CORS rule. MinIO answers
+    PutBucketCors with NotImplemented, and so do servers without versioning for
+    PutBucketVersioning: both are reported, not raised."""
     ensure_bucket(s3, bucket, region)
-    s3.put_bucket_cors(
-        Bucket=bucket,
-        CORSConfiguration={"CORSRules": upload_cors_rules(cors_origins)},  # type: ignore[typeddict-item]
+    versioned = _unless_not_implemented(
+        lambda: s3.put_bucket_versioning(
+            Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
     )
+    cors = _unless_not_implemented(
+        lambda: s3.put_bucket_cors(
+            Bucket=bucket,
+            CORSConfiguration={"CORSRules": upload_cors_rules(cors_origins)},  # type: ignore[typeddict-item]
+        )
+    )
+    return UploadBucket(versioned=versioned, cors=cors)
 
 
 @dataclass(frozen=True)
@@ -84,8 +115,8 @@ def ensure_event_queue(
     visibility_timeout: int = 30,
 ) -> EventQueue:
     """The bucket-events queue with its dead-letter queue (a message lands there after
-    `max_receives` failed deliveries), and the bucket's notification of every object created
-    under `runs/` and `inbox/` to it. Idempotent."""
+    `max_receives` failed deliveries), and the bucket's notification of every object created or
+    removed under `runs/` and `inbox/` to it. Idempotent."""
     dlq_url, dlq_arn = _queue(sqs, f"{queue_name}-dlq", {"MessageRetentionPeriod": "1209600"})
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
     url, arn = _queue(
@@ -101,8 +132,8 @@ def ensure_bucket_notification(
     s3: S3Client, bucket: str, target_arn: str, events: Sequence[str] = QUEUE_EVENTS
 ) -> None:
     """Notify `target_arn` (an SQS queue, or a MinIO target such as
-    `arn:minio:sqs::INLET:webhook`) of every object created under `runs/` and `inbox/`.
-    Replaces the bucket's notification configuration: idempotent."""
+    `arn:minio:sqs::INLET:webhook`) of `events` (objects created and removed) under `runs/` and
+    `inbox/`. Replaces the bucket's notification configuration: idempotent."""
     rules: list[QueueConfigurationTypeDef] = [
         {
             "Id": f"inlet-{prefix.rstrip('/')}",

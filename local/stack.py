@@ -21,7 +21,7 @@ from chalicelib.migrate import upgrade_url
 from chalicelib.storage import make_s3_client
 from local.init import init_resources
 from local.processes import HOST, ROOT, moto_server, stop_group, wait_until_ok
-from local.pump import Pump
+from local.pump import SCHEDULE_EVERY, Pump
 from local.resources import make_sqs_client
 from local.settings import LocalSettings
 from local.web import publish_dev_page
@@ -57,11 +57,19 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def event_pump(settings: Settings, queue_url: str) -> Iterator[Pump]:
-    """Bucket events and the expiry job, through the app's own Chalice handlers (as on Lambda)."""
+    """Bucket events and the scheduled job, through the app's own Chalice handlers (as on
+    Lambda). The job runs every 30 s (AWS: every 15 min), so with INLET_RECONCILE_AFTER_SECONDS
+    at 60 an upload whose event is lost (or never sent) is stored within two minutes."""
     import app  # only now: its handlers read their settings from the environment set above
 
     sqs = make_sqs_client(settings)
-    pump = Pump(sqs, queue_url, app.handle_bucket_events, app.expire_pending_runs)
+    pump = Pump(
+        sqs,
+        queue_url,
+        app.handle_bucket_events,
+        app.expire_pending_runs,
+        schedule_every=SCHEDULE_EVERY,
+    )
     with pump.running():
         yield pump
 

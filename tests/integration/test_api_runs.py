@@ -125,6 +125,7 @@ def test_run_detail_lists_its_files(api: Client) -> None:
     assert response.status_code == 200
     detail = response.json_body
     files = detail.pop("files")
+    assert detail.pop("incidents") == []
     assert detail == run
     assert [f["name"] for f in files] == ["a.txt", "b.bin"]
     assert files[1] == {k: v for k, v in created["files"][1].items() if k != "upload"}

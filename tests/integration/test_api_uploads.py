@@ -73,14 +73,16 @@ def test_create_run_with_single_and_multipart_files(
     assert (put["name"], put["content_type"]) == ("reports/etc.tgz", "application/gzip")
     assert put["declared_sha256"] == DIGEST.lower()
     assert put["upload"]["method"] == "PUT"
-    # The declared sha256 is signed into the URL: the bucket refuses other bytes (base64, as S3).
+    # The declared sha256 is signed into the URL: the bucket refuses other bytes (base64, as S3);
+    # so are the size and If-None-Match: * (tests/integration/test_bucket_refusals.py).
     assert put["upload"]["headers"] == {
         "Content-Type": "application/gzip",
+        "If-None-Match": "*",
         "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(DIGEST)).decode(),
     }
-    assert "x-amz-checksum-sha256" in parse_qs(urlsplit(put["upload"]["url"]).query)[
-        "X-Amz-SignedHeaders"
-    ][0].split(";")
+    assert parse_qs(urlsplit(put["upload"]["url"]).query)["X-Amz-SignedHeaders"] == [
+        "content-length;content-type;host;if-none-match;x-amz-checksum-sha256"
+    ]
     assert f"/{BUCKET}/{put['key']}?" in put["upload"]["url"]
     assert put["upload"]["expires_at"].endswith("Z")
 
@@ -262,6 +264,59 @@ def test_bucket_answers_to_complete(
     completed = send(api, "POST", file_path(run_id, file["id"], "complete"), {"parts": parts})
     assert_error(completed, status, code)
     assert snapshot(db) == before
+
+
+def test_complete_over_an_object_at_the_key_is_object_exists(
+    api: Client, db: Database, storage: Storage
+) -> None:
+    """The server completes with If-None-Match: *: an object that got to the key first (any
+    writer but this upload) stays, and the upload stays open to cancel."""
+    body = create_run(api, spec(size=TWO_PARTS))
+    run_id, file = body["run"]["id"], body["files"][0]
+    parts = upload_both_parts(storage, file)
+    storage.client.put_object(Bucket=storage.bucket, Key=file["key"], Body=b"first")
+    before = snapshot(db)
+
+    completed = send(api, "POST", file_path(run_id, file["id"], "complete"), {"parts": parts})
+
+    assert_error(completed, 409, "object_exists")
+    assert snapshot(db) == before
+    assert storage.client.get_object(Bucket=storage.bucket, Key=file["key"])["Body"].read() == (
+        b"first"
+    )
+    assert (file["key"], file["upload"]["upload_id"]) in open_uploads(storage, run_id)
+
+
+@pytest.mark.parametrize("answer", [None, "PreconditionFailed", "NoSuchUpload"])
+def test_complete_retried_after_a_lost_commit_succeeds(
+    api: Client,
+    db: Database,
+    storage: Storage,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str | None,
+) -> None:
+    """The bucket completed the upload, the answer or the commit was lost, the client asks
+    again. The bucket now answers 412 (If-None-Match: the object is there) or NoSuchUpload
+    (LocalStack; `answer` simulates each; None: whatever this store answers): the object at
+    the key has the ETag these parts make, so the upload is recorded as completed."""
+    body = create_run(api, spec(size=TWO_PARTS))
+    run_id, file = body["run"]["id"], body["files"][0]
+    parts = upload_both_parts(storage, file)
+    numbered = [(int(str(p["part_number"])), str(p["etag"])) for p in parts]
+    storage.complete_multipart(file["key"], file["upload"]["upload_id"], numbered)
+    if answer:
+
+        def refuse(*_: object) -> str:
+            raise client_error(answer, 412 if answer == "PreconditionFailed" else 404)
+
+        monkeypatch.setattr(storage, "complete_multipart", refuse)
+
+    completed = send(api, "POST", file_path(run_id, file["id"], "complete"), {"parts": parts})
+
+    assert completed.status_code == 200, completed.body
+    assert db_file(db, file["id"]).upload_completed_at is not None
+    again = send(api, "POST", file_path(run_id, file["id"], "complete"), {"parts": parts})
+    assert_error(again, 409, "upload_completed")
 
 
 def test_cancel_keeps_the_run_pending_when_the_bucket_fails(

@@ -1,5 +1,6 @@
-"""The core of bucket-event processing, `process_object`, on SQLite and Postgres with a real
-bucket: verification, idempotency, run settlement, adoption of dropped files, and errors."""
+"""The core of bucket-event processing, `BucketEvents.process`, on SQLite and Postgres with a real
+(versioned) bucket: verification, idempotency, run settlement, adoption of dropped files, and
+errors. Integrity incidents and forged events: tests/integration/test_integrity.py."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from sqlalchemy import select
 from chalicelib import events
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.events import BucketEvents, Outcome, is_older, run_type_for
+from chalicelib.events import BucketEvents, Outcome, run_type_for
 from chalicelib.models import File, Run
 from chalicelib.sqs import ObjectEvent, handle_batch, object_events
 from chalicelib.storage import Storage, make_s3_client
 from chalicelib.uploads import Uploads
 from tests.support.api import closed_url, snapshot
-from tests.support.events import create, detail, put, row_counts, sha256
+from tests.support.events import create, detail, incidents, put, row_counts, sha256
 
 
 def test_verified_file_stores_its_run(db: Database, storage: Storage, settings: Settings) -> None:
@@ -38,6 +39,10 @@ def test_verified_file_stores_its_run(db: Database, storage: Storage, settings: 
     assert file.etag is not None
     assert not file.etag.startswith('"')
     assert file.stored_at is not None
+    # The version that was hashed is recorded, and it holds the bytes.
+    assert file.version_id is not None
+    got = storage.client.get_object(Bucket=storage.bucket, Key=key, VersionId=file.version_id)
+    assert got["Body"].read() == data
     with db.session() as session:
         row = session.scalars(select(File).where(File.object_key == key)).one()
         assert row.stored_size == len(data)
@@ -138,59 +143,61 @@ def test_one_failed_file_fails_the_run_once_all_are_final(
 def test_object_deleted_before_processing(
     db: Database, storage: Storage, settings: Settings
 ) -> None:
+    """The rule changed (issue 12): this used to fail the file with `object_missing`. An event
+    is no evidence, and a forged one could block a run that way, so an event for a key with no
+    object (here a delete marker) changes nothing: the file stays pending for its upload."""
     data = b"here a moment ago"
     created = create(db, storage, settings, data)
     key = created.files[0].key
     event = put(storage, key, data)
     storage.client.delete_object(Bucket=storage.bucket, Key=key)
+    before = snapshot(db)
 
-    assert BucketEvents(db, storage, settings).process(event) == Outcome.FAILED
+    assert BucketEvents(db, storage, settings).process(event) == Outcome.IGNORED
+    assert snapshot(db) == before
     (file,) = detail(db, created.run.id).files
-    assert file.error is not None
-    assert (file.status, file.error.code, file.etag) == ("failed", "object_missing", None)
+    assert (file.status, file.error, file.etag, file.version_id) == ("pending", None, None, None)
 
     # Uploaded again later: its new event verifies it after all.
     assert BucketEvents(db, storage, settings).process(put(storage, key, data)) == Outcome.STORED
     assert detail(db, created.run.id).status == "stored"
 
 
-def test_a_replaced_object_is_verified_again(
+def test_a_replaced_object_leaves_the_record_and_is_an_incident(
     db: Database, storage: Storage, settings: Settings
 ) -> None:
+    """The rule changed (issue 12): a replaced object used to be verified again, so a second
+    write turned a stored run failed. A final record is never rewritten now: the recorded
+    version stays readable in the versioned bucket, and the write is an integrity incident."""
     data = b"version one"
     created = create(db, storage, settings, data)
     key = created.files[0].key
-    assert BucketEvents(db, storage, settings).process(put(storage, key, data)) == Outcome.STORED
+    first = put(storage, key, data)
+    assert BucketEvents(db, storage, settings).process(first) == Outcome.STORED
 
-    assert BucketEvents(db, storage, settings).process(put(storage, key, b"version two")) == (
-        Outcome.FAILED
-    )
+    second = put(storage, key, b"version two")
+    assert BucketEvents(db, storage, settings).process(second) == Outcome.INCIDENT
+
     run = detail(db, created.run.id)
-    assert run.status == "failed"
-    assert run.files[0].error is not None
-    assert run.files[0].error.code == "checksum_mismatch"
+    assert (run.status, run.error) == ("stored", None)
+    (file,) = run.files
+    assert (file.status, file.sha256, file.version_id) == ("stored", sha256(data), first.version_id)
+    assert incidents(db, created.run.id) == [("overwritten", first.version_id, second.version_id)]
 
 
-def test_an_older_event_never_overwrites_a_newer_one(
-    db: Database, storage: Storage, settings: Settings
-) -> None:
+def test_a_stale_event_changes_nothing(db: Database, storage: Storage, settings: Settings) -> None:
+    """The rule changed (issue 12): events used to be ordered by their sequencers, and a forged
+    `FFFF...` sequencer made every later genuine event a duplicate. Sequencers are not read any
+    more (nor sizes or ETags): an event only says where to look, so a stale one is harmless."""
     data = b"final version"
     created = create(db, storage, settings, data)
     key = created.files[0].key
-    newer = put(storage, key, data, sequencer="0062E99A88DC407460")
-    assert BucketEvents(db, storage, settings).process(newer) == Outcome.STORED
+    assert BucketEvents(db, storage, settings).process(put(storage, key, data)) == Outcome.STORED
     before = snapshot(db)
 
-    older = ObjectEvent(storage.bucket, key, 5, "0123456789abcdef", "0062E99A88DC407400")
-    assert BucketEvents(db, storage, settings).process(older) == Outcome.DUPLICATE
+    stale = ObjectEvent(storage.bucket, key, 5, "0123456789abcdef", name="ObjectCreated:Put")
+    assert BucketEvents(db, storage, settings).process(stale) == Outcome.DUPLICATE
     assert snapshot(db) == before
-
-
-def test_sequencers_compare_after_left_padding() -> None:
-    assert is_older("0062E99A88DC407400", "0062E99A88DC407460")
-    assert is_older("FF", "0100")  # shorter means smaller once padded
-    assert not is_older("0100", "FF")
-    assert not is_older("00a1", "00A1")
 
 
 def test_files_of_a_cancelled_run_are_not_recorded(
@@ -258,13 +265,18 @@ def test_dropped_file_is_adopted_once(db: Database, storage: Storage, settings: 
     (file,) = run.files
     assert (file.name, file.key, file.size_bytes) == ("etc.tgz", event.key, len(data))
     assert (file.sha256, file.declared_sha256) == (sha256(data), None)
+    assert file.version_id == event.version_id
 
 
 def test_dropped_file_gone_before_adoption(
     db: Database, storage: Storage, settings: Settings
 ) -> None:
+    """Permanently deleted (its version deleted) before its event was processed: nothing to
+    adopt. (Deleted with a delete marker, the version is still in the bucket and is adopted:
+    tests/integration/test_integrity.py.)"""
     event = put(storage, "inbox/gone.bin", b"gone")
-    storage.client.delete_object(Bucket=storage.bucket, Key=event.key)
+    assert event.version_id is not None  # the test bucket is versioned
+    storage.client.delete_object(Bucket=storage.bucket, Key=event.key, VersionId=event.version_id)
 
     assert BucketEvents(db, storage, settings).process(event) == Outcome.IGNORED
     assert row_counts(db) == (0, 0)
@@ -299,17 +311,21 @@ def test_bucket_down_raises(db: Database, storage: Storage, settings: Settings) 
 
 def notification(key: str, event_name: str = "ObjectCreated:Put", bucket: str = "b") -> str:
     """An SQS message body as S3 writes it (the key URL-encoded, as S3 and moto do)."""
-    obj = {"key": quote_plus(key), "size": 5, "eTag": "abc", "sequencer": "0A"}
+    obj = {"key": quote_plus(key), "size": 5, "eTag": "abc", "versionId": "v1", "sequencer": "0A"}
     record = {"eventName": event_name, "s3": {"bucket": {"name": bucket}, "object": obj}}
     return json.dumps({"Records": [record]})
 
 
 def test_messages_are_parsed_into_object_events() -> None:
     assert object_events(notification("inbox/a b/c+d=é.tgz")) == [
-        ObjectEvent("b", "inbox/a b/c+d=é.tgz", 5, "abc", "0A")
+        ObjectEvent("b", "inbox/a b/c+d=é.tgz", 5, "abc", "v1", "ObjectCreated:Put")
     ]
     assert object_events(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
-    assert object_events(notification("runs/x", event_name="ObjectRemoved:Delete")) == []
+    # Removals are hints too (an overwrite or delete over a stored file is an incident).
+    assert object_events(notification("runs/x", event_name="ObjectRemoved:Delete")) == [
+        ObjectEvent("b", "runs/x", 5, "abc", "v1", "ObjectRemoved:Delete")
+    ]
+    assert object_events(notification("runs/x", event_name="ObjectTagging:Put")) == []
     for garbage in ("not json", "{}", '{"Records": [{"eventName": "ObjectCreated:Put"}]}'):
         with pytest.raises((ValueError, KeyError)):
             object_events(garbage)
@@ -365,36 +381,38 @@ def test_plain_etag() -> None:
 
 
 class VanishingStorage(Storage):
-    """The object is deleted between the HEAD and the first read."""
+    """The version is permanently deleted between the HEAD and the first read."""
 
-    def read_range(
-        self, key: str, start: int, end: int | None, if_match: str | None = None
+    def read_version(
+        self, key: str, version_id: str, start: int, end: int | None
     ) -> Generator[bytes, None, None]:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
-        yield from super().read_range(key, start, end, if_match)
+        self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        yield from super().read_version(key, version_id, start, end)
 
 
 class ShortReadStorage(Storage):
     """A server that ends the body early (the connection dropped mid-object)."""
 
-    def read_range(
-        self, key: str, start: int, end: int | None, if_match: str | None = None
+    def read_version(
+        self, key: str, version_id: str, start: int, end: int | None
     ) -> Generator[bytes, None, None]:
-        yield next(super().read_range(key, start, end, if_match))[:-1]
+        yield next(super().read_version(key, version_id, start, end))[:-1]
 
 
 def test_object_deleted_while_being_read(
     db: Database, storage: Storage, settings: Settings
 ) -> None:
+    """The rule changed (issue 12): this used to fail the file with `object_missing`. Bytes
+    that vanish are no evidence against the upload: the file stays pending (for an upload, or
+    expiry)."""
     data = b"deleted mid-read"
     created = create(db, storage, settings, data)
     event = put(storage, created.files[0].key, data)
     vanishing = VanishingStorage(storage.client, storage.bucket, storage.presign_ttl)
 
-    assert BucketEvents(db, vanishing, settings).process(event) == Outcome.FAILED
+    assert BucketEvents(db, vanishing, settings).process(event) == Outcome.IGNORED
     (file,) = detail(db, created.run.id).files
-    assert file.error is not None
-    assert file.error.code == "object_missing"
+    assert (file.status, file.error) == ("pending", None)
 
 
 def test_a_short_read_is_retried_not_recorded(

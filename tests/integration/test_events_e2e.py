@@ -261,9 +261,10 @@ def test_event_queue_setup_is_idempotent(
         rule["Filter"]["Key"]["FilterRules"][0]["Value"]: (rule["QueueArn"], rule["Events"])
         for rule in config["QueueConfigurations"]
     }
+    # Removals too: an overwrite or a delete over a stored file is an integrity incident.
     assert rules == {
-        "runs/": (again.arn, ["s3:ObjectCreated:*"]),
-        "inbox/": (again.arn, ["s3:ObjectCreated:*"]),
+        "runs/": (again.arn, ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]),
+        "inbox/": (again.arn, ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]),
     }
 
 

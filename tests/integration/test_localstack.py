@@ -73,7 +73,11 @@ def test_declared_sha256_is_a_signed_header_the_bucket_accepts(
     data = os.urandom(4096)
     file = single_put(api, data, content_type="text/plain", sha256=sha256(data))
     upload = file["upload"]
-    assert upload["headers"] == {"Content-Type": "text/plain", CHECKSUM_HEADER: b64(sha256(data))}
+    assert upload["headers"] == {
+        "Content-Type": "text/plain",
+        "If-None-Match": "*",
+        CHECKSUM_HEADER: b64(sha256(data)),
+    }
     signed = dict(parse_qsl(urlsplit(upload["url"]).query))["X-Amz-SignedHeaders"].split(";")
     assert {"content-type", "host", CHECKSUM_HEADER} <= set(signed)
 
@@ -85,7 +89,10 @@ def test_declared_sha256_is_a_signed_header_the_bucket_accepts(
 
 def test_no_checksum_header_without_a_declared_sha256(api: Client) -> None:
     file = single_put(api, b"x" * 10)
-    assert file["upload"]["headers"] == {"Content-Type": "application/octet-stream"}
+    assert file["upload"]["headers"] == {
+        "Content-Type": "application/octet-stream",
+        "If-None-Match": "*",
+    }
     signed = dict(parse_qsl(urlsplit(file["upload"]["url"]).query))["X-Amz-SignedHeaders"]
     assert CHECKSUM_HEADER not in signed
 
@@ -124,7 +131,7 @@ def test_tampered_presigned_url_is_refused(api: Client, storage: Storage) -> Non
 def test_expired_presigned_url_is_refused(api: Client, storage: Storage) -> None:
     key = single_put(api, b"late")["key"]
     short_lived = Storage(storage.client, storage.bucket, presign_ttl=1)
-    presigned = short_lived.presign_put(key, "application/octet-stream")
+    presigned = short_lived.presign_put(key, "application/octet-stream", len(b"late"))
     time.sleep(2.5)
 
     response = requests.put(presigned.url, data=b"late", headers=presigned.headers, timeout=30)

@@ -44,6 +44,7 @@ def linear_revisions() -> list[str]:
 REVISIONS = linear_revisions()
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5, seconds=7)
+VERSION = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
 
 
 def sample_rows(tag: str) -> dict[str, list[Row]]:
@@ -52,6 +53,7 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
     is non-null in at least one row. `tag` keeps unique columns unique from one call to the next.
     A revision that adds a table or a column fails `seed` until it is added here."""
     parent, child = uuid.uuid4(), uuid.uuid4()
+    stored_file, failed_file = uuid.uuid4(), uuid.uuid4()
     return {
         "ingestion_runs": [
             {
@@ -68,6 +70,7 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "error_message": None,
                 "parent_run_id": None,
                 "owner": "alice",
+                "purged_at": None,
             },
             {
                 "id": child,
@@ -83,11 +86,12 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "error_message": "sha256 differs",
                 "parent_run_id": parent,
                 "owner": None,
+                "purged_at": T1,
             },
         ],
         "files": [
             {
-                "id": uuid.uuid4(),
+                "id": stored_file,
                 "run_id": parent,
                 "name": "bundle.zip",
                 "object_key": f"{tag}/bundle.zip",
@@ -106,9 +110,10 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "error_message": None,
                 "stored_size": 20 * 2**20,
                 "sequencer": "0055AED6DCD90281E5",
+                "version_id": VERSION,
             },
             {
-                "id": uuid.uuid4(),
+                "id": failed_file,
                 "run_id": child,
                 "name": "app.log",
                 "object_key": f"{tag}/app.log",
@@ -127,6 +132,31 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "error_message": "sha256 differs",
                 "stored_size": None,
                 "sequencer": None,
+                "version_id": None,
+            },
+        ],
+        "integrity_incidents": [
+            {
+                "id": uuid.uuid4(),
+                "run_id": parent,
+                "file_id": stored_file,
+                "kind": "overwritten",
+                "object_key": f"{tag}/bundle.zip",
+                "recorded_version_id": VERSION,
+                "other_version_id": "UIORUnfndfiufdisojhr398493jfdkjFJjkndnqUifhnw89493jJFJ",
+                "detected_at": T1,
+                "message": "another version was written over the key",
+            },
+            {
+                "id": uuid.uuid4(),
+                "run_id": child,
+                "file_id": failed_file,
+                "kind": "version_lost",
+                "object_key": f"{tag}/app.log",
+                "recorded_version_id": None,
+                "other_version_id": None,
+                "detected_at": T1,
+                "message": "the recorded bytes are no longer in the bucket",
             },
         ],
         "api_tokens": [
@@ -424,3 +454,65 @@ def test_deleting_a_run_deletes_its_files(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(Run))
         assert conn.execute(select(func.count()).select_from(File)).scalar_one() == 0
+
+
+def test_file_keys_are_unique_but_for_an_inbox_keys_versions(engine: Engine) -> None:
+    """0004: each version of an inbox key is a file (a run) of its own; any other key, and an
+    inbox key without versions, is one file."""
+    migrate(url_of(engine))
+    db = Database(engine)
+    run = Run(id=uuid.uuid4(), type="app_bundle")
+    with db.session() as session:
+        session.add(run)
+
+    def add(key: str, version: str | None) -> None:
+        with db.session() as session:
+            session.add(
+                File(
+                    run_id=run.id,
+                    name="a",
+                    object_key=key,
+                    size_bytes=1,
+                    content_type="a/b",
+                    version_id=version,
+                )
+            )
+
+    for key, version in [
+        ("inbox/a", "v1"),
+        ("inbox/a", "v2"),
+        ("inbox/b", None),
+        ("runs/r/f", None),
+    ]:
+        add(key, version)
+    for key, version in [
+        ("inbox/a", "v1"),
+        ("inbox/b", None),
+        ("runs/r/f", None),
+        ("runs/r/f", "v9"),
+    ]:
+        with pytest.raises(IntegrityError):
+            add(key, version)
+
+
+def test_downgrading_refuses_an_inbox_key_with_several_versions(engine: Engine) -> None:
+    url = url_of(engine)
+    migrate(url)
+    db = Database(engine)
+    run = Run(id=uuid.uuid4(), type="app_bundle")
+    files = [
+        File(
+            run_id=run.id,
+            name="a",
+            object_key="inbox/a",
+            size_bytes=1,
+            content_type="a/b",
+            version_id=v,
+        )
+        for v in ("v1", "v2")
+    ]
+    with db.session() as session:
+        session.add_all([run, *files])
+    with pytest.raises(RuntimeError, match="several files"):
+        migrate(url, "0003", "downgrade")
+    assert revision_of(engine) == REVISIONS[-1]

@@ -167,11 +167,10 @@ def test_dropped_file_with_a_space_becomes_a_run(
     [
         "s3:ObjectCreated:PutTagging",  # MinIO files tag and retention changes under Created
         "s3:ObjectCreated:PutRetention",
-        "s3:ObjectRemoved:Delete",
         "s3:ObjectAccessed:Get",
     ],
 )
-def test_events_that_create_no_bytes_are_acknowledged_and_ignored(
+def test_events_that_change_no_bytes_are_acknowledged_and_ignored(
     webhook: Client, storage: Storage, db: Database, name: str
 ) -> None:
     data = b"x" * 10
@@ -183,6 +182,29 @@ def test_events_that_create_no_bytes_are_acknowledged_and_ignored(
 
     assert (response.status_code, response.json_body) == (200, {"processed": []})
     assert snapshot(db) == before
+
+
+def test_a_removal_is_a_hint_to_look_at_the_key(
+    webhook: Client, storage: Storage, db: Database
+) -> None:
+    """The rule changed (issue 12): `s3:ObjectRemoved:Delete` used to be ignored like the
+    events above. Removals are handled now (a delete over a stored file is an incident), and
+    any event is only a hint to look at its key: here the bucket holds the uploaded object, so
+    the file is verified, whatever the event's name says."""
+    data = b"x" * 10
+    created = create_run(webhook, spec("x.bin", len(data)))
+    file = created["files"][0]
+    body = minio_body(stored_event(storage, file["key"], data, "s3:ObjectRemoved:Delete"))
+
+    response = post(webhook, body)
+
+    assert response.json_body == {"processed": [{"key": file["key"], "outcome": "stored"}]}
+    run = run_of(webhook, created["run"]["id"])
+    assert (run["status"], run["files"][0]["sha256"], run["incidents"]) == (
+        "stored",
+        sha256(data),
+        [],
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,12 @@ what a pump does in the background."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from sqlalchemy import func, select
@@ -48,10 +51,73 @@ def create(
     return Uploads(db, storage, settings).create(request, owner=None)
 
 
-def put(storage: Storage, key: str, data: bytes, sequencer: str | None = None) -> ObjectEvent:
-    """Store an object and return the event S3 sends for it."""
-    etag = storage.client.put_object(Bucket=storage.bucket, Key=key, Body=data)["ETag"]
-    return ObjectEvent(storage.bucket, key, len(data), etag.strip('"'), sequencer)
+def put(storage: Storage, key: str, data: bytes) -> ObjectEvent:
+    """Store an object and return the event S3 sends for it (with the version it created, as
+    S3 writes it into events of a versioned bucket; moto's events carry none)."""
+    response = storage.client.put_object(Bucket=storage.bucket, Key=key, Body=data)
+    etag = response["ETag"].strip('"')
+    return ObjectEvent(
+        storage.bucket, key, len(data), etag, response.get("VersionId"), "ObjectCreated:Put"
+    )
+
+
+def incidents(db: Database, run_id: uuid.UUID | str) -> list[tuple[str, str | None, str | None]]:
+    """(kind, recorded version, other version) of a run's incidents, as the API shows them."""
+    return [
+        (i.kind, i.recorded_version_id, i.other_version_id) for i in detail(db, run_id).incidents
+    ]
+
+
+def s3_record(
+    bucket: str,
+    key: str,
+    name: str = "ObjectCreated:Put",
+    *,
+    size: int | None = None,
+    etag: str | None = None,
+    version_id: str | None = None,
+    sequencer: str | None = "0062E99A88DC407460",
+) -> dict[str, Any]:
+    """One record of an S3 event notification, as S3 writes it (the key URL-encoded; a removal
+    has no size or ETag). MinIO's records are the same with `s3:` before the name."""
+    obj: dict[str, Any] = {"key": quote_plus(key)}
+    for field, value in (
+        ("size", size),
+        ("eTag", etag),
+        ("versionId", version_id),
+        ("sequencer", sequencer),
+    ):
+        if value is not None:
+            obj[field] = value
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-30T12:00:00.000Z",
+        "eventName": name,
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj},
+    }
+
+
+def sqs_lambda_event(*records: dict[str, Any]) -> dict[str, Any]:
+    """The SQS event Lambda hands the handler: one message per S3 record, each message body a
+    notification (`{"Records": [record]}`) as S3 sends it to the queue."""
+    return {
+        "Records": [
+            {
+                "messageId": f"m{index}",
+                "receiptHandle": f"receipt-{index}",
+                "body": json.dumps({"Records": [record]}),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:inlet-events",
+                "awsRegion": "us-east-1",
+            }
+            for index, record in enumerate(records)
+        ]
+    }
 
 
 def detail(db: Database, run_id: uuid.UUID | str) -> RunDetail:

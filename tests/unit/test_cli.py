@@ -589,6 +589,7 @@ RESPONSES = [
     inlet.api.RunOut,
     inlet.api.RunDetail,
     inlet.api.FileOut,
+    inlet.api.Incident,
     inlet.api.ErrorInfo,
     inlet.api.CreateUploadResponse,
     inlet.api.UploadFileOut,

@@ -227,7 +227,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -299,7 +299,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -373,7 +373,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -479,7 +479,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -830,7 +830,7 @@ export interface components {
              * @description What went wrong, for programs to branch on (docs/contract.md)
              * @enum {string}
              */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "token_exists" | "too_large" | "validation_error" | "internal_error" | "unavailable";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "token_exists" | "too_large" | "validation_error" | "internal_error" | "unavailable";
             /** Message */
             message: string;
             /**
@@ -882,15 +882,21 @@ export interface components {
             content_type: string;
             /**
              * Status
+             * @description `lost`: it was stored, and its recorded version is no longer in the bucket (error `version_deleted`)
              * @enum {string}
              */
-            status: "pending" | "stored" | "failed";
+            status: "pending" | "stored" | "failed" | "lost";
             /** Sha256 */
             sha256: string | null;
             /** Declared Sha256 */
             declared_sha256: string | null;
             /** Etag */
             etag: string | null;
+            /**
+             * Version Id
+             * @description The object version that was verified and recorded (read it with GetObject VersionId); null on a store without versioning, and while an upload is pending. Always sent; optional in this document, as fields added later are
+             */
+            version_id?: string | null;
             /** Stored At */
             stored_at: string | null;
             error: components["schemas"]["ErrorInfo"] | null;
@@ -927,6 +933,39 @@ export interface components {
             checks: {
                 [key: string]: string;
             };
+        };
+        /**
+         * Incident
+         * @description Something the bucket did to a final file's key, recorded once (docs/events.md).
+         */
+        Incident: {
+            /**
+             * Kind
+             * @description `overwritten`: another version was written over the key; `deleted`: a delete marker was placed on it (in both, the recorded version stays readable and the file stays as recorded); `version_lost`: the recorded version itself is gone (the file is then `lost`)
+             * @enum {string}
+             */
+            kind: "overwritten" | "deleted" | "version_lost";
+            /**
+             * File Id
+             * Format: uuid
+             */
+            file_id: string;
+            /** Key */
+            key: string;
+            /** Recorded Version Id */
+            recorded_version_id: string | null;
+            /**
+             * Other Version Id
+             * @description The version written, or the delete marker placed; null for version_lost
+             */
+            other_version_id: string | null;
+            /**
+             * Detected At
+             * Format: date-time
+             */
+            detected_at: string;
+            /** Message */
+            message: string;
         };
         /** ListPartsResponse */
         ListPartsResponse: {
@@ -999,6 +1038,11 @@ export interface components {
             error: components["schemas"]["ErrorInfo"] | null;
             /** Files */
             files: components["schemas"]["FileOut"][];
+            /**
+             * Incidents
+             * @description Integrity incidents, oldest first
+             */
+            incidents?: components["schemas"]["Incident"][];
         };
         /** RunOut */
         RunOut: {
@@ -1121,15 +1165,21 @@ export interface components {
             content_type: string;
             /**
              * Status
+             * @description `lost`: it was stored, and its recorded version is no longer in the bucket (error `version_deleted`)
              * @enum {string}
              */
-            status: "pending" | "stored" | "failed";
+            status: "pending" | "stored" | "failed" | "lost";
             /** Sha256 */
             sha256: string | null;
             /** Declared Sha256 */
             declared_sha256: string | null;
             /** Etag */
             etag: string | null;
+            /**
+             * Version Id
+             * @description The object version that was verified and recorded (read it with GetObject VersionId); null on a store without versioning, and while an upload is pending. Always sent; optional in this document, as fields added later are
+             */
+            version_id?: string | null;
             /** Stored At */
             stored_at: string | null;
             error: components["schemas"]["ErrorInfo"] | null;

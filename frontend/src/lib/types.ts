@@ -9,6 +9,7 @@ export type RunOut = Schemas['RunOut']
 export type RunDetail = Schemas['RunDetail']
 export type RunPage = Schemas['RunPage']
 export type FileOut = Schemas['FileOut']
+export type Incident = Schemas['Incident']
 export type ErrorInfo = Schemas['ErrorInfo']
 export type CreateUploadRequest = Schemas['CreateUploadRequest']
 export type CreateUploadResponse = Schemas['CreateUploadResponse']
@@ -30,6 +31,7 @@ export type ErrorDetail = Schemas['ErrorDetail']
 
 export type RunStatus = RunOut['status']
 export type FileStatus = FileOut['status']
+export type IncidentKind = Incident['kind']
 /** What went wrong, for the page to branch on (never the message text). */
 export type ErrorCode = ErrorBody['code']
 

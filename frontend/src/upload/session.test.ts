@@ -42,13 +42,14 @@ function plannerApi(options: { threshold?: number; partSize?: number; createStat
           sha256: null,
           declared_sha256: f.sha256 ?? null,
           etag: null,
+          version_id: null,
           stored_at: null,
           error: null,
         }
         if (f.size <= threshold) {
           return {
             ...base,
-            upload: { method: 'PUT', url: `http://s3.test/b/${id}`, headers: { 'Content-Type': f.content_type }, expires_at: expires() },
+            upload: { method: 'PUT', url: `http://s3.test/b/${id}`, headers: { 'Content-Type': f.content_type, 'If-None-Match': '*' }, expires_at: expires() },
           }
         }
         const count = Math.ceil(f.size / partSize)

@@ -35,20 +35,42 @@ async function run(uploader: BucketUploader) {
 }
 
 describe('BucketUploader (Uppy with our hooks)', () => {
-  it('sends a small file as the single presigned PUT, with its headers', async () => {
+  it('sends a small file as the single presigned PUT, with every header the server signed', async () => {
     const { api: client, calls } = api()
     const s3 = fakeS3()
     const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0], logger: quietLogger })
+    const headers = { 'Content-Type': 'text/plain', 'If-None-Match': '*', 'x-amz-checksum-sha256': 'c2hh' }
     const upload: SingleUpload = {
       method: 'PUT',
       url: 'http://s3.test/inlet-uploads/runs/x/notes.txt?X-Amz-Signature=abc',
-      headers: { 'Content-Type': 'text/plain' },
+      headers,
       expires_at: expires(),
     }
     uploader.add(makeFile('notes.txt', 1234), { runId: RUN, fileId: FILE, key: 'k', upload })
     expect(await run(uploader)).toEqual({ successful: 1, failed: [] })
-    expect(s3.sent).toEqual([{ url: upload.url, size: 1234, headers: { 'Content-Type': 'text/plain' } }])
+    expect(s3.sent).toEqual([{ url: upload.url, size: 1234, headers }])
     expect(calls).toEqual([]) // no API call for a single PUT
+  })
+
+  it('a single PUT answered 412 (an object is at its key: an earlier attempt went in) counts as sent', async () => {
+    const { api: client } = api()
+    // the first attempt's answer is lost (it went in); the retry meets If-None-Match: *
+    const s3 = fakeS3((_url, attempt) => (attempt === 1 ? 0 : 412))
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0], logger: quietLogger })
+    const upload: SingleUpload = { method: 'PUT', url: 'http://s3.test/b/k', headers: { 'If-None-Match': '*' }, expires_at: expires() }
+    const id = uploader.add(makeFile('a.txt', 10), { runId: RUN, fileId: FILE, key: 'k', upload })
+    expect(await run(uploader)).toEqual({ successful: 1, failed: [] })
+    expect(uploader.uppy.getFile(id).progress.bytesUploaded).toBe(10)
+  })
+
+  it('a part answered 412 is a failure', async () => {
+    const { api: client } = api()
+    const s3 = fakeS3((url) => (url.includes('partNumber=2') ? 412 : null))
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0], logger: quietLogger })
+    uploader.add(makeFile('big.bin', 10 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(2, 5 * MiB, [1, 2]) })
+    const result = await run(uploader)
+    expect(result.successful).toBe(0)
+    expect(result.failed).toHaveLength(1)
   })
 
   it('retries a single PUT that fails transiently', async () => {

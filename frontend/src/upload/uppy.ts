@@ -12,7 +12,7 @@
 import AwsS3, { type AwsS3Part, type AwsS3UploadParameters } from '@uppy/aws-s3'
 import Uppy, { type Body, type Meta, type UppyFile } from '@uppy/core'
 import { type ApiClient, hasCode } from '../lib/api'
-import { RETRY_DELAYS, type Wait, withRetry } from '../lib/retry'
+import { RETRY_DELAYS, statusOf, type Wait, withRetry } from '../lib/retry'
 import type { StoredPart, Upload } from '../lib/types'
 import { assertServerPlan, partSlices } from './parts'
 import { PartSigner } from './signer'
@@ -59,6 +59,12 @@ export type FreshPartUrl = (uploadId: string, partNumber: number, signal?: Abort
 /**
  * A byte sender that retries by the page's rule: a part with a fresh URL from `freshPartUrl`
  * (a URL is used once: an expired or spent one heals itself), a single PUT with its one URL.
+ *
+ * A single PUT's URL signs `If-None-Match: *` (the server's `upload.headers`), so the bucket
+ * never replaces an object: 412 means one is at the file's key already. Only this file's URL
+ * writes there (or the server, when it closes a cancelled or expired run, which this page has
+ * stopped uploading to by then): an earlier attempt went in and its answer was lost, or the page
+ * was reloaded before it saved that. The file counts as sent; the server verifies its bytes.
  */
 export function retryingSend(
   send: UploadPartBytes,
@@ -74,7 +80,15 @@ export function retryingSend(
         if (attempt > 0 && part) {
           signature = { ...signature, url: await freshPartUrl(part.uploadId, part.partNumber, options.signal) }
         }
-        return send({ ...options, signature })
+        try {
+          return await send({ ...options, signature })
+        } catch (error) {
+          if (part || statusOf(error) !== 412) throw error
+          const size = options.size ?? (options.body instanceof Blob ? options.body.size : 0)
+          options.onProgress?.({ loaded: size, lengthComputable: true })
+          options.onComplete?.('')
+          return { ETag: '' }
+        }
       },
       { delays, signal: options.signal, wait },
     )

@@ -5,6 +5,7 @@ import { StatusBadge } from '../../components/StatusBadge'
 import { errorMessage, hasCode } from '../../lib/api'
 import { useApp } from '../../lib/context'
 import { runsHref } from '../../lib/router'
+import type { RunDetail } from '../../lib/types'
 import { PageHeader } from '../PageHeader'
 import { RunFiles } from './RunFiles'
 import { RunSummary } from './RunSummary'
@@ -64,9 +65,26 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
           <p>{run.error.message}</p>
         </Alert>
       )}
+      <IncidentsNotice run={run} />
       <RunSummary run={run} />
       <RunFiles files={run.files} />
       <Timeline run={run} />
     </div>
+  )
+}
+
+/** A stored run whose keys were written over or deleted in the bucket: still stored (each file's
+ *  recorded version stays readable), but someone should know. */
+function IncidentsNotice({ run }: { run: RunDetail }) {
+  const incidents = run.incidents ?? []
+  if (incidents.length === 0 || run.status !== 'stored') return null
+  const files = new Set(incidents.map((i) => i.file_id)).size
+  return (
+    <Alert tone="warning" title={`The bucket changed under ${files} ${files === 1 ? 'file' : 'files'} of this run`}>
+      <p>
+        {incidents.length} integrity {incidents.length === 1 ? 'incident' : 'incidents'}: the recorded versions stay readable and
+        their sha256 still holds. See the timeline.
+      </p>
+    </Alert>
   )
 }

@@ -29,7 +29,8 @@ function RunFile({ file }: { file: FileOut }) {
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
         <span className="min-w-0 flex-1 font-medium break-all text-slate-900">{file.name}</span>
         <span className="text-sm text-slate-500">{formatBytes(file.size_bytes)}</span>
-        <StatusBadge status={file.status} />
+        {/* A lost file looks like a failed one: it is no longer stored. */}
+        <StatusBadge status={file.status === 'lost' ? 'failed' : file.status} label={file.status} />
       </div>
       <div className="flex flex-wrap items-center gap-2 text-xs">
         <span className="font-medium text-slate-500">sha256</span>
@@ -56,6 +57,14 @@ function RunFile({ file }: { file: FileOut }) {
         <span className="font-medium">key</span> <code className="font-mono break-all">{file.key}</code> · {file.content_type}
         {file.stored_at && <> · stored {formatDateTime(file.stored_at)}</>}
       </p>
+      {file.version_id && (
+        <p className="text-xs break-words text-slate-500">
+          <span className="font-medium">version</span>{' '}
+          <code className="font-mono break-all" data-testid="file-version">
+            {file.version_id}
+          </code>
+        </p>
+      )}
       {file.error && (
         <p className="text-sm text-red-700">
           <strong>{file.error.code}</strong>: {file.error.message}

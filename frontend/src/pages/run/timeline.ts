@@ -1,11 +1,24 @@
 import { formatBytes } from '../../lib/format'
-import type { RunDetail } from '../../lib/types'
+import type { Incident, IncidentKind, RunDetail } from '../../lib/types'
 
 export interface TimelineEvent {
   at: string | null
   title: string
   detail?: string
-  tone: 'done' | 'bad' | 'waiting' | 'neutral'
+  tone: 'done' | 'bad' | 'warning' | 'waiting' | 'neutral'
+}
+
+// What the bucket did to a final file's key (docs/events.md). Overwritten and deleted keys keep
+// the recorded version, so they warn; a lost version is bad.
+const INCIDENTS: Record<IncidentKind, { verb: string; tone: TimelineEvent['tone'] }> = {
+  overwritten: { verb: 'overwritten in the bucket', tone: 'warning' },
+  deleted: { verb: 'deleted in the bucket', tone: 'warning' },
+  version_lost: { verb: 'lost: its recorded version is gone', tone: 'bad' },
+}
+
+export function incidentEvent(incident: Incident, name: string): TimelineEvent {
+  const { verb, tone } = INCIDENTS[incident.kind]
+  return { at: incident.detected_at, title: `${name} ${verb}`, detail: incident.message, tone }
 }
 
 /** What happened to a run, oldest first; a pending run ends with what it waits for. */
@@ -18,15 +31,25 @@ export function timeline(run: RunDetail): TimelineEvent[] {
       tone: 'neutral',
     },
   ]
-  const finished = run.files
+  // A lost file was stored first: its loss is an incident of its own.
+  const dated = run.files
     .filter((f) => f.status !== 'pending')
     .map((f): TimelineEvent =>
-      f.status === 'stored'
-        ? { at: f.stored_at, title: `${f.name} stored`, detail: 'sha256 verified', tone: 'done' }
-        : { at: f.stored_at ?? null, title: `${f.name} failed`, detail: f.error?.message ?? f.error?.code, tone: 'bad' },
+      f.status === 'failed'
+        ? { at: f.stored_at ?? null, title: `${f.name} failed`, detail: f.error?.message ?? f.error?.code, tone: 'bad' }
+        : { at: f.stored_at, title: `${f.name} stored`, detail: 'sha256 verified', tone: 'done' },
     )
-  finished.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''))
-  events.push(...finished)
+  // A run stored once says so where it happened, before anything the bucket did after.
+  if (run.stored_at) {
+    dated.push({ at: run.stored_at, title: 'Run stored', detail: 'Every file is stored and verified.', tone: 'done' })
+  }
+  const names = new Map(run.files.map((f) => [f.id, f.name]))
+  for (const incident of run.incidents ?? []) {
+    dated.push(incidentEvent(incident, names.get(incident.file_id) ?? incident.key))
+  }
+  // Stable: events of the same moment keep the order above (files, the run, incidents).
+  dated.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''))
+  events.push(...dated)
   const waiting = run.files.filter((f) => f.status === 'pending').length
   switch (run.status) {
     case 'pending':
@@ -38,10 +61,17 @@ export function timeline(run: RunDetail): TimelineEvent[] {
       })
       break
     case 'stored':
-      events.push({ at: run.stored_at ?? run.updated_at, title: 'Run stored', detail: 'Every file is stored and verified.', tone: 'done' })
+      if (!run.stored_at) {
+        events.push({ at: run.updated_at, title: 'Run stored', detail: 'Every file is stored and verified.', tone: 'done' })
+      }
       break
     case 'failed':
-      events.push({ at: run.updated_at, title: 'Run failed', detail: run.error?.message, tone: 'bad' })
+      events.push({
+        at: run.updated_at,
+        title: run.error?.code === 'files_lost' ? 'Run no longer stored' : 'Run failed',
+        detail: run.error?.message,
+        tone: 'bad',
+      })
       break
     case 'cancelled':
       events.push({ at: run.updated_at, title: 'Run cancelled', detail: 'Unfinished uploads were aborted.', tone: 'neutral' })

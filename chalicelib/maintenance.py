@@ -1,0 +1,313 @@
+"""The scheduled job: what keeps the database and the bucket in agreement when events are lost
+and runs are abandoned. One invocation (`run_schedule`) does three steps, in this order, each
+bounded (a number of items, and a deadline no item starts after) so it ends well within the
+function's timeout; whatever is left waits for the next invocation:
+
+1. reconcile: a pending file of a pending run whose bytes have been in the bucket longer than
+   INLET_RECONCILE_AFTER_SECONDS (a completed multipart upload; a single PUT's object, by its
+   LastModified) is processed as if its event had arrived, through `BucketEvents.process`;
+2. expiry (`chalicelib.expiry`): runs pending longer than INLET_PENDING_TTL_HOURS are expired,
+   their multipart uploads aborted, once their objects are checked: a run whose bytes are all
+   there is processed instead, never expired;
+3. purge: every version (and delete marker) under `runs/{run_id}/` of a cancelled, expired or
+   failed run is deleted INLET_ORPHAN_GRACE_HOURS after the run ended (late uploads included),
+   once: `Run.purged_at`. Nothing of a stored run is ever deleted.
+
+Every step is idempotent and takes the run's lock where it decides, like the event handler, so
+it may run next to events, API calls and another invocation of itself."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from sqlalchemy import select, update
+
+from chalicelib.bucket import RUNS_PREFIX
+from chalicelib.config import Settings
+from chalicelib.db import Database
+from chalicelib.events import BucketEvents, Outcome
+from chalicelib.expiry import expire_pending
+from chalicelib.logs import logger
+from chalicelib.models import File, FileStatus, Run, RunStatus, utcnow
+from chalicelib.sqs import ObjectEvent
+from chalicelib.storage import Storage
+from chalicelib.telemetry import metrics
+
+# Per invocation. Reconciling a file is a HEAD (single PUT) and, when its bytes are there, a
+# full read to hash them; purging a run is a listing and a delete request per 1,000 versions.
+RECONCILE_LIMIT = 500
+EXPIRE_LIMIT = 1000
+PURGE_LIMIT = 200
+# No item starts later than this before the function's timeout (an item started finishes).
+SAFETY_SECONDS = 60.0
+# The budget when the invocation does not say how long it may take (no Lambda context).
+DEFAULT_BUDGET_SECONDS = 240.0
+# Runs whose objects are purged once they have ended.
+PURGEABLE = (RunStatus.CANCELLED, RunStatus.EXPIRED, RunStatus.FAILED)
+
+
+@dataclass
+class Deadline:
+    """time.monotonic() after which no new item starts."""
+
+    at: float
+
+    @classmethod
+    def within(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + max(seconds, 0.0))
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+
+def budget_seconds(context: Any) -> float:
+    """How long an invocation may work: the Lambda context's remaining time less a margin."""
+    remaining: Callable[[], int] | None = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return DEFAULT_BUDGET_SECONDS
+    return max(remaining() / 1000 - SAFETY_SECONDS, 0.0)
+
+
+@dataclass
+class ScheduleReport:
+    reconciled: int = 0  # files processed whose event had not come
+    reconcile_checked: int = 0  # pending files looked at (a HEAD each, for single PUTs)
+    expired: int = 0
+    completed_at_expiry: int = 0  # runs due to expire whose bytes were complete: processed
+    runs_purged: int = 0
+    objects_purged: int = 0  # versions and delete markers
+    bytes_purged: int = 0
+    errors: int = 0  # items left for the next invocation after an error (logged)
+    unfinished: list[str] = field(default_factory=list)  # steps stopped by a bound
+
+
+# --- 1. reconcile -----------------------------------------------------------------------------
+
+
+def _reconcile_one(
+    events: BucketEvents, key: str, version_id: str | None, arrived: datetime, now: datetime
+) -> Outcome:
+    event = ObjectEvent(bucket=events.storage.bucket, key=key, version_id=version_id)
+    outcome = events.process(event)
+    logger.info(
+        "upload reconciled",
+        extra={
+            "key": key,
+            "outcome": outcome.value,
+            "event_late_seconds": round((now - arrived).total_seconds()),
+        },
+    )
+    return outcome
+
+
+def reconcile(
+    db: Database,
+    events: BucketEvents,
+    after: timedelta,
+    now: datetime,
+    report: ScheduleReport,
+    *,
+    limit: int = RECONCILE_LIMIT,
+    deadline: Deadline | None = None,
+) -> None:
+    """Process the pending files of pending runs whose bytes have been in the bucket longer
+    than `after`: completed multipart uploads first (oldest first; the database knows), then
+    single PUTs (newest first: the bucket is asked, a HEAD each). Files beyond `limit` wait;
+    an old file that never gets its turn is still checked before its run expires."""
+    cutoff = now - after
+    pending = (Run.status == RunStatus.PENDING, File.status == FileStatus.PENDING)
+    columns = (File.object_key, File.version_id)
+    with db.session() as session:
+        completed = [
+            (key, version, completed_at)
+            for key, version, completed_at in session.execute(
+                select(*columns, File.upload_completed_at)
+                .join(Run, Run.id == File.run_id)
+                .where(*pending, File.upload_completed_at < cutoff)
+                .order_by(File.upload_completed_at, File.id)
+                .limit(limit)
+            )
+        ]
+        singles = [
+            (key, version, None)
+            for key, version in session.execute(
+                select(*columns)
+                .join(Run, Run.id == File.run_id)
+                .where(*pending, File.part_size.is_(None), File.created_at < cutoff)
+                .order_by(File.created_at.desc(), File.id)
+                .limit(max(limit - len(completed), 0))
+            )
+        ]
+    storage = events.storage
+    candidates: list[tuple[str, str | None, datetime | None]] = [*completed, *singles]
+    for key, version_id, completed_at in candidates:
+        if deadline is not None and deadline.passed():
+            report.unfinished.append("reconcile")
+            return
+        report.reconcile_checked += 1
+        try:
+            arrived = completed_at or storage.upload_arrived_at(key)
+            if arrived is None or arrived >= cutoff:
+                continue  # nothing uploaded yet, or its event may still be on its way
+            outcome = _reconcile_one(events, key, version_id, arrived, now)
+        except Exception:
+            logger.exception("could not reconcile an upload; next pass", extra={"key": key})
+            report.errors += 1
+            continue
+        if outcome in (Outcome.STORED, Outcome.FAILED):
+            report.reconciled += 1
+    if len(candidates) >= limit:
+        report.unfinished.append("reconcile")
+
+
+# --- 3. purge ---------------------------------------------------------------------------------
+
+
+def purge_run(
+    db: Database, storage: Storage, run_id: uuid.UUID, cutoff: datetime
+) -> tuple[int, int] | None:
+    """Delete every version under the run's prefix if it ended before `cutoff` and was not
+    purged yet: (objects, bytes) deleted, or None when the run does not qualify (any more).
+    Decided and done under the run's lock, whatever the query that chose it read."""
+    with db.session(serialize=True) as session:
+        run = session.get(Run, run_id, with_for_update=True)
+        if (
+            run is None
+            or run.status not in PURGEABLE
+            or run.purged_at is not None
+            or run.updated_at >= cutoff
+        ):
+            return None
+        status = run.status
+        objects, size = storage.purge_prefix(f"{RUNS_PREFIX}{run.id}/")
+        # Housekeeping, not a change of the run: its updated_at stays when it ended.
+        session.execute(
+            update(Run)
+            .where(Run.id == run.id)
+            .values(purged_at=utcnow(), updated_at=Run.updated_at)
+        )
+    logger.info(
+        "run's objects purged",
+        extra={"run_id": str(run_id), "run_status": status, "objects": objects, "bytes": size},
+    )
+    return objects, size
+
+
+def purge_orphans(
+    db: Database,
+    storage: Storage,
+    grace: timedelta,
+    now: datetime,
+    report: ScheduleReport,
+    *,
+    limit: int = PURGE_LIMIT,
+    deadline: Deadline | None = None,
+) -> None:
+    """Purge the runs that ended (cancelled, expired, failed) more than `grace` before `now`
+    and are not purged yet, longest ended first, at most `limit` of them."""
+    cutoff = now - grace
+    with db.session() as session:
+        run_ids = list(
+            session.scalars(
+                select(Run.id)
+                .where(Run.status.in_(PURGEABLE), Run.purged_at.is_(None), Run.updated_at < cutoff)
+                .order_by(Run.updated_at, Run.id)
+                .limit(limit)
+            )
+        )
+    for run_id in run_ids:
+        if deadline is not None and deadline.passed():
+            report.unfinished.append("purge")
+            return
+        try:
+            purged = purge_run(db, storage, run_id, cutoff)
+        except Exception:
+            logger.exception(
+                "could not purge a run's objects; next pass", extra={"run_id": str(run_id)}
+            )
+            report.errors += 1
+            continue
+        if purged is not None:
+            report.runs_purged += 1
+            report.objects_purged += purged[0]
+            report.bytes_purged += purged[1]
+    if len(run_ids) >= limit:
+        report.unfinished.append("purge")
+
+
+# --- the job ----------------------------------------------------------------------------------
+
+
+def run_schedule(
+    db: Database,
+    storage: Storage,
+    events: BucketEvents,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    budget: float = DEFAULT_BUDGET_SECONDS,
+) -> ScheduleReport:
+    """Reconcile, expire, purge (see the module), within `budget` seconds of starting new work.
+    A step that fails as a whole (the database unreachable) does not stop the next ones; the
+    first such failure is raised at the end, so the invocation counts as failed."""
+    now = now or utcnow()
+    deadline = Deadline.within(budget)
+    report = ScheduleReport()
+    started = time.perf_counter()
+    failures: list[BaseException] = []
+
+    def step(name: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception as exc:
+            logger.exception("scheduled step failed", extra={"step": name})
+            failures.append(exc)
+
+    def expire() -> None:
+        ttl = timedelta(hours=settings.inlet_pending_ttl_hours)
+        expiry = expire_pending(
+            db, storage, ttl, now, events=events, limit=EXPIRE_LIMIT, deadline=deadline.at
+        )
+        report.expired += expiry.expired
+        report.completed_at_expiry += expiry.completed
+        report.errors += expiry.errors
+        if expiry.more:
+            report.unfinished.append("expire")
+
+    after = timedelta(seconds=settings.inlet_reconcile_after_seconds)
+    grace = timedelta(hours=settings.inlet_orphan_grace_hours)
+    step("reconcile", lambda: reconcile(db, events, after, now, report, deadline=deadline))
+    step("expire", expire)
+    step("purge", lambda: purge_orphans(db, storage, grace, now, report, deadline=deadline))
+    _report(report, time.perf_counter() - started)
+    if failures:
+        raise failures[0]
+    return report
+
+
+METRICS = {
+    "reconciled": ("ObjectsReconciled", MetricUnit.Count),
+    "expired": ("RunsExpired", MetricUnit.Count),
+    "completed_at_expiry": ("RunsCompletedAtExpiry", MetricUnit.Count),
+    "objects_purged": ("ObjectsPurged", MetricUnit.Count),
+    "bytes_purged": ("BytesReclaimed", MetricUnit.Bytes),
+    "errors": ("ScheduleErrors", MetricUnit.Count),
+}
+
+
+def _report(report: ScheduleReport, seconds: float) -> None:
+    """One log line per invocation (DEBUG when it found nothing to do), and the metrics of
+    what it did (none when nothing: `make dev` runs the job every 30 s)."""
+    counts = asdict(report)
+    busy = any(counts[name] for name in METRICS) or report.unfinished
+    log = logger.info if busy else logger.debug
+    log("scheduled job done", extra=counts | {"duration_ms": round(seconds * 1000, 1)})
+    for name, (metric, unit) in METRICS.items():
+        if counts[name]:
+            metrics.add_metric(name=metric, unit=unit, value=counts[name])
