@@ -220,16 +220,19 @@ def test_runner_finds_pyenv_versions_newest_first(
     assert found == ["3.14.1", "3.13.0", "3.12.1", "3.9.18"]
 
 
-@pytest.mark.parametrize(("required", "code"), [("0", 0), ("1", 1)])
+@pytest.mark.parametrize(("required", "ci", "code"), [("0", "", 0), ("1", "", 1), ("0", "true", 1)])
 def test_runner_without_python_says_so_loudly(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     required: str,
+    ci: str,
     code: int,
 ) -> None:
+    """Required when asked, and under CI whatever else is said."""
     no_python_anywhere(monkeypatch, tmp_path)
     monkeypatch.setenv("INLET_REQUIRE_LOCALSTACK", required)
+    monkeypatch.setenv("CI", ci)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
 
     assert runner.run_tests([]) == code
