@@ -39,7 +39,8 @@ EXPOSE 8000
 CMD ["python", "-m", "local.api_server", "local", \
      "--no-autoreload", "--host", "0.0.0.0", "--port", "8000"]
 
-# --- the publisher of the web page (python -m local.web) ---------------------------------------
+# --- the web page on an origin of its own (python -m local.web serve) ---------------------------
 FROM app AS web
 COPY --from=frontend /frontend/dist frontend/dist
-CMD ["python", "-m", "local.web", "--api-url", "http://localhost:8000"]
+CMD ["python", "-m", "local.web", "serve", "--host", "0.0.0.0", "--port", "8080", \
+     "--api-url", "http://localhost:8000"]

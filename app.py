@@ -27,8 +27,9 @@ from chalicelib.service import Inlet
 Model = TypeVar("Model", CreateUploadRequest, SignPartsRequest, CompleteRequest)
 
 app = Chalice(app_name="inlet", configure_logs=False)
-# Bodies are parsed by `parse_body` whatever their declared type, so a wrong
-# Content-Type gets the contract's JSON error rather than Chalice's 415.
+# Chalice lets every declared type through to the view, and `parse_body` accepts only
+# `application/json` (`http.require_json`): any other type, or none (which Chalice would take for
+# JSON), is the contract's 415 `unsupported_media_type` rather than Chalice's own 415 body.
 ANY_BODY = ["*/*"]
 # The routes a browser calls: each gets an OPTIONS route that answers CORS preflights for the
 # configured origins. `/v1/bucket-events` is server to server and gets none.
@@ -41,6 +42,7 @@ BROWSER_ROUTES = (
     "/v1/uploads/{run_id}/files/{file_id}/complete",
     "/v1/runs",
     "/v1/runs/{run_id}",
+    "/v1/limits",
 )
 
 
@@ -141,6 +143,12 @@ def list_runs() -> Response:
 @api_view
 def get_run(run_id: str) -> Response:
     return json_response(inlet().runs.get(run_id, owner()))
+
+
+@app.route("/v1/limits")
+@api_view
+def get_limits() -> Response:
+    return json_response(inlet().limits.of(owner()))
 
 
 def cors_preflight(**_: str) -> Response:

@@ -214,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "DATABASE_URL": args.database_url or f"sqlite:///{work / 'inlet.db'}",
             "S3_ENDPOINT_URL": s3,
             "INLET_AUTH": "required",
+            # It measures throughput: no per-owner quota may refuse its clients.
+            "INLET_QUOTA_PENDING_RUNS": "0",
+            "INLET_QUOTA_PENDING_BYTES": "0",
+            "INLET_QUOTA_RUNS_PER_MINUTE": "0",
             "INLET_HASH_RANGE_SIZE": "0",  # moto reads a whole object per ranged GET
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }

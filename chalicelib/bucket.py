@@ -31,10 +31,14 @@ ABORT_INCOMPLETE_UPLOADS_DAYS = 2
 
 
 def upload_cors_rules(origins: Sequence[str]) -> list[dict[str, object]]:
-    """Browsers PUT straight to the bucket and must read each part's ETag to complete."""
+    """Browsers PUT straight to the bucket and must read each part's ETag to complete. No
+    origins, no rule (no browser may upload): `*` is allowed only when the operator writes it
+    (INLET_CORS_ORIGINS=*), never as a fallback."""
+    if not origins:
+        return []
     return [
         {
-            "AllowedOrigins": list(origins) or ["*"],
+            "AllowedOrigins": list(origins),
             "AllowedMethods": ["PUT", "GET", "HEAD"],
             "AllowedHeaders": ["*"],
             "ExposeHeaders": ["ETag"],

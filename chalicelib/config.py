@@ -45,8 +45,12 @@ class Settings(BaseModel):
     inlet_max_files_per_run: Annotated[int, Field(gt=0, le=10_000)] = 100
     inlet_multipart_threshold: Annotated[int, Field(ge=MIN_PART_SIZE, le=MAX_SINGLE_PUT)] = 16 * MiB
     inlet_part_size: Annotated[int, Field(ge=MIN_PART_SIZE, le=MAX_PART_SIZE)] = 16 * MiB
+    # Presigned URLs live this long: shorter than INLET_PENDING_TTL_HOURS, so no URL outlives
+    # the run it uploads to (refused at start otherwise).
     inlet_presign_ttl: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 900
     inlet_parts_batch: Annotated[int, Field(ge=1, le=1000)] = 20
+    # Browser origins allowed to call the API and PUT to the bucket; empty: none. `*` (alone)
+    # allows every origin, only when written.
     inlet_cors_origins: tuple[str, ...] = ()
     inlet_max_body_bytes: Annotated[int, Field(ge=1024)] = 1 * MiB
     # Bucket events (S3 -> SQS -> handler) and the expiry of abandoned runs.
@@ -76,6 +80,14 @@ class Settings(BaseModel):
     # Owner of the runs adopted from files dropped into inbox/; unset, only `INLET_AUTH=off` shows
     # them.
     inlet_inbox_owner: Annotated[str | None, Field(pattern=OWNER_PATTERN)] = None
+    # Quotas and rate limits per owner (docs/security.md, "Quotas"; chalicelib/limits.py); 0
+    # turns one off. Runs created through the API: pending at once, bytes declared and not yet
+    # stored, created in the last 60 s. Drops into inbox/ adopted in the last 60 s (for
+    # INLET_INBOX_OWNER); the rest wait in the bucket for the scheduled job.
+    inlet_quota_pending_runs: Annotated[int, Field(ge=0)] = 20
+    inlet_quota_pending_bytes: Annotated[int, Field(ge=0)] = 200 * GiB
+    inlet_quota_runs_per_minute: Annotated[int, Field(ge=0)] = 60
+    inlet_quota_inbox_per_minute: Annotated[int, Field(ge=0)] = 120
 
     @model_validator(mode="before")
     @classmethod
@@ -104,11 +116,22 @@ class Settings(BaseModel):
             raise ValueError("INLET_AUTHORIZER=gateway needs INLET_AUTH=required")
         if self.inlet_max_file_size > MAX_PARTS * MAX_PART_SIZE:
             raise ValueError("INLET_MAX_FILE_SIZE exceeds what 10,000 parts of 5 GiB can hold")
+        if "*" in self.inlet_cors_origins and len(self.inlet_cors_origins) > 1:
+            raise ValueError(
+                "INLET_CORS_ORIGINS names '*' (every origin) and specific origins: write either "
+                "'*' alone or the origins"
+            )
         if self.inlet_orphan_grace_hours * 3600 < self.inlet_presign_ttl:
             raise ValueError(
                 f"INLET_ORPHAN_GRACE_HOURS ({self.inlet_orphan_grace_hours} h) is shorter than "
                 f"INLET_PRESIGN_TTL ({self.inlet_presign_ttl} s): a presigned URL must be dead "
                 "before the objects at its key are deleted; raise the grace or shorten the TTL"
+            )
+        if self.inlet_presign_ttl >= self.inlet_pending_ttl_hours * 3600:
+            raise ValueError(
+                f"INLET_PRESIGN_TTL ({self.inlet_presign_ttl} s) is not shorter than "
+                f"INLET_PENDING_TTL_HOURS ({self.inlet_pending_ttl_hours} h): a presigned URL "
+                "must expire before its run can expire; shorten the TTL or raise the pending hours"
             )
         return self
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 class ApiError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
-    headers: ClassVar[dict[str, str]] = {}
+    # Extra response headers: a class's own (401), or an instance's (429's Retry-After).
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -67,8 +68,27 @@ class TooLarge(ApiError):
     status, code = 413, "too_large"
 
 
+class UnsupportedMediaType(ApiError):
+    """A body that is not declared `application/json`: refused before it is read, so browsers
+    must preflight every write and CORS decides who may send one."""
+
+    status, code = 415, "unsupported_media_type"
+
+
 class Invalid(ApiError):
     status, code = 422, "validation_error"
+
+
+class QuotaExceeded(ApiError):
+    """Over a quota or rate limit of the caller's owner (chalicelib/limits.py): nothing was
+    created; `Retry-After` says in how many seconds to try again, `details` names each limit."""
+
+    status, code = 429, "quota_exceeded"
+
+    def __init__(self, message: str, details: list[dict[str, Any]], retry_after: int) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Unavailable(ApiError):
@@ -90,7 +110,10 @@ ERROR_CODES: dict[str, str] = {
     "object_exists": "409: an object is at the file's key already; the bucket keeps it",
     "token_exists": "409: an API token with this name exists already",
     "too_large": "413: a file, the file count or the body is over the configured limit",
+    "unsupported_media_type": "415: the body is not declared Content-Type: application/json",
     "validation_error": "422: well-formed but invalid; `details` names each field",
+    "quota_exceeded": "429: over a quota or rate limit of the caller's owner; nothing was"
+    " created; retry after `Retry-After` seconds",
     "internal_error": "500: an unexpected error (logged with the request id)",
     "unavailable": "503: the database or the bucket cannot be reached; retry later",
 }

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,7 +39,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from chalicelib import sqs, webhook
+from chalicelib import limits, sqs, webhook
 from chalicelib.bucket import INBOX_PREFIX, RUNS_PREFIX
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
@@ -54,6 +55,7 @@ from chalicelib.models import (
     RunStatus,
     utcnow,
 )
+from chalicelib.schemas import describe_character, escaped, neutralise
 from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import DeleteMarker, ObjectInfo, Storage, error_code
 from chalicelib.telemetry import metrics
@@ -67,6 +69,12 @@ MISSING_OBJECT_CODES = ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
 # What a bucket answers when asked for a version id it never issued (a forged event's).
 UNKNOWN_VERSION_CODES = ("400", "InvalidArgument")
 VERSION_DELETED = "version_deleted"
+# The run error of an inbox key no row can hold: a NUL (Postgres text has none) or a lone
+# surrogate (no UTF-8 encodes one). docs/security.md, "Names".
+UNSTORABLE_KEY = "unstorable_key"
+# Failed adoptions get a run id derived from the key and version: recorded once, however often
+# the event comes.
+UNSTORABLE_RUNS = uuid.UUID("6b1d3c2e-8f4a-5e7b-9c0d-1a2b3c4d5e6f")
 
 
 class Outcome(enum.StrEnum):
@@ -135,6 +143,15 @@ def run_type_for(key: str, settings: Settings) -> str:
     if slash and folder in settings.inlet_run_types:
         return folder
     return settings.inlet_default_run_type
+
+
+def unstorable_character(key: str) -> str | None:
+    """The first character of `key` that no database row can hold (NUL, a lone surrogate), or
+    None. Checked on both databases (SQLite would take a NUL), so the outcome is the same."""
+    for ch in key:
+        if ch == "\x00" or "\ud800" <= ch <= "\udfff":
+            return ch
+    return None
 
 
 def target_of(file: File) -> Target:
@@ -312,6 +329,13 @@ def _insert_ignoring_duplicates(db: Database) -> postgresql.Insert | sqlite.Inse
     return postgresql.insert(File).on_conflict_do_nothing()
 
 
+def _insert_run_once(db: Database) -> postgresql.Insert | sqlite.Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on the runs' primary key."""
+    if db.is_sqlite:
+        return sqlite.insert(Run).on_conflict_do_nothing()
+    return postgresql.insert(Run).on_conflict_do_nothing()
+
+
 def _lost_without_versions(current: ObjectInfo | DeleteMarker | None, target: Target) -> bool:
     """A record without a version (a store without versioning, or recorded before 0004): its
     bytes are certainly gone when nothing at all is at the key, or when an unversioned store
@@ -340,8 +364,12 @@ class BucketEvents:
         if event.key.startswith(INBOX_PREFIX):
             if event.key.endswith("/"):
                 return _ignore(event, "a folder marker, not a file")
+            if unstorable_character(event.key) is not None:
+                return self._adopt_unstorable(event)
             return self._process_inbox(event)
         if event.key.startswith(RUNS_PREFIX):
+            if unstorable_character(event.key) is not None:
+                return self._unstorable_ignored(event.key, "no file's key can hold it")
             return self._process_run_key(event)
         return _ignore(event, "outside runs/ and inbox/")
 
@@ -390,7 +418,9 @@ class BucketEvents:
         ]
         return min(outcomes, key=SIGNIFICANCE.index, default=Outcome.IGNORED)
 
-    def adopt_versions(self, key: str, version_id: str | None = None) -> int:
+    def adopt_versions(
+        self, key: str, version_id: str | None = None, *, now: datetime | None = None
+    ) -> int:
         """Give an `inbox/` key's versions a run each (source `bucket`) unless they have one:
         the version `version_id` (an event's, once the bucket confirms it is an object) and
         the key's current version; how many were adopted. S3 and MinIO name the version in
@@ -398,33 +428,36 @@ class BucketEvents:
         event comes (an event without one, as moto sends, adopts the current version only);
         a forged event adopts nothing the bucket does not hold. Concurrent deliveries adopt a
         version once: (key, version) is unique, and a delivery that loses the insert race
-        drops the run it had just inserted. Without versions, the key is adopted once."""
-        found: list[ObjectInfo] = []
-        if version_id is not None:
-            hinted = self._ask_about(key, version_id)
-            if isinstance(hinted, ObjectInfo):
-                found.append(hinted)
-        current = self.storage.head_version(key)
-        if isinstance(current, ObjectInfo) and current.version_id not in {
-            info.version_id for info in found
-        }:
-            found.append(current)
+        drops the run it had just inserted. Without versions, the key is adopted once.
+        Over the inbox rate (INLET_QUOTA_INBOX_PER_MINUTE, counted at `now`) a version stays
+        unadopted, logged `inbox adoption deferred`; the scheduled job adopts it later."""
+        found = self._objects_at(key, version_id)
         if not found:
             return 0
+        if unstorable_character(key) is not None:
+            return self._fail_adoptions(key, found, now)
         with self.db.session() as session:
             known = set(session.scalars(select(File.version_id).where(File.object_key == key)))
         # The event's version first: it is older than the current one, or the same.
-        return sum(self._adopt(key, info) for info in found if info.version_id not in known)
+        return sum(self._adopt(key, info, now) for info in found if info.version_id not in known)
 
-    def _adopt(self, key: str, info: ObjectInfo) -> int:
-        now, run_id = utcnow(), uuid.uuid4()
+    def _adopt(self, key: str, info: ObjectInfo, now: datetime | None = None) -> int:
+        """1 if the version was adopted now; 0 if it had been, or the inbox rate defers it
+        (INLET_QUOTA_INBOX_PER_MINUTE, counted at `now`: the scheduled job adopts it later)."""
+        now, run_id = now or utcnow(), uuid.uuid4()
         path = key[len(INBOX_PREFIX) :]
-        with self.db.session() as session:
+        # Under the inbox owner's lock (Postgres) or the write lock (SQLite), so concurrent
+        # deliveries count each other's adoptions.
+        with self.db.session(serialize=True) as session:
+            if limits.adoption_deferred(session, self.settings, now, key, info.version_id):
+                return 0
             session.execute(
                 insert(Run).values(
                     id=run_id,
                     type=run_type_for(key, self.settings),
-                    label=path[:200],
+                    # Controls and bidi overrides become U+FFFD (the name policy); the key
+                    # stays as the bucket has it.
+                    label=neutralise(path)[:200],
                     status=RunStatus.PENDING.value,
                     source=RunSource.BUCKET.value,
                     owner=self.settings.inlet_inbox_owner,
@@ -437,7 +470,7 @@ class BucketEvents:
                 .values(
                     id=uuid.uuid4(),
                     run_id=run_id,
-                    name=path.rsplit("/", 1)[-1][:255],
+                    name=neutralise(path.rsplit("/", 1)[-1])[:255],
                     object_key=key,
                     size_bytes=info.size,
                     content_type=(info.content_type or "application/octet-stream")[:255],
@@ -455,6 +488,101 @@ class BucketEvents:
             extra={"key": key, "run_id": str(run_id), "version_id": info.version_id},
         )
         return 1
+
+    def _objects_at(self, key: str, version_id: str | None) -> list[ObjectInfo]:
+        """The objects an inbox event concerns, as the bucket knows them: the version it names
+        (if the bucket confirms it is an object) and the key's current version, in that order."""
+        found: list[ObjectInfo] = []
+        if version_id is not None:
+            hinted = self._ask_about(key, version_id)
+            if isinstance(hinted, ObjectInfo):
+                found.append(hinted)
+        current = self.storage.head_version(key)
+        if isinstance(current, ObjectInfo) and current.version_id not in {
+            info.version_id for info in found
+        }:
+            found.append(current)
+        return found
+
+    # --- inbox/ keys no row can hold --------------------------------------------------------
+
+    def _unstorable_ignored(self, key: str, reason: str) -> Outcome:
+        """Acknowledged, with an error log: delivering it again would fail the same way."""
+        ch = unstorable_character(key)
+        assert ch is not None
+        logger.error(
+            "event for a key the database cannot store ignored",
+            extra={"key": escaped(key), "character": describe_character(ch), "reason": reason},
+        )
+        return Outcome.IGNORED
+
+    def _adopt_unstorable(self, event: ObjectEvent) -> Outcome:
+        """An inbox key with a NUL: no file row can hold it (Postgres refuses it on every
+        delivery, which would send the message to the dead-letter queue), so each of its
+        versions becomes a `failed` run (`unstorable_key`) with a readable label, and no file;
+        the object stays in the bucket as it is. A lone surrogate is no S3 key at all (a forged
+        event): logged and acknowledged."""
+        key = event.key
+        ch = unstorable_character(key)
+        assert ch is not None
+        if "\ud800" <= ch <= "\udfff":
+            return self._unstorable_ignored(key, "not UTF-8: no bucket holds such a key")
+        try:
+            found = self._objects_at(key, event.version_id)
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+            if status >= 500:
+                raise
+            return self._unstorable_ignored(key, f"the bucket refused to describe it ({status})")
+        if not found:
+            return self._unstorable_ignored(key, "no object at the key")
+        adopted = self._fail_adoptions(key, found)
+        return Outcome.FAILED if adopted else Outcome.DUPLICATE
+
+    def _fail_adoptions(
+        self, key: str, found: list[ObjectInfo], now: datetime | None = None
+    ) -> int:
+        """A failed run for each version of an unstorable inbox key that has none yet (the run
+        id is derived from the bucket, key and version); how many were recorded."""
+        ch = unstorable_character(key)
+        assert ch is not None
+        now, path, shown = now or utcnow(), key[len(INBOX_PREFIX) :], escaped(key)
+        recorded = 0
+        for info in found:
+            name = f"{self.storage.bucket}\n{key}\n{info.version_id or ''}"
+            run_id = uuid.uuid5(UNSTORABLE_RUNS, name)
+            message = (
+                f"the object's key contains {describe_character(ch)}, which the database cannot "
+                f"store: it was not adopted, and stays in the bucket as it is (key {shown}, "
+                f"{info.size} bytes, version {info.version_id or 'none'}); copy it to a key "
+                "without that character to adopt it"
+            )
+            with self.db.session() as session:
+                inserted = session.scalar(
+                    _insert_run_once(self.db)
+                    .values(
+                        id=run_id,
+                        type=run_type_for(key, self.settings),
+                        label=neutralise(path)[:200],
+                        status=RunStatus.FAILED.value,
+                        source=RunSource.BUCKET.value,
+                        owner=self.settings.inlet_inbox_owner,
+                        created_at=now,
+                        updated_at=now,
+                        error_code=UNSTORABLE_KEY,
+                        error_message=message,
+                    )
+                    .returning(Run.id)
+                )
+            if inserted is None:
+                continue
+            recorded += 1
+            logger.error(
+                "inbox object not adopted: the database cannot store its key",
+                extra={"key": shown, "run_id": str(run_id), "version_id": info.version_id},
+            )
+            metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=1)
+        return recorded
 
     # --- one file --------------------------------------------------------------------------
 
@@ -642,4 +770,10 @@ class BucketEvents:
 
     def from_webhook(self, notification: BucketNotification) -> BucketEventsResult:
         """A notification MinIO's webhook target posted; any failure raises (MinIO retries)."""
-        return webhook.receive(notification, self.process)
+        result = webhook.receive(notification, self.process)
+        # A forged record's key may hold a lone surrogate, which JSON output cannot encode: it
+        # is answered escaped (it was ignored), never a 500 that MinIO would retry forever.
+        for processed in result.processed:
+            if any("\ud800" <= ch <= "\udfff" for ch in processed.key):
+                processed.key = escaped(processed.key)
+        return result

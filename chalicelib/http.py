@@ -15,7 +15,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from chalicelib.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
+from chalicelib.errors import (
+    ApiError,
+    BadRequest,
+    Invalid,
+    TooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from chalicelib.logs import logger
 from chalicelib.storage import error_code
 
@@ -49,8 +56,32 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def require_json(content_type: str | None) -> None:
+    """415 unless the body is declared `application/json` (parameters allowed; a charset, if
+    named, must be UTF-8, the only encoding of JSON: RFC 8259). A missing type is refused too:
+    no body is taken for JSON on a guess, so a browser cannot send one without a CORS
+    preflight (text/plain and forms are "simple" requests that skip it)."""
+    if content_type is None or not content_type.strip():
+        raise UnsupportedMediaType("the request has no Content-Type; send application/json")
+    media_type, *parameters = content_type.split(";")
+    charset = next(
+        (
+            value.strip().strip('"').lower()
+            for name, _, value in (p.partition("=") for p in parameters)
+            if name.strip().lower() == "charset"
+        ),
+        "utf-8",
+    )
+    if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"Content-Type {content_type[:100]!a} is not accepted; send application/json"
+        )
+
+
 def parse_body(request: Request, model: type[Model], max_bytes: int) -> Model:
-    """The request body as `model`: 400 when it is not a JSON object, 422 when it is invalid."""
+    """The request body as `model`: 415 unless it is declared JSON, 413 over `max_bytes`, 400
+    when it is not a JSON object, 422 when it is invalid."""
+    require_json(request.headers.get("content-type"))
     raw = request.raw_body or b""
     if len(raw) > max_bytes:
         raise TooLarge(f"request body is {len(raw)} bytes; the limit is {max_bytes}")
@@ -132,7 +163,8 @@ def cors_headers(origin: str | None, allowed: Collection[str]) -> dict[str, str 
     if origin and (origin in allowed or "*" in allowed):
         return {
             "Access-Control-Allow-Origin": origin,
-            "Access-Control-Expose-Headers": "ETag",
+            # ETag: part uploads; Retry-After: a 429's wait, read by the page.
+            "Access-Control-Expose-Headers": "ETag, Retry-After",
             "Vary": "Origin",
         }
     return {"Vary": "Origin"}

@@ -1,15 +1,19 @@
 """The scheduled job: what keeps the database and the bucket in agreement when events are lost
-and runs are abandoned. One invocation (`run_schedule`) does three steps, in this order, each
+and runs are abandoned. One invocation (`run_schedule`) does four steps, in this order, each
 bounded (a number of items, and a deadline no item starts after) so it ends well within the
 function's timeout; whatever is left waits for the next invocation:
 
 1. reconcile: a pending file of a pending run whose bytes have been in the bucket longer than
    INLET_RECONCILE_AFTER_SECONDS (a completed multipart upload; a single PUT's object, by its
    LastModified) is processed as if its event had arrived, through `BucketEvents.process`;
-2. expiry (`chalicelib.expiry`): runs pending longer than INLET_PENDING_TTL_HOURS are expired,
+2. adopt: drops into `inbox/` that the inbox rate (INLET_QUOTA_INBOX_PER_MINUTE) deferred,
+   versions no file records yet, are adopted oldest first while the rate has room (counted at
+   the job's clock), then processed like their event; the inbox is listed only when the rate
+   was full at some moment in the last hours (else nothing was deferred);
+3. expiry (`chalicelib.expiry`): runs pending longer than INLET_PENDING_TTL_HOURS are expired,
    their multipart uploads aborted, once their objects are checked: a run whose bytes are all
    there is processed instead, never expired;
-3. purge: every version (and delete marker) under `runs/{run_id}/` of a cancelled, expired or
+4. purge: every version (and delete marker) under `runs/{run_id}/` of a cancelled, expired or
    failed run is deleted INLET_ORPHAN_GRACE_HOURS after the run ended (late uploads included),
    once: `Run.purged_at`. Nothing of a stored run is ever deleted.
 
@@ -20,15 +24,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
 from sqlalchemy import select, update
 
-from chalicelib.bucket import RUNS_PREFIX
+from chalicelib import limits
+from chalicelib.bucket import INBOX_PREFIX, RUNS_PREFIX
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.events import BucketEvents, Outcome
@@ -36,7 +42,7 @@ from chalicelib.expiry import expire_pending
 from chalicelib.logs import logger
 from chalicelib.models import File, FileStatus, Run, RunStatus, utcnow
 from chalicelib.sqs import ObjectEvent
-from chalicelib.storage import Storage
+from chalicelib.storage import Storage, error_code
 from chalicelib.telemetry import metrics
 
 # Per invocation. Reconciling a file is a HEAD (single PUT) and, when its bytes are there, a
@@ -83,6 +89,8 @@ class ScheduleReport:
     runs_purged: int = 0
     objects_purged: int = 0  # versions and delete markers
     bytes_purged: int = 0
+    inbox_adopted: int = 0  # inbox drops the inbox rate had deferred, adopted now
+    inbox_waiting: int = 0  # deferred inbox drops still unadopted after this pass
     errors: int = 0  # items left for the next invocation after an error (logged)
     unfinished: list[str] = field(default_factory=list)  # steps stopped by a bound
 
@@ -166,7 +174,142 @@ def reconcile(
         report.unfinished.append("reconcile")
 
 
-# --- 3. purge ---------------------------------------------------------------------------------
+# --- 2. deferred inbox drops -------------------------------------------------------------------
+
+# Per invocation: versions listed under inbox/ (1,000 a request), and drops adopted (each is then
+# verified: read in full to hash it).
+INBOX_SCAN_LIMIT = 50_000
+ADOPT_LIMIT = 500
+# The inbox is listed only when the inbox rate was full at some moment this long before the job
+# (a drop can have been deferred only then); the job runs every 15 minutes.
+DEFERRED_LOOKBACK = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A version under inbox/ that no file records."""
+
+    arrived: datetime
+    key: str
+    version_id: str | None
+
+
+def _version(value: str | None) -> str | None:
+    return None if value in (None, "", "null") else value
+
+
+def _inbox_pages(storage: Storage) -> Iterator[list[tuple[str, str | None, datetime]]]:
+    """(key, version, LastModified) of every object version under inbox/, a page at a time;
+    the current objects only on a store without a versioning API."""
+    try:
+        versions = storage.client.get_paginator("list_object_versions")
+        for page in versions.paginate(Bucket=storage.bucket, Prefix=INBOX_PREFIX):
+            yield [
+                (v["Key"], _version(v.get("VersionId")), v["LastModified"])
+                for v in page.get("Versions", [])
+            ]
+    except ClientError as exc:
+        if error_code(exc) != "NotImplemented":
+            raise
+        objects = storage.client.get_paginator("list_objects_v2")
+        for listing in objects.paginate(Bucket=storage.bucket, Prefix=INBOX_PREFIX):
+            yield [(o["Key"], None, o["LastModified"]) for o in listing.get("Contents", [])]
+
+
+def unadopted_drops(
+    db: Database, storage: Storage, before: datetime, limit: int = INBOX_SCAN_LIMIT
+) -> tuple[list[Drop], bool]:
+    """The versions under inbox/ that arrived before `before` and that no file records,
+    oldest first; and whether the listing stopped at `limit` versions (more may wait)."""
+    found: list[Drop] = []
+    listed = 0
+    for page in _inbox_pages(storage):
+        listed += len(page)
+        drops = [(key, version, at) for key, version, at in page if not key.endswith("/")]
+        if drops:
+            with db.session() as session:
+                rows = session.execute(
+                    select(File.object_key, File.version_id).where(
+                        File.object_key.in_({key for key, _, _ in drops})
+                    )
+                )
+                known = {(key, version) for key, version in rows}
+            found.extend(
+                Drop(at, key, version)
+                for key, version, at in drops
+                if (key, version) not in known and at < before
+            )
+        if listed >= limit:
+            return _oldest_first(found), True
+    return _oldest_first(found), False
+
+
+def _oldest_first(drops: list[Drop]) -> list[Drop]:
+    return sorted(drops, key=lambda drop: (drop.arrived, drop.key))
+
+
+def adopt_deferred(
+    db: Database,
+    events: BucketEvents,
+    settings: Settings,
+    now: datetime,
+    report: ScheduleReport,
+    *,
+    scan_limit: int = INBOX_SCAN_LIMIT,
+    limit: int = ADOPT_LIMIT,
+    deadline: Deadline | None = None,
+) -> None:
+    """Adopt the inbox drops the inbox rate deferred, oldest first, while the rate has room,
+    then process each like its event. Only when the rate was full at some moment in the
+    DEFERRED_LOOKBACK before `now` (else nothing can have been deferred, and the inbox is not
+    listed); then every version under inbox/ that no file records and that arrived more than
+    INLET_RECONCILE_AFTER_SECONDS ago (its event is not on its way) is a candidate. The rate is
+    counted at the job's clock: `now` plus the time this step has taken, so a long pass adopts
+    more as its window moves on. At most `limit` drops."""
+    if not limits.inbox_was_full(db, settings, now - DEFERRED_LOOKBACK):
+        return
+    before = now - timedelta(seconds=settings.inlet_reconcile_after_seconds)
+    drops, more = unadopted_drops(db, events.storage, before, scan_limit)
+    if more:
+        logger.warning(
+            "inbox listing stopped at its bound; drops beyond it wait",
+            extra={"listed": scan_limit},
+        )
+        report.unfinished.append("adopt")
+    started = time.monotonic()
+    adopted = 0
+    for index, drop in enumerate(drops):
+        if index >= limit or (deadline is not None and deadline.passed()):
+            if "adopt" not in report.unfinished:
+                report.unfinished.append("adopt")
+            break
+        clock = now + timedelta(seconds=time.monotonic() - started)
+        if limits.inbox_remaining(db, settings, clock) == 0:
+            break  # the next invocation goes on
+        try:
+            count = events.adopt_versions(drop.key, drop.version_id, now=clock)
+            if count:
+                event = ObjectEvent(events.storage.bucket, drop.key, version_id=drop.version_id)
+                outcome = events.process(event)
+                logger.info(
+                    "deferred inbox drop adopted",
+                    extra={
+                        "key": drop.key,
+                        "version_id": drop.version_id,
+                        "outcome": outcome.value,
+                        "waited_seconds": round((clock - drop.arrived).total_seconds()),
+                    },
+                )
+        except Exception:
+            logger.exception("could not adopt an inbox drop; next pass", extra={"key": drop.key})
+            report.errors += 1
+            continue
+        adopted += count
+    report.inbox_adopted += adopted
+    report.inbox_waiting = max(len(drops) - adopted, 0)
+
+
+# --- 4. purge ---------------------------------------------------------------------------------
 
 
 def purge_run(
@@ -253,9 +396,9 @@ def run_schedule(
     *,
     budget: float = DEFAULT_BUDGET_SECONDS,
 ) -> ScheduleReport:
-    """Reconcile, expire, purge (see the module), within `budget` seconds of starting new work.
-    A step that fails as a whole (the database unreachable) does not stop the next ones; the
-    first such failure is raised at the end, so the invocation counts as failed."""
+    """Reconcile, adopt, expire, purge (see the module), within `budget` seconds of starting
+    new work. A step that fails as a whole (the database unreachable) does not stop the next
+    ones; the first such failure is raised at the end, so the invocation counts as failed."""
     now = now or utcnow()
     deadline = Deadline.within(budget)
     report = ScheduleReport()
@@ -283,6 +426,7 @@ def run_schedule(
     after = timedelta(seconds=settings.inlet_reconcile_after_seconds)
     grace = timedelta(hours=settings.inlet_orphan_grace_hours)
     step("reconcile", lambda: reconcile(db, events, after, now, report, deadline=deadline))
+    step("adopt", lambda: adopt_deferred(db, events, settings, now, report, deadline=deadline))
     step("expire", expire)
     step("purge", lambda: purge_orphans(db, storage, grace, now, report, deadline=deadline))
     _report(report, time.perf_counter() - started)
@@ -295,6 +439,8 @@ METRICS = {
     "reconciled": ("ObjectsReconciled", MetricUnit.Count),
     "expired": ("RunsExpired", MetricUnit.Count),
     "completed_at_expiry": ("RunsCompletedAtExpiry", MetricUnit.Count),
+    "inbox_adopted": ("InboxDropsAdopted", MetricUnit.Count),
+    "inbox_waiting": ("InboxDropsWaiting", MetricUnit.Count),
     "objects_purged": ("ObjectsPurged", MetricUnit.Count),
     "bytes_purged": ("BytesReclaimed", MetricUnit.Bytes),
     "errors": ("ScheduleErrors", MetricUnit.Count),

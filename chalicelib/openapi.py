@@ -20,8 +20,18 @@ ERRORS = {
     "409": "The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`,"
     " `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md)",
     "413": "File, file count or body over the configured limit",
+    "415": "The body is not declared `Content-Type: application/json` (`unsupported_media_type`)",
     "422": "Well-formed but invalid request",
+    "429": "Over a quota or rate limit of the caller's owner (`quota_exceeded`): nothing was"
+    " created; the `Retry-After` header says in how many seconds to try again",
     "503": "Database or bucket unreachable",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 RUN_ID = {
     "name": "run_id",
@@ -67,6 +77,8 @@ def _operation(
     errors: tuple[str, ...] = ("401", "404", "503"),
     security: list[dict[str, list[str]]] = API_TOKEN,
 ) -> dict[str, Any]:
+    if body is not None:  # every body must be declared JSON (http.require_json)
+        errors = tuple(sorted({*errors, "415"}))
     op: dict[str, Any] = {
         "summary": summary,
         "security": security,
@@ -79,6 +91,7 @@ def _operation(
                 code: {
                     "description": ERRORS[code],
                     "content": {"application/json": {"schema": _ref(s.ErrorResponse)}},
+                    **({"headers": RETRY_AFTER} if code == "429" else {}),
                 }
                 for code in errors
             },
@@ -142,7 +155,7 @@ def document() -> dict[str, Any]:
                 s.CreateUploadResponse,
                 "201",
                 s.CreateUploadRequest,
-                errors=("400", "401", "413", "422", "503"),
+                errors=("400", "401", "413", "422", "429", "503"),
             )
         },
         "/v1/uploads/{run_id}": {
@@ -185,6 +198,13 @@ def document() -> dict[str, Any]:
         "/v1/runs/{run_id}": {
             "get": _operation("A run with its files", s.RunDetail, params=[RUN_ID])
         },
+        "/v1/limits": {
+            "get": _operation(
+                "The caller's quotas and rate limits, with their use now (docs/security.md)",
+                s.Limits,
+                errors=("401", "503"),
+            )
+        },
         "/v1/bucket-events": {
             "post": _operation(
                 "Bucket notifications from MinIO's webhook target (Bearer INLET_WEBHOOK_SECRET;"
@@ -208,6 +228,7 @@ def document() -> dict[str, Any]:
         s.FileOut,
         s.RunPage,
         s.RunDetail,
+        s.Limits,
         s.ErrorResponse,
         webhook.BucketNotification,
         webhook.BucketEventsResult,

@@ -88,6 +88,22 @@ def parse_run_id(raw: str) -> uuid.UUID:
         raise NotFound(f"run {raw!r} not found") from None
 
 
+def query_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the query string, from `low` to `high`: ASCII digits only (no sign,
+    no spaces, no superscripts), and checked by its length before `int()` (which refuses more
+    than 4,300 digits with a ValueError), so any string is a 422, never a 500."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    digits = (raw.lstrip("0") or "0") if raw else ""  # leading zeros do not count
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(high))):
+        raise Invalid(f"{name} must be an integer from {low} to {high}")
+    value = int(digits)
+    if not low <= value <= high:
+        raise Invalid(f"{name} must be an integer from {low} to {high}")
+    return value
+
+
 @dataclass(frozen=True)
 class RunFilter:
     status: str | None = None
@@ -105,13 +121,11 @@ class RunFilter:
         if status is not None and status not in RunStatus.__members__.values():
             allowed = ", ".join(s.value for s in RunStatus)
             raise Invalid(f"status must be one of: {allowed}")
-        limit_raw = query.get("limit", "50")
-        if not (limit_raw.isascii() and limit_raw.isdigit()) or not 1 <= int(limit_raw) <= MAX_PAGE:
-            raise Invalid(f"limit must be an integer from 1 to {MAX_PAGE}")
+        limit = query_int(query, "limit", 50, 1, MAX_PAGE)
         run_type = query.get("type") or None
         if run_type is not None and (len(run_type) > 64 or not run_type.isprintable()):
             raise Invalid("type must be at most 64 printable characters")
-        return cls(status=status, type=run_type, limit=int(limit_raw), cursor=query.get("cursor"))
+        return cls(status=status, type=run_type, limit=limit, cursor=query.get("cursor"))
 
 
 def encode_cursor(run: Run) -> str:

@@ -16,6 +16,116 @@ SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*(\s*;.*)?$")
 MAX_NAME_LENGTH = 255
 
+# --- the name policy (docs/security.md, "Names") -----------------------------------------------
+# One policy for what people name and what the API shows as a name: file names and run labels
+# sent to the API, and the run labels and file names of objects adopted from `inbox/`. Any
+# printable Unicode is a name: every script, right-to-left text, combining marks, emoji with
+# zero width joiners, variation selectors and tags, private-use characters, and code points newer
+# than this Python's Unicode tables. Refused, because they make a terminal or a page show
+# something other than the name, or because the database cannot store them:
+# - C0 and C1 controls and DEL (NUL, ESC, BEL, newlines, tabs; category Cc);
+# - bidirectional embeddings, overrides and isolates, U+202A-U+202E and U+2066-U+2069: they
+#   reorder the text after them ("txt.exe" shown as "exe.txt") and, unterminated, what follows;
+# - the line and paragraph separators U+2028 and U+2029 (a name is one line);
+# - lone surrogates (category Cs: not Unicode text; no UTF-8 encodes them).
+# The bidirectional *marks* U+200E LEFT-TO-RIGHT MARK, U+200F RIGHT-TO-LEFT MARK and U+061C
+# ARABIC LETTER MARK are accepted: they are invisible strong characters that open no embedding
+# and reorder no letters, only decide which way a neighbouring digit or punctuation mark leans,
+# which right-to-left names need (a Hebrew name before ".pdf"). The page shows every name
+# isolated (`<bdi>`), and the CLI escapes them, so a mark cannot move anything around a name.
+BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+# Notes are free text of several lines: they keep tabs and line breaks.
+NOTES_WHITESPACE = "\t\n\r\u2028\u2029"
+# Controls have no Unicode name, only aliases (ISO 6429): the ones refusals and logs use.
+_CONTROL_NAMES = dict(
+    enumerate(
+        [
+            "NULL",
+            "START OF HEADING",
+            "START OF TEXT",
+            "END OF TEXT",
+            "END OF TRANSMISSION",
+            "ENQUIRY",
+            "ACKNOWLEDGE",
+            "ALERT",
+            "BACKSPACE",
+            "CHARACTER TABULATION",
+            "LINE FEED",
+            "LINE TABULATION",
+            "FORM FEED",
+            "CARRIAGE RETURN",
+            "SHIFT OUT",
+            "SHIFT IN",
+            "DATA LINK ESCAPE",
+            "DEVICE CONTROL ONE",
+            "DEVICE CONTROL TWO",
+            "DEVICE CONTROL THREE",
+            "DEVICE CONTROL FOUR",
+            "NEGATIVE ACKNOWLEDGE",
+            "SYNCHRONOUS IDLE",
+            "END OF TRANSMISSION BLOCK",
+            "CANCEL",
+            "END OF MEDIUM",
+            "SUBSTITUTE",
+            "ESCAPE",
+            "INFORMATION SEPARATOR FOUR",
+            "INFORMATION SEPARATOR THREE",
+            "INFORMATION SEPARATOR TWO",
+            "INFORMATION SEPARATOR ONE",
+        ]
+    )
+) | {0x7F: "DELETE", 0x85: "NEXT LINE", 0x9B: "CONTROL SEQUENCE INTRODUCER"}
+
+
+def refused_character(text: str, allowed: str = "") -> str | None:
+    """The first character of `text` the name policy refuses (but `allowed`), or None."""
+    if text.isprintable():  # the common case, at C speed: no Cc, Cf, Cs, Zl or Zp at all
+        return None
+    for ch in text:
+        if ch in allowed:
+            continue
+        if ch in BIDI_CONTROLS or ch in LINE_SEPARATORS or unicodedata.category(ch) in ("Cc", "Cs"):
+            return ch
+    return None
+
+
+def describe_character(ch: str) -> str:
+    """The code point and its name: U+202E RIGHT-TO-LEFT OVERRIDE, U+001B ESCAPE."""
+    code = ord(ch)
+    name = _CONTROL_NAMES.get(code) or unicodedata.name(ch, "")
+    if not name:
+        category = unicodedata.category(ch)
+        name = {"Cc": "C1 CONTROL", "Cs": "SURROGATE"}.get(category, "UNNAMED CHARACTER")
+    return f"U+{code:04X} {name}"
+
+
+def neutralise(text: str, replacement: str = "\ufffd") -> str:
+    """`text` with every character the name policy refuses replaced by U+FFFD REPLACEMENT
+    CHARACTER: how the labels and names of adopted `inbox/` keys are made (the key itself is
+    kept as the bucket has it)."""
+    return "".join(replacement if refused_character(ch) else ch for ch in text)
+
+
+def escaped(text: str) -> str:
+    """`text` with every character the name policy refuses written as a visible escape
+    (\\x00, \\x1b, \\u202e): for logs and messages that must show a key exactly."""
+    return "".join(
+        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        if refused_character(ch)
+        else ch
+        for ch in text
+    )
+
+
+def _check_name(field: str, value: object, allowed: str = "") -> None:
+    """422 naming the field and the character (before whitespace is stripped: a trailing
+    newline is refused, not silently dropped)."""
+    if isinstance(value, str):
+        ch = refused_character(value, allowed)
+        if ch is not None:
+            raise ValueError(f"{field} contains {describe_character(ch)}")
+
 
 class Request(BaseModel):
     """Strict: no type coercion ("12" is not a size) and no unknown fields (typos fail loudly)."""
@@ -33,11 +143,15 @@ class FileSpec(Request):
         json_schema_extra={"pattern": SHA256_HEX.pattern},
     )
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _printable_name(cls, name: object) -> object:
+        _check_name("name", name)
+        return name
+
     @field_validator("name")
     @classmethod
     def _plain_name(cls, name: str) -> str:
-        if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in name):
-            raise ValueError("name must not contain control characters")
         parts = re.split(r"[/\\]", name)
         if name.startswith(("/", "\\")) or any(part in ("", ".", "..") for part in parts):
             raise ValueError(
@@ -66,13 +180,17 @@ class CreateUploadRequest(Request):
     notes: Annotated[str | None, Field(max_length=10_000)] = None
     files: Annotated[list[FileSpec], Field(min_length=1)]
 
-    @field_validator("label", "notes")
+    @field_validator("label", mode="before")
     @classmethod
-    def _no_control_characters(cls, value: str | None) -> str | None:
-        # Postgres cannot store NUL in text; no other control character belongs here either.
-        if value and any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
-            raise ValueError("must not contain control characters")
-        return value
+    def _printable_label(cls, label: object) -> object:
+        _check_name("label", label)
+        return label
+
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _printable_notes(cls, notes: object) -> object:
+        _check_name("notes", notes, allowed=NOTES_WHITESPACE)
+        return notes
 
 
 PartNumber = Annotated[int, Field(ge=1, le=MAX_PARTS)]
@@ -269,3 +387,30 @@ class ErrorBody(Response):
 
 class ErrorResponse(Response):
     error: ErrorBody
+
+
+# --- quotas (chalicelib/limits.py, docs/security.md "Quotas") ---------------------------------
+
+
+class LimitUse(Response):
+    """One quota or rate limit of the caller's owner, and how much of it is in use now."""
+
+    limit: int | None = Field(description="The configured limit; null: no limit (set to 0)")
+    used: int = Field(description="In use now (rates: in the last `window_seconds`)")
+    remaining: int | None = Field(description="`limit` - `used`, never below 0; null: no limit")
+    window_seconds: int | None = Field(description="Rates: the sliding window; null otherwise")
+    retry_after: int | None = Field(
+        description="Rates with nothing remaining: seconds until the window frees one; null"
+        " otherwise (a pending limit frees up as runs are stored, cancelled or expire)"
+    )
+    setting: str = Field(description="The variable that sets the limit")
+
+
+class Limits(Response):
+    owner: str | None = Field(description="Whose limits (null: authentication is off)")
+    pending_runs: LimitUse
+    pending_bytes: LimitUse = Field(description="Bytes declared by pending runs, not yet stored")
+    runs_per_minute: LimitUse
+    inbox_per_minute: LimitUse | None = Field(
+        description="Drops into inbox/ adopted as runs; only for INLET_INBOX_OWNER, else null"
+    )

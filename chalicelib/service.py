@@ -12,6 +12,7 @@ from chalicelib import db_secret, health, maintenance
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.events import BucketEvents
+from chalicelib.limits import Quotas
 from chalicelib.runs import Runs
 from chalicelib.schemas import Health
 from chalicelib.storage import Storage, make_s3_client
@@ -26,6 +27,7 @@ class Inlet:
         self.uploads = Uploads(db, storage, settings)
         self.runs = Runs(db)
         self.events = BucketEvents(db, storage, settings)
+        self.limits = Quotas(db, settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Inlet:
@@ -46,9 +48,10 @@ class Inlet:
     def run_schedule(
         self, now: datetime | None = None, budget: float = maintenance.DEFAULT_BUDGET_SECONDS
     ) -> maintenance.ScheduleReport:
-        """The scheduled job: process uploads whose event was lost, expire runs left pending
-        longer than INLET_PENDING_TTL_HOURS, purge the objects of runs that ended more than
-        INLET_ORPHAN_GRACE_HOURS ago; no new work after `budget` seconds (docs/events.md)."""
+        """The scheduled job: process uploads whose event was lost, adopt inbox drops the inbox
+        rate deferred, expire runs left pending longer than INLET_PENDING_TTL_HOURS, purge the
+        objects of runs that ended more than INLET_ORPHAN_GRACE_HOURS ago; no new work after
+        `budget` seconds (docs/events.md)."""
         return maintenance.run_schedule(
             self.db, self.storage, self.events, self.settings, now, budget=budget
         )

@@ -13,6 +13,7 @@ from functools import partial
 from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
+from chalicelib import limits
 from chalicelib.config import MAX_PARTS, MiB, Settings
 from chalicelib.db import Database
 from chalicelib.errors import (
@@ -219,8 +220,11 @@ class Uploads:
 
     def create(self, request: CreateUploadRequest, owner: str | None) -> CreateUploadResponse:
         """A pending run of `owner` with its files; multipart uploads are created in the bucket up
-        front."""
+        front, once the owner's quotas allow the run (`limits.check_creation`: 429 otherwise,
+        with nothing created)."""
         _validate_limits(request, self.settings)
+        declared = sum(spec.size for spec in request.files)
+        limits.check_size(self.settings, declared)
         run = Run(
             id=uuid.uuid4(),
             type=request.type,
@@ -247,15 +251,21 @@ class Uploads:
             )
         opened: list[File] = []
         try:
-            for file in files:
-                if file.part_size is not None:
-                    file.multipart_upload_id = self.storage.create_multipart(
-                        file.object_key, file.content_type
-                    )
-                    opened.append(file)
-            # Signed before the commit, so a signing failure leaves no run behind either.
-            signed = [_upload_for(self.storage, self.settings, file) for file in files]
-            with self.db.session() as session:
+            # One transaction, under the owner's quota lock from the count to the commit, so
+            # two concurrent creations cannot both pass a limit; over one, it raises before
+            # anything exists in the bucket.
+            with self.db.session(serialize=True) as session:
+                run.created_at = run.updated_at = limits.check_creation(
+                    session, self.settings, owner, declared
+                )
+                for file in files:
+                    if file.part_size is not None:
+                        file.multipart_upload_id = self.storage.create_multipart(
+                            file.object_key, file.content_type
+                        )
+                        opened.append(file)
+                # Signed before the commit, so a signing failure leaves no run behind either.
+                signed = [_upload_for(self.storage, self.settings, file) for file in files]
                 session.add(run)
                 session.add_all(files)
         except Exception:

@@ -5,13 +5,21 @@ component schema of that document that it describes (tests/unit/test_cli.py)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from inlet import __version__
-from inlet.retry import API_RETRY, RetryPolicy, repeatable, retry_answer, retry_error
+from inlet.retry import (
+    API_RETRY,
+    RetryPolicy,
+    repeatable,
+    retry_after,
+    retry_answer,
+    retry_error,
+)
 
 Query = dict[str, str | int | None]
 
@@ -32,7 +40,9 @@ ErrorCode = Literal[
     "object_exists",  # 409: an object is at the file's key already; the bucket keeps it
     "token_exists",  # 409
     "too_large",
+    "unsupported_media_type",  # 415: a body not declared Content-Type: application/json
     "validation_error",
+    "quota_exceeded",  # 429: over a quota or rate limit; nothing was created (Retry-After)
     "internal_error",
     "unavailable",
 ]
@@ -170,6 +180,25 @@ class Health(TypedDict):
     checks: dict[str, str]
 
 
+class LimitUse(TypedDict):
+    """One quota or rate limit of the caller's owner (`limit` null: none)."""
+
+    limit: int | None
+    used: int
+    remaining: int | None
+    window_seconds: int | None
+    retry_after: int | None
+    setting: str
+
+
+class Limits(TypedDict):
+    owner: str | None
+    pending_runs: LimitUse
+    pending_bytes: LimitUse
+    runs_per_minute: LimitUse
+    inbox_per_minute: LimitUse | None
+
+
 class FileSpec(TypedDict):
     """One file of `CreateUploadRequest`."""
 
@@ -183,13 +212,17 @@ class ApiError(Exception):
     """The API refused a request (its JSON error body) or could not be reached (status 0).
 
     `code` is the body's `ErrorBody.code`, or the client's own: `unreachable`, `http_error` (an
-    answer that is not the contract's, from a proxy say) or `bad_response`."""
+    answer that is not the contract's, from a proxy say) or `bad_response`. `retry_after`: the
+    seconds the answer's `Retry-After` asked to wait (a 429, a 503), if it said."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{message} ({code}, HTTP {status})" if status else message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
     def means(self, code: ErrorCode) -> bool:
         """Whether the API answered with this `ErrorBody.code`: what the client branches on."""
@@ -197,13 +230,15 @@ class ApiError(Exception):
 
 
 def _error_from(response: requests.Response) -> ApiError:
+    wait = retry_after(response.headers.get("Retry-After"))
     try:
         error = cast(ErrorResponse, response.json())["error"]
-        return ApiError(response.status_code, str(error["code"]), str(error["message"]))
+        return ApiError(response.status_code, str(error["code"]), str(error["message"]), wait)
     except (ValueError, KeyError, TypeError):
         # Not the contract's body (a proxy, a gateway): keep its first line.
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return ApiError(response.status_code, "http_error", text or response.reason or "error")
+        status = response.status_code
+        return ApiError(status, "http_error", text or response.reason or "error", wait)
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -223,10 +258,13 @@ class ApiClient:
         timeout: float = 30.0,
         pool_size: int = 8,
         retry: RetryPolicy = API_RETRY,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
+        """`notice` is told, in words, when a request waits out a server's Retry-After."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retry = retry
+        self.notice = notice
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"inlet-cli/{__version__}"
         if token:  # only ever sent to the API: presigned URLs go through another session
@@ -260,11 +298,23 @@ class ApiClient:
                 if last or not retry_error(exc, again):
                     message = f"cannot reach the API at {self.base_url}: {_reason(exc)}"
                     raise ApiError(0, "unreachable", message) from None
+                wait = self.retry.delay(attempt)
             else:
                 if last or not retry_answer(response.status_code, again):
                     return response
+                asked = retry_after(response.headers.get("Retry-After"))
+                waited = self.retry.wait(attempt, asked)
+                if waited is None:
+                    return response  # it asks for a longer wait than the policy's: final
+                wait = waited
+                if asked is not None and self.notice is not None:
+                    self.notice(
+                        f"{_error_from(response).message} (HTTP {response.status_code}); "
+                        f"waiting {wait:.0f} s as the API asks, then trying again "
+                        f"(attempt {attempt + 1} of {self.retry.attempts})"
+                    )
                 response.close()
-            time.sleep(self.retry.delay(attempt))
+            time.sleep(wait)
             attempt += 1
 
     def _call(
@@ -332,3 +382,7 @@ class ApiClient:
 
     def get_run(self, run_id: str) -> RunDetail:
         return cast(RunDetail, self._call("GET", f"/v1/runs/{run_id}"))
+
+    def limits(self) -> Limits:
+        """The caller's quotas and rate limits, with their use now."""
+        return cast(Limits, self._call("GET", "/v1/limits"))

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -14,7 +15,15 @@ from typing import Any
 from rich.console import Console
 
 from inlet import __version__
-from inlet.api import DEFAULT_API_URL, FINAL_STATUSES, ApiClient, ApiError, RunDetail, RunOut
+from inlet.api import (
+    DEFAULT_API_URL,
+    FINAL_STATUSES,
+    ApiClient,
+    ApiError,
+    LimitUse,
+    RunDetail,
+    RunOut,
+)
 from inlet.files import Cancelled, LocalFile
 from inlet.plan import Plan, Request, plan_upload
 from inlet.progress import Bars, Quiet, Reporter
@@ -144,10 +153,43 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("run_id", metavar="RUN_ID")
 
     commands.add_parser("health", parents=[common], help="check the API, database and bucket")
+    commands.add_parser(
+        "limits", parents=[common], help="your quotas and rate limits, and how much is in use"
+    )
     return parser
 
 
 # --- output ---------------------------------------------------------------------------------
+
+# What `inlet` never writes raw, whoever wrote the text (the API, an old row, a key dropped into
+# the bucket): controls (C0, DEL, C1: ESC starts terminal sequences, BEL rings), bidirectional
+# embeddings, overrides, isolates and marks (they reorder a line on terminals that do bidi),
+# line and paragraph separators, lone surrogates. Each is written as a visible escape.
+BIDI_CHARACTERS = frozenset(
+    map(chr, [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+)
+UNSAFE_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """`text` safe to print: every unsafe character as `\\x1b` or `\\u202e`; the rest (any
+    script, emoji and their joiners, combining marks) as it is."""
+    return "".join(
+        _escape(ch)
+        if ch in BIDI_CHARACTERS or unicodedata.category(ch) in UNSAFE_CATEGORIES
+        else ch
+        for ch in str(text)
+    )
+
+
+def out(line: str) -> None:
+    """One line on stdout, escaped (`printable`)."""
+    print(printable(line))
 
 
 def human_size(size: int) -> str:
@@ -160,6 +202,7 @@ def human_size(size: int) -> str:
 
 
 def print_json(data: object) -> None:
+    # ASCII (json.dumps' default): every control or bidi character is a \\u escape.
     print(json.dumps(data, indent=2))
 
 
@@ -172,7 +215,8 @@ def run_line(run: RunOut) -> str:
 
 
 def print_run(run: RunDetail) -> None:
-    print(f"run      {run['id']}")
+    """The run and its files as text; everything the API sent is escaped (`printable`)."""
+    out(f"run      {run['id']}")
     fields = {
         "status": run["status"],
         "type": run["type"],
@@ -184,13 +228,16 @@ def print_run(run: RunDetail) -> None:
     }
     for name, value in fields.items():
         if value:
-            print(f"{name:<9}{value}")
+            # Notes keep their lines (each escaped), indented under the first; in any other
+            # field a line break is escaped like every control.
+            lines = str(value).splitlines() if name == "notes" else [str(value)]
+            print(f"{name:<9}" + ("\n" + " " * 9).join(map(printable, lines)))
     if run["error"]:
-        print(f"error    {run['error']['code']}: {run['error']['message']}")
-    print(f"files    {run['file_count']} ({human_size(run['total_bytes'])})")
+        out(f"error    {run['error']['code']}: {run['error']['message']}")
+    out(f"files    {run['file_count']} ({human_size(run['total_bytes'])})")
     for file in run["files"]:
         problem = f"  {file['error']['code']}: {file['error']['message']}" if file["error"] else ""
-        print(
+        out(
             f"  {file['status']:<8} {human_size(file['size_bytes']):>10}  "
             f"{file['sha256'] or '-':<64}  {file['name']}{problem}"
         )
@@ -314,7 +361,7 @@ def cmd_runs(args: argparse.Namespace, api: ApiClient) -> int:
 
     def text() -> None:
         for run in items:
-            print(run_line(run))
+            out(run_line(run))
 
     show(args, {"items": items, "next_cursor": cursor}, text)
     return EXIT_OK
@@ -328,15 +375,61 @@ def cmd_run(args: argparse.Namespace, api: ApiClient) -> int:
 
 def cmd_cancel(args: argparse.Namespace, api: ApiClient) -> int:
     run = api.cancel(args.run_id)
-    show(args, run, lambda: print(f"run {run['id']} {run['status']}"))
+    show(args, run, lambda: out(f"run {run['id']} {run['status']}"))
     return EXIT_OK
 
 
 def cmd_health(args: argparse.Namespace, api: ApiClient) -> int:
     health = api.health()
     checks = "  ".join(f"{name}: {value}" for name, value in health["checks"].items())
-    show(args, health, lambda: print(f"{health['status']}  {checks}"))
+    show(args, health, lambda: out(f"{health['status']}  {checks}"))
     return EXIT_OK if health["status"] == "ok" else EXIT_API
+
+
+def limit_line(name: str, use: LimitUse, size: Callable[[int], str] = str) -> str:
+    """`pending runs     3 of 20, 17 left`; a full rate says when it frees up."""
+    if use["limit"] is None:
+        return f"{name:<17}{size(use['used'])} (no limit)"
+    left = use["remaining"] or 0
+    line = f"{name:<17}{size(use['used'])} of {size(use['limit'])}, "
+    if left:
+        return line + f"{size(left)} left"
+    if use["retry_after"]:
+        return line + f"none left: one frees up in {use['retry_after']} s"
+    return line + "none left: wait for uploads to finish, or cancel some"
+
+
+def cmd_limits(args: argparse.Namespace, api: ApiClient) -> int:
+    limits = api.limits()
+
+    def text() -> None:
+        owner = limits["owner"]
+        out(f"{'owner':<17}{owner if owner is not None else '(one for all: no tokens)'}")
+        out(limit_line("pending runs", limits["pending_runs"]))
+        out(limit_line("pending bytes", limits["pending_bytes"], human_size))
+        out(limit_line("runs per minute", limits["runs_per_minute"]))
+        inbox = limits["inbox_per_minute"]
+        if inbox is not None:
+            out(limit_line("inbox per minute", inbox))
+
+    show(args, limits, text)
+    return EXIT_OK
+
+
+def refusal(exc: ApiError) -> str:
+    """An API error in words, with what to do: a token, or when to try again."""
+    if exc.means("unauthorized"):
+        return f"{exc}; set INLET_API_TOKEN or pass --token"
+    if exc.status == 429 or exc.means("quota_exceeded"):
+        when = exc.retry_after
+        later = (
+            f"; try again after {time.strftime('%H:%M:%S', time.localtime(time.time() + when))}"
+            f" (in {when:.0f} s); `inlet limits` shows what is in use"
+            if when is not None
+            else "; try again later; `inlet limits` shows what is in use"
+        )
+        return f"{exc}{later}"
+    return str(exc)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, ApiClient], int]] = {
@@ -345,12 +438,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, ApiClient], int]] = {
     "run": cmd_run,
     "cancel": cmd_cancel,
     "health": cmd_health,
+    "limits": cmd_limits,
 }
 
 
 def fail(message: str) -> None:
-    """One line on stderr, never a traceback."""
-    print(f"inlet: {' '.join(message.split())}", file=sys.stderr)
+    """One line on stderr, never a traceback; escaped, as it may quote the API (`printable`)."""
+    print(f"inlet: {printable(' '.join(message.split()))}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None, retry: RetryPolicy | None = None) -> int:
@@ -360,7 +454,9 @@ def main(argv: list[str] | None = None, retry: RetryPolicy | None = None) -> int
     api_url = getattr(args, "api", None) or os.environ.get("INLET_API_URL") or DEFAULT_API_URL
     token = getattr(args, "token", None) or os.environ.get("INLET_API_TOKEN")
     pool_size = max(8, getattr(args, "parallel", 0))
-    api = ApiClient(api_url, token, pool_size=pool_size, retry=retry or API_RETRY)
+    # A refusal that asks to wait (429 Retry-After) is waited out, bounded by the policy, and
+    # said on stderr as it happens.
+    api = ApiClient(api_url, token, pool_size=pool_size, retry=retry or API_RETRY, notice=fail)
     args.retry = retry or TRANSFER_RETRY  # for the upload's bucket transfers
     try:
         return COMMANDS[args.command](args, api)
@@ -368,8 +464,7 @@ def main(argv: list[str] | None = None, retry: RetryPolicy | None = None) -> int
         fail(str(exc))
         return EXIT_USAGE
     except ApiError as exc:
-        hint = "; set INLET_API_TOKEN or pass --token" if exc.means("unauthorized") else ""
-        fail(f"{exc}{hint}")
+        fail(refusal(exc))
         return EXIT_API
     except (UploadError, OSError) as exc:
         fail(str(exc))

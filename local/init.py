@@ -137,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.wait,
         endpoint,
     )
-    cors = "CORS for " + (", ".join(settings.inlet_cors_origins) or "any origin")
+    cors = "CORS for " + (
+        ", ".join(settings.inlet_cors_origins) or "no origin (no browser uploads)"
+    )
     if not made.cors:
         cors = "no bucket CORS on this server (MinIO: MINIO_API_CORS_ALLOW_ORIGIN)"
     lines = [f"Inlet resources on {endpoint}", f"  bucket        {made.bucket}  ({cors})"]

@@ -97,11 +97,12 @@ class DevStack:
 def dev_stack(workdir: Path, **settings: str) -> Iterator[DevStack]:
     """`make dev` (`python -m local.stack`) on free ports with a SQLite file in `workdir`, and
     `settings` (upper-case variables) on top; stopped, with everything it started, on exit."""
-    api_port, s3_port = free_port(), free_port()
+    api_port, s3_port, web_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "INLET_BUCKET")}
     env |= {
         "INLET_API_PORT": str(api_port),
         "INLET_S3_PORT": str(s3_port),
+        "INLET_WEB_PORT": str(web_port),
         "DATABASE_URL": f"sqlite:///{workdir / 'inlet.db'}",
         **settings,
     }

@@ -80,12 +80,16 @@ def ensure_upload_bucket(
             Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
         )
     )
-    cors = _unless_not_implemented(
-        lambda: s3.put_bucket_cors(
-            Bucket=bucket,
-            CORSConfiguration={"CORSRules": upload_cors_rules(cors_origins)},  # type: ignore[typeddict-item]
+    rules = upload_cors_rules(cors_origins)
+    if rules:
+        cors = _unless_not_implemented(
+            lambda: s3.put_bucket_cors(
+                Bucket=bucket,
+                CORSConfiguration={"CORSRules": rules},  # type: ignore[typeddict-item]
+            )
         )
-    )
+    else:  # no origin configured: no browser may upload (S3 refuses an empty rule list)
+        cors = _unless_not_implemented(lambda: s3.delete_bucket_cors(Bucket=bucket))
     return UploadBucket(versioned=versioned, cors=cors)
 
 

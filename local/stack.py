@@ -1,8 +1,9 @@
 """`make dev`: the whole stack on one machine, no Docker, no cloud account.
 
 An S3 and SQS emulator (moto server, in a child process), the database (SQLite by default, or
-DATABASE_URL), migrations, the queue pump, and the API under `chalice local`. Prints the URLs;
-Ctrl-C stops everything.
+DATABASE_URL), migrations, the queue pump, the API under `chalice local`, and the web page on an
+origin of its own (local/web.py, INLET_WEB_PORT): never the emulator's, which serves uploads.
+Prints the URLs; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from local.processes import HOST, ROOT, moto_server, stop_group, wait_until_ok
 from local.pump import SCHEDULE_EVERY, Pump
 from local.resources import make_sqs_client
 from local.settings import LocalSettings
-from local.web import publish_dev_page
+from local.web import page_status, serving, site_for
 
 HOSTS = (HOST, "localhost")
 
@@ -49,8 +50,10 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
     ports = LocalSettings.from_env(env)  # refuses a bad value before anything starts
     env.setdefault("INLET_API_PORT", str(ports.inlet_api_port))
     env.setdefault("INLET_S3_PORT", str(ports.inlet_s3_port))
-    # The page is served from the embedded S3 endpoint (or Vite's dev server on 5173).
-    pages = (env["INLET_S3_PORT"], "5173")
+    env.setdefault("INLET_WEB_PORT", str(ports.inlet_web_port))
+    # The page's origins: its own server (local/web.py) and Vite's dev server on 5173. Never the
+    # S3 endpoint: the bucket serves uploads, and the page keeps the API token.
+    pages = (env["INLET_WEB_PORT"], "5173")
     env.setdefault("INLET_CORS_ORIGINS", ",".join(f"http://{h}:{p}" for p in pages for h in HOSTS))
     return env
 
@@ -101,6 +104,25 @@ def auth_banner(settings: Settings) -> str:
     return "required: create a token with `.venv/bin/python -m local.admin create-token NAME`"
 
 
+@contextmanager
+def web_page(settings: LocalSettings, api_url: str) -> Iterator[str]:
+    """The page on http://127.0.0.1:INLET_WEB_PORT/ while the stack runs; a line for the banner.
+    A taken port leaves the rest of the stack running (Vite's dev server still works) and says
+    so, as a second `make dev` or a test stack may hold it."""
+    with ExitStack() as running:
+        try:
+            url = running.enter_context(
+                serving(site_for(settings, api_url), HOST, settings.inlet_web_port)
+            )
+        except OSError as exc:
+            yield (
+                f"NOT SERVED: {HOST}:{settings.inlet_web_port} is taken ({exc.strerror}); "
+                "INLET_WEB_PORT=... make dev moves it"
+            )
+            return
+        yield f"{url}/{page_status()}"
+
+
 def main() -> None:
     env = dev_environment(dict(os.environ))
     stop = threading.Event()
@@ -122,10 +144,10 @@ def main() -> None:
         api_url = f"http://{HOST}:{settings.inlet_api_port}"
         api = stack.enter_context(api_process(env, str(settings.inlet_api_port)))
         wait_until_ok(f"{api_url}/health", 30, api)
-        web_page = publish_dev_page(s3, settings, api_url)  # frontend/dist -> inlet-web
+        page = stack.enter_context(web_page(settings, api_url))  # frontend/dist, config.json
         print(
             "\nInlet is running (Ctrl-C stops everything)\n"
-            f"  Web page      {web_page}\n"
+            f"  Web page      {page}\n"
             f"  API           {api_url}   (try: curl {api_url}/health)\n"
             f"  OpenAPI       {api_url}/v1/openapi.json\n"
             f"  S3 endpoint   {settings.s3_endpoint_url}   bucket: {settings.inlet_bucket}\n"

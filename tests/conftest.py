@@ -19,8 +19,10 @@ from chalicelib.service import Inlet
 from chalicelib.storage import Storage, make_s3_client
 from local.processes import moto_server
 from local.resources import EventQueue, ensure_event_queue, ensure_upload_bucket, make_sqs_client
-from tests.support.config import BUCKET, CORS_ORIGIN, EVENTS_BUCKET, make_settings
+from tests.support.config import BUCKET, CORS_ORIGIN, EVENTS_BUCKET, QUIET_BUCKET, make_settings
 from tests.support.databases import migrate, postgres_database
+from tests.support.events import no_notifications
+from tests.support.logs import LogLines, captured_log_lines
 
 # Under CI every suite is required: a test that would skip (Postgres unreachable, a tool
 # missing) fails instead, so a green run always means everything ran.
@@ -65,6 +67,11 @@ for _name, _value in {
     "AWS_DEFAULT_REGION": "us-east-1",
     "MOTO_DISABLE_GLOBAL_CORS": "1",
     "INLET_AUTH": "off",
+    # Quotas off: suites create runs in bursts (tests/integration/test_quotas.py sets its own).
+    "INLET_QUOTA_PENDING_RUNS": "0",
+    "INLET_QUOTA_PENDING_BYTES": "0",
+    "INLET_QUOTA_RUNS_PER_MINUTE": "0",
+    "INLET_QUOTA_INBOX_PER_MINUTE": "0",
 }.items():
     os.environ.setdefault(_name, _value)
 
@@ -110,6 +117,13 @@ def db(migrated_db: Database) -> Iterator[Database]:
 
 
 @pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    """The JSON lines the app logs during the test."""
+    with captured_log_lines() as lines:
+        yield lines
+
+
+@pytest.fixture
 def settings(database_url: str, s3_endpoint: str) -> Settings:
     return make_settings(database_url, s3_endpoint)
 
@@ -144,6 +158,14 @@ def serve_app(
         yield client
 
 
+def own_bucket(settings: Settings) -> Storage:
+    """`settings.inlet_bucket`, made as the stacks make the upload bucket (versioned, with its
+    CORS rule)."""
+    s3 = make_s3_client(settings)
+    ensure_upload_bucket(s3, settings.inlet_bucket, [CORS_ORIGIN])
+    return Storage(s3, settings.inlet_bucket, settings.inlet_presign_ttl)
+
+
 # --- Bucket events: a bucket of their own, notifying a fresh queue in every test ---------------
 
 
@@ -154,9 +176,7 @@ def event_settings(database_url: str, s3_endpoint: str) -> Settings:
 
 @pytest.fixture
 def event_storage(event_settings: Settings) -> Storage:
-    s3 = make_s3_client(event_settings)
-    ensure_upload_bucket(s3, EVENTS_BUCKET, [CORS_ORIGIN])
-    return Storage(s3, EVENTS_BUCKET, event_settings.inlet_presign_ttl)
+    return own_bucket(event_settings)
 
 
 @pytest.fixture
@@ -179,3 +199,21 @@ def event_app(
 ) -> Iterator[Client]:
     """The app (API and event handlers) serving the events bucket."""
     yield from serve_app(monkeypatch, event_settings, db, event_storage)
+
+
+# --- A quiet bucket: versioned, and its events reach nobody (the scheduled job's own work) -----
+
+
+@pytest.fixture
+def quiet_settings(database_url: str, s3_endpoint: str) -> Settings:
+    return make_settings(database_url, s3_endpoint, inlet_bucket=QUIET_BUCKET)
+
+
+@pytest.fixture
+def quiet_storage(quiet_settings: Settings) -> Storage:
+    """The quiet bucket, checked versioned, with every notification switched off."""
+    storage = own_bucket(quiet_settings)
+    versioning = storage.client.get_bucket_versioning(Bucket=storage.bucket)
+    assert versioning.get("Status") == "Enabled", versioning
+    no_notifications(storage)
+    return storage

@@ -67,7 +67,8 @@ export interface SentPart {
  * What the browser did with the bucket and the API: every PUT to the bucket (parts and single
  * PUTs) with its answer's headers, the part lists the page sent to `.../complete` (the ETags it
  * could read), and the console errors about CORS (Chromium's "blocked by CORS policy", Uppy's
- * "Could not read the ETag header").
+ * "Could not read the ETag header") or about the page's Content-Security-Policy (Chromium's
+ * "violates the following Content Security Policy directive": a call the policy forgot).
  */
 export class BrowserWatch {
   readonly parts: SentPart[] = []
@@ -83,7 +84,7 @@ export class BrowserWatch {
       }
     })
     page.on('console', (m) => {
-      if (m.type() === 'error' && /CORS|ETag/i.test(m.text())) this.corsErrors.push(m.text())
+      if (m.type() === 'error' && /CORS|ETag|Content Security Policy/i.test(m.text())) this.corsErrors.push(m.text())
     })
   }
 
@@ -98,14 +99,14 @@ export class BrowserWatch {
 
 /**
  * Waits for "All files are in the bucket", failing at once (not at the timeout) with the
- * browser's words when it reported a CORS problem: a bucket that refuses the page's origin or
- * hides the ETag header leaves the page uploading for ever.
+ * browser's words when it reported a CORS or CSP problem: a bucket that refuses the page's origin
+ * or hides the ETag header, or a policy that forbids the bucket, leaves the page uploading for ever.
  */
 export async function expectAllInBucket(page: Page, watch: BrowserWatch, timeout = 60_000): Promise<void> {
   const done = page.getByText('All files are in the bucket')
   const deadline = Date.now() + timeout
   while (!(await done.isVisible())) {
-    expect(watch.corsErrors, 'the browser reported CORS problems with the bucket or the API').toEqual([])
+    expect(watch.corsErrors, 'the browser reported CORS or CSP problems with the bucket or the API').toEqual([])
     if (Date.now() > deadline) await expect(done).toBeVisible({ timeout: 1 }) // fails, with the page's state
     await page.waitForTimeout(200)
   }

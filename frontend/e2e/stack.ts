@@ -1,17 +1,16 @@
-// Starts the real dev stack (moto S3 + migrations + `chalice local` + the published page) as
+// Starts the real dev stack (moto S3 + migrations + `chalice local` + the page server) as
 // `python -m local.stack` in its own process group, on free ports, with a temporary SQLite
-// database (or the DATABASE_URL given). Never ports 8000/9000: those belong to the people using
-// `make dev`.
+// database (or the DATABASE_URL given). Never ports 8000/9000/8080: those belong to the people
+// using `make dev`.
 //
-// The page is NOT opened from the bucket it is published to: a small server on a port of its
-// own relays it (like CloudFront in front of the web bucket), so the page's origin differs from
-// the API's and from the upload bucket's, and every API call and every upload is a real
+// The stack serves the page on an origin of its own (INLET_WEB_PORT, local/web.py), as make dev
+// does: neither the API's nor the upload bucket's. So every API call and every upload is a real
 // cross-origin request: preflights, the API's and the bucket's CORS rules, and the ETag header
-// the browser may only read when the bucket's rule exposes it. INLET_CORS_ORIGINS is that one
-// origin, nothing else.
+// the browser may only read when the bucket's rule exposes it; and a file uploaded to the bucket
+// never runs where the page keeps its token. INLET_CORS_ORIGINS is the page's origin, nothing
+// else.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -23,7 +22,6 @@ export const REPO = resolve(here, '..', '..')
 export const PYTHON = process.env.INLET_PYTHON ?? join(REPO, '.venv', 'bin', 'python')
 /** The dev stack's defaults (local/stack.py, local/settings.py). */
 const UPLOAD_BUCKET = 'inlet-uploads'
-const WEB_BUCKET = 'inlet-web'
 
 /** What a test needs to know about a running stack (plain data: it crosses to the workers). */
 export interface StackInfo {
@@ -71,55 +69,15 @@ async function waitFor(url: string, child: ChildProcess, log: string, seconds: n
   throw new Error(`${url} did not answer within ${seconds} s; see ${log}`)
 }
 
-const RELAYED = ['content-type', 'cache-control', 'etag', 'last-modified']
-
-/**
- * The page's own origin: a static server on a free port that answers GET and HEAD with the
- * objects of the web bucket (`/` is `index.html`), as they were published by `local.web`
- * (content types, cache headers, `config.json` from the stack's settings), and nothing else.
- */
-async function startPageServer(webBucketUrl: string): Promise<{ origin: string; close: () => Promise<void> }> {
-  const relay = async (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end()
-      return
-    }
-    const path = new URL(req.url ?? '/', 'http://page').pathname
-    try {
-      const upstream = await fetch(`${webBucketUrl}${path === '/' ? '/index.html' : path}`, { method: req.method })
-      const body = Buffer.from(await upstream.arrayBuffer())
-      const headers: Record<string, string> = { 'content-length': String(body.length) }
-      for (const name of RELAYED) {
-        const value = upstream.headers.get(name)
-        if (value) headers[name] = value
-      }
-      res.writeHead(upstream.status, headers).end(req.method === 'HEAD' ? undefined : body)
-    } catch (error) {
-      res.writeHead(502, { 'content-type': 'text/plain' }).end(`the web bucket did not answer: ${String(error)}`)
-    }
-  }
-  const server = createHttpServer((req, res) => void relay(req, res))
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail)
-    server.listen(0, '127.0.0.1', () => ok())
-  })
-  const address = server.address()
-  if (typeof address !== 'object' || !address) throw new Error('the page server has no port')
-  const close = () =>
-    new Promise<void>((ok) => {
-      server.closeAllConnections()
-      server.close(() => ok())
-    })
-  return { origin: `http://127.0.0.1:${address.port}`, close }
-}
-
 // Settings that would point the stack somewhere else; the test stack is self-contained.
 const SCRUB = [
   'S3_ENDPOINT_URL',
+  'S3_PUBLIC_ENDPOINT_URL',
   'INLET_BUCKET',
   'INLET_CORS_ORIGINS',
   'DATABASE_URL',
   'INLET_WEB_BUCKET',
+  'INLET_WEB_PORT',
   'INLET_AUTH',
   'INLET_MAX_FILE_SIZE',
 ]
@@ -133,12 +91,15 @@ export async function startStack(name: string, extraEnv: Record<string, string> 
   if (!existsSync(join(REPO, 'frontend', 'dist', 'index.html'))) {
     throw new Error('frontend/dist is not built: run `npm run build` (or `npm run e2e`, which builds)')
   }
-  const apiPort = await freePort()
-  let s3Port = await freePort()
-  while (s3Port === apiPort) s3Port = await freePort()
+  const ports: number[] = []
+  while (ports.length < 3) {
+    const port = await freePort()
+    if (!ports.includes(port)) ports.push(port)
+  }
+  const [apiPort, s3Port, pagePort] = ports
   const apiUrl = `http://127.0.0.1:${apiPort}`
   const s3Url = `http://127.0.0.1:${s3Port}`
-  const pageServer = await startPageServer(`${s3Url}/${WEB_BUCKET}`)
+  const pageOrigin = `http://127.0.0.1:${pagePort}`
   const dir = mkdtempSync(join(tmpdir(), `inlet-e2e-${name}-`))
   const log = join(dir, 'devstack.log')
   const out = openSync(log, 'a')
@@ -147,10 +108,11 @@ export async function startStack(name: string, extraEnv: Record<string, string> 
   Object.assign(env, {
     INLET_API_PORT: String(apiPort),
     INLET_S3_PORT: String(s3Port),
+    INLET_WEB_PORT: String(pagePort),
     DATABASE_URL: `sqlite:///${join(dir, 'inlet.db')}`,
     INLET_AUTH: 'off',
     // The API and the upload bucket allow the page's origin, and only it.
-    INLET_CORS_ORIGINS: pageServer.origin,
+    INLET_CORS_ORIGINS: pageOrigin,
     PYTHONUNBUFFERED: '1',
     ...extraEnv,
   })
@@ -164,8 +126,8 @@ export async function startStack(name: string, extraEnv: Record<string, string> 
     name,
     apiUrl,
     s3Url,
-    pageOrigin: pageServer.origin,
-    pageUrl: `${pageServer.origin}/index.html`,
+    pageOrigin,
+    pageUrl: `${pageOrigin}/`,
     bucket: env.INLET_BUCKET ?? UPLOAD_BUCKET,
     databaseUrl: env.DATABASE_URL ?? '',
     log,
@@ -193,7 +155,6 @@ export async function startStack(name: string, extraEnv: Record<string, string> 
   const stop = async () => {
     if (stopped) return
     stopped = true
-    await pageServer.close()
     await stopProcess()
     closeSync(out)
     const results = join(REPO, 'frontend', 'test-results')
@@ -203,7 +164,7 @@ export async function startStack(name: string, extraEnv: Record<string, string> 
   }
   try {
     await waitFor(`${apiUrl}/health`, child, log, 60)
-    await waitFor(`${info.pageOrigin}/config.json`, child, log, 30) // published, and relayed
+    await waitFor(`${info.pageUrl}`, child, log, 30) // the page server: built and served
   } catch (error) {
     await stop()
     throw error
@@ -254,6 +215,29 @@ export async function s3Call<T = Record<string, unknown>>(
   params: Record<string, unknown>,
 ): Promise<T> {
   return JSON.parse(await python(['-c', S3_CALL, stack.s3Url, operation, JSON.stringify(params)])) as T
+}
+
+const PRESIGN_GET = `
+import json, sys
+import boto3
+from botocore.config import Config
+endpoint, bucket, key, params = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+client = boto3.client(
+    "s3", endpoint_url=endpoint, region_name="us-east-1",
+    aws_access_key_id="inlet-e2e", aws_secret_access_key="inlet-e2e",
+    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+)
+print(client.generate_presigned_url(
+    "get_object", Params={"Bucket": bucket, "Key": key, **params}, ExpiresIn=300))
+`
+
+/** A presigned GET of an object of the upload bucket (boto3), with any `Response...` overrides. */
+export async function presignGet(
+  stack: Pick<StackInfo, 's3Url' | 'bucket'>,
+  key: string,
+  params: Record<string, string> = {},
+): Promise<string> {
+  return (await python(['-c', PRESIGN_GET, stack.s3Url, stack.bucket, key, JSON.stringify(params)])).trim()
 }
 
 /** Keys of the multipart uploads the bucket holds under `prefix` (not completed, not aborted). */

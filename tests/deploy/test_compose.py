@@ -14,7 +14,7 @@ import yaml
 
 import app as app_module
 from chalicelib.config import Settings
-from local import init
+from local import init, web
 from local.settings import LocalSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +25,8 @@ SOURCES = ["app.py", "chalicelib", "infra", "local", "tests/conftest.py"]
 
 DEFAULT_SERVICES = {"postgres", "localstack", "init", "migrate", "api", "pump", "web"}
 MINIO_SERVICES = {"webhook-secret", "minio", "minio-init", "api-minio", "pump-minio"}
-ONE_SHOT = {"init", "migrate", "web", "minio-init", "webhook-secret"}
-HEALTHY = {"postgres", "localstack", "minio", "api", "api-minio"}
+ONE_SHOT = {"init", "migrate", "minio-init", "webhook-secret"}
+HEALTHY = {"postgres", "localstack", "minio", "api", "api-minio", "web"}
 # Standard AWS SDK variables (boto3 reads them), not Inlet's own.
 SDK_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
 # Written for children or defaulted, never read as configuration.
@@ -141,6 +141,7 @@ def test_healthchecks(services: dict[str, dict[str, Any]]) -> None:
     for name in ("api", "api-minio"):
         probe = " ".join(services[name]["healthcheck"]["test"])
         assert "http://127.0.0.1:8000/health" in probe, name
+    assert "http://127.0.0.1:8080/config.json" in " ".join(services["web"]["healthcheck"]["test"])
 
 
 def test_start_order(services: dict[str, dict[str, Any]]) -> None:
@@ -170,6 +171,7 @@ def test_ports(services: dict[str, dict[str, Any]]) -> None:
     assert published(services["api"]) == {8000: "${INLET_API_PORT:-8000}"}
     assert published(services["api-minio"]) == {8000: "${INLET_MINIO_API_PORT:-8001}"}
     assert published(services["localstack"]) == {4566: "${INLET_LOCALSTACK_PORT:-4566}"}
+    assert published(services["web"]) == {8080: "${INLET_WEB_PORT:-8080}"}
     assert published(services["minio"]) == {
         9000: "${INLET_MINIO_PORT:-9000}",
         9001: "${INLET_MINIO_CONSOLE_PORT:-9001}",
@@ -184,9 +186,12 @@ def test_ports(services: dict[str, dict[str, Any]]) -> None:
     # Presigned URLs are signed for the host's view of the bucket: the published port.
     assert environment(services["api"])["S3_PUBLIC_ENDPOINT_URL"] == "http://localhost:4566"
     assert environment(services["api-minio"])["S3_PUBLIC_ENDPOINT_URL"] == "http://localhost:9000"
-    # The page, served by LocalStack, may call the API.
+    # The page has an origin of its own (the web service), which may call the API and the
+    # bucket; LocalStack's, which serves the uploads, may not (issue 13: an uploaded HTML page
+    # on the page's origin read its API token).
     origins = environment(services["api"])["INLET_CORS_ORIGINS"].split(",")
-    assert "http://localhost:4566" in origins
+    assert {"http://localhost:8080", "http://127.0.0.1:8080"} <= set(origins)
+    assert not {o for o in origins if o.endswith((":4566", ":9000"))}, origins
 
 
 def test_every_inlet_service_has_a_valid_configuration(
@@ -227,7 +232,7 @@ def test_commands_exist(services: dict[str, dict[str, Any]]) -> None:
     assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
     assert services["init"]["command"] == ["python", "-m", "local.init"]
     assert services["pump"]["command"] == ["python", "-m", "local.pump"]
-    assert services["web"]["command"][:3] == ["python", "-m", "local.web"]
+    assert services["web"]["command"][:4] == ["python", "-m", "local.web", "serve"]
     assert services["api"]["command"] == services["api-minio"]["command"]
 
 
@@ -292,3 +297,28 @@ def test_every_compose_variable_is_documented() -> None:
     assert "INLET_API_PORT" in used
     missing = used - documented()
     assert not missing, f".env.example does not document {sorted(missing)}"
+
+
+def test_the_page_is_served_on_an_origin_of_its_own(services: dict[str, dict[str, Any]]) -> None:
+    """The web service serves the page (long-running, on its own port), publishing nothing into
+    LocalStack; the page calls the API and PUTs to the bucket at their own origins."""
+    service = services["web"]
+    command = [interpolate(word) for word in service["command"]]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--port") + 1] == "8080"
+    api_url = command[command.index("--api-url") + 1]
+    assert api_url == "http://localhost:8000", "the host's view of the API's published port"
+    assert service["restart"] == "unless-stopped"
+    env = environment(service)
+    assert "INLET_WEB_BUCKET" not in env
+    settings = LocalSettings.from_env(env)
+    page_origin = "http://localhost:8080"
+    assert page_origin in settings.inlet_cors_origins
+    # the bucket the page PUTs to (what presigned URLs name) is another origin
+    assert settings.s3_public_endpoint_url == "http://localhost:4566"
+    assert page_origin != settings.s3_public_endpoint_url
+    csp = web.site_for(settings, api_url).csp
+    assert "connect-src 'self' http://localhost:8000 http://localhost:4566;" in csp
+    assert env["INLET_CORS_ORIGINS"] == environment(services["init"])["INLET_CORS_ORIGINS"], (
+        "the upload bucket's CORS rule (init) names the same origins as the API"
+    )

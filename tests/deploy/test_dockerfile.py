@@ -455,6 +455,10 @@ def test_stages() -> None:
     assert [w.value for w in app.all("WORKDIR")] == ["/app"]
     assert app.cmd() == commands()["api"][0], "the image runs the API as compose does"
     assert app.all("USER")[-1].value == "inlet"
+    web = stage_named(stages, "web")
+    served = web.cmd() or []
+    assert served == commands()["web"][0], "the web stage serves the page as compose does"
+    assert served[:4] == ["python", "-m", "local.web", "serve"], "served, never published"
 
 
 def test_every_copy_is_in_the_build_context() -> None:
@@ -655,6 +659,59 @@ def test_the_web_page_lands_where_local_web_reads_it(image: Image) -> None:
     done = image.run(["python", "-c", "import local.web as w; print(w.DIST_DIR)"], env=env)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == image.host(target)
+
+
+@pytest.mark.slow
+def test_the_web_stage_serves_the_page(image: Image, tmp_path: Path) -> None:
+    """The web stage's CMD, on a free port of 127.0.0.1, serves the page from where the stage
+    copies the build (a stand-in build: the frontend stage is not replayed) with the compose
+    service's config.json and a policy naming the API and LocalStack's published port."""
+    web = stage_named(parse(DOCKERFILE.read_text()), "web")
+    (copy,) = web.all("COPY")
+    dist = image.host(copy.value.split()[-1])
+    assert not dist.parent.exists(), "the app stage holds no page"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text('<!doctype html><script src="./assets/a.js"></script>')
+    (dist / "assets" / "a.js").write_text("console.log('inlet')")
+    command, port = list(web.cmd() or []), str(free_port())
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = port
+    env = image.env | service_env(inlet_services()["web"])
+    log = tmp_path / "web.log"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command,
+                cwd=image.host("."),
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/config.json", timeout=10) as r:
+                        config = json.load(r)
+                        policy = r.headers["Content-Security-Policy"]
+                    break
+                except OSError:
+                    assert process.poll() is None, f"{command} exited:\n{log.read_text()}"
+                    assert time.monotonic() < deadline, f"no answer in 60 s:\n{log.read_text()}"
+                    time.sleep(0.2)
+            with urllib.request.urlopen(f"{base}/", timeout=10) as r:
+                assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+                assert r.headers["X-Content-Type-Options"] == "nosniff"
+                assert b"./assets/a.js" in r.read()
+        finally:
+            stop_group(process)
+    finally:
+        shutil.rmtree(dist.parent)  # the replayed app stage, as it was
+    assert config["apiUrl"] == "http://localhost:8000"
+    assert config["authRequired"] is True
+    assert "connect-src 'self' http://localhost:8000 http://localhost:4566;" in policy
 
 
 @pytest.mark.slow

@@ -190,7 +190,7 @@ def test_openapi_document_is_served(api: Client) -> None:
 def test_responses_carry_security_and_cors_headers(api: Client) -> None:
     response = api.http.get("/health", headers={"Origin": CORS_ORIGIN})
     assert response.headers["Access-Control-Allow-Origin"] == CORS_ORIGIN
-    assert response.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert response.headers["Access-Control-Expose-Headers"] == "ETag, Retry-After"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
     other = api.http.get("/health", headers={"Origin": "http://evil.example"})

@@ -76,12 +76,13 @@ def test_create_run_with_single_and_multipart_files(
     # The declared sha256 is signed into the URL: the bucket refuses other bytes (base64, as S3);
     # so are the size and If-None-Match: * (tests/integration/test_bucket_refusals.py).
     assert put["upload"]["headers"] == {
+        "Content-Disposition": "attachment",
         "Content-Type": "application/gzip",
         "If-None-Match": "*",
         "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(DIGEST)).decode(),
     }
     assert parse_qs(urlsplit(put["upload"]["url"]).query)["X-Amz-SignedHeaders"] == [
-        "content-length;content-type;host;if-none-match;x-amz-checksum-sha256"
+        "content-disposition;content-length;content-type;host;if-none-match;x-amz-checksum-sha256"
     ]
     assert f"/{BUCKET}/{put['key']}?" in put["upload"]["url"]
     assert put["upload"]["expires_at"].endswith("Z")

@@ -54,6 +54,7 @@ class Case:
     expect: tuple[int, str] = (422, "validation_error")  # status and error code
     prepare: Prepare | None = None
     settings: dict[str, object] = field(default_factory=dict)
+    content_type: str | None = "application/json"  # None: no Content-Type header
 
 
 @pytest.fixture
@@ -128,6 +129,7 @@ NOT_FOUND = (404, "not_found")
 NOT_PENDING = (409, "run_not_pending")
 NOT_MULTIPART = (409, "not_multipart")
 COMPLETED = (409, "upload_completed")
+NOT_JSON = (415, "unsupported_media_type")
 
 CASES = {
     # POST /v1/uploads: not a JSON object
@@ -139,6 +141,28 @@ CASES = {
     "invalid-utf8": Case("POST", UPLOADS, b'{"type": "\xff\xfe"}', expect=BAD_REQUEST),
     "deeply-nested": Case("POST", UPLOADS, NESTED, expect=BAD_REQUEST),
     "body-over-limit": Case("POST", UPLOADS, upload(notes="x" * MiB), expect=TOO_LARGE),
+    # not declared JSON: refused before the body is read (browsers send these without a preflight)
+    "upload-text-plain": Case(
+        "POST", UPLOADS, upload(), content_type="text/plain", expect=NOT_JSON
+    ),
+    "upload-form": Case(
+        "POST",
+        UPLOADS,
+        b"type=app_bundle",
+        content_type="application/x-www-form-urlencoded",
+        expect=NOT_JSON,
+    ),
+    "upload-no-content-type": Case("POST", UPLOADS, upload(), content_type=None, expect=NOT_JSON),
+    "sign-multipart-form": Case(
+        "POST",
+        SIGN,
+        {"part_numbers": [1]},
+        content_type="multipart/form-data; boundary=b",
+        expect=NOT_JSON,
+    ),
+    "complete-text-plain": Case(
+        "POST", COMPLETE, {"parts": TWO}, content_type="text/plain;charset=UTF-8", expect=NOT_JSON
+    ),
     # wrong types and missing fields
     "size-string": Case("POST", UPLOADS, upload(spec(size="12"))),
     "size-float": Case("POST", UPLOADS, upload(spec(size=1.5))),
@@ -189,6 +213,13 @@ CASES = {
     "name-nul": Case("POST", UPLOADS, upload(spec("etc\x00.tgz"))),
     "name-newline": Case("POST", UPLOADS, upload(spec("a\nb.txt"))),
     "name-bidi-override": Case("POST", UPLOADS, upload(spec("gpj.\u202eexe"))),
+    "name-bidi-isolate": Case("POST", UPLOADS, upload(spec("a\u2067b.txt"))),
+    "name-escape-sequence": Case("POST", UPLOADS, upload(spec("a\x1b[2Jb.txt"))),
+    "name-c1-control": Case("POST", UPLOADS, upload(spec("a\x9bb.txt"))),
+    "name-trailing-newline": Case("POST", UPLOADS, upload(spec("a.txt\n"))),
+    "label-bidi-override": Case("POST", UPLOADS, upload(label="run \u202egpj.exe")),
+    "label-bell": Case("POST", UPLOADS, upload(label="ding\x07")),
+    "notes-bidi-override": Case("POST", UPLOADS, upload(notes="fine\nthen \u202eevil")),
     "name-10kb": Case("POST", UPLOADS, upload(spec("a" * 10_000))),
     "name-blank": Case("POST", UPLOADS, upload(spec("   "))),
     "name-empty-segment": Case("POST", UPLOADS, upload(spec("a//b"))),
@@ -294,6 +325,8 @@ CASES = {
     "list-limit-too-big": Case("GET", "/v1/runs?limit=201"),
     "list-limit-word": Case("GET", "/v1/runs?limit=abc"),
     "list-limit-superscript": Case("GET", "/v1/runs?limit=%C2%B2"),
+    "list-limit-4301-digits": Case("GET", "/v1/runs?limit=" + "1" * 4301),
+    "list-limit-50000-digits": Case("GET", "/v1/runs?limit=" + "9" * 50_000),
     "list-type-too-long": Case("GET", "/v1/runs?type=" + "x" * 65),
     "list-type-nul": Case("GET", "/v1/runs?type=a%00b"),
     "list-unknown-parameter": Case("GET", "/v1/runs?sort=oldest"),
@@ -330,7 +363,13 @@ def test_bad_request_changes_nothing(
         use_settings(monkeypatch, settings, **case.settings)
     rows, uploads = snapshot(db), open_uploads(storage)
 
-    response = send(api, case.method, case.path.format(**asdict(world)), case.body)
+    path = case.path.format(**asdict(world))
+    if case.content_type == "application/json":
+        response = send(api, case.method, path, case.body)
+    else:
+        raw = case.body if isinstance(case.body, bytes) else json.dumps(case.body).encode()
+        headers = {} if case.content_type is None else {"Content-Type": case.content_type}
+        response = api.http.request(case.method, path, headers=headers, body=raw)
 
     assert_error(response, *case.expect)
     assert snapshot(db) == rows
@@ -339,4 +378,5 @@ def test_bad_request_changes_nothing(
 
 def test_there_are_enough_distinct_cases() -> None:
     assert len(CASES) >= 25
-    assert len({(c.method, c.path, repr(c.body), c.prepare) for c in CASES.values()}) == len(CASES)
+    distinct = {(c.method, c.path, repr(c.body), c.prepare, c.content_type) for c in CASES.values()}
+    assert len(distinct) == len(CASES)

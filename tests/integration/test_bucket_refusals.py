@@ -31,10 +31,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 from chalice.test import Client
-from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
-import inlet.upload
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
 from chalicelib.events import BucketEvents, Outcome
@@ -61,9 +59,10 @@ from tests.support.api import (
     spec,
     use_clients,
 )
+from tests.support.http import InterceptingAdapter, Send, use_adapter
 from tests.support.stack import Stack
 
-SINGLE_SIGNED = "content-length;content-type;host;if-none-match"
+SINGLE_SIGNED = "content-disposition;content-length;content-type;host;if-none-match"
 PART_SIGNED = "content-length;host"
 S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
 
@@ -124,7 +123,11 @@ def test_single_put_url_signs_its_size_and_if_none_match(
         0
     ]["upload"]
 
-    expected = {"Content-Type": "text/plain", "If-None-Match": "*"}
+    expected = {
+        "Content-Disposition": "attachment",
+        "Content-Type": "text/plain",
+        "If-None-Match": "*",
+    }
     if declared:
         expected[CHECKSUM_HEADER] = base64.b64encode(hashlib.sha256(data).digest()).decode()
     assert upload["headers"] == expected  # Content-Length: every HTTP client sends it itself
@@ -546,7 +549,7 @@ def test_a_tombstone_never_replaces_an_object_written_meanwhile(storage: Storage
 # --- the clients: a 412 on a single PUT -------------------------------------------------------
 
 
-class FirstSinglePut(HTTPAdapter):
+class FirstSinglePut(InterceptingAdapter):
     """Sees the single PUTs of the upload engine: runs `before` ahead of the first one, and
     with `lose_answer` drops that one's answer after the bucket took it (a connection reset)."""
 
@@ -557,38 +560,19 @@ class FirstSinglePut(HTTPAdapter):
         self.puts: list[int] = []
         self.lock = threading.Lock()
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
         single = request.method == "PUT" and "uploadId=" not in (request.url or "")
         with self.lock:
             first = single and not self.puts
         if first and self.before:
             self.before()
-        response = super().send(
-            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-        )
+        response = send()
         if single:
             with self.lock:
                 self.puts.append(response.status_code)
             if first and self.lose_answer:
                 raise requests.ConnectionError("connection reset (injected, after the PUT)")
         return response
-
-
-def use_adapter(monkeypatch: pytest.MonkeyPatch, adapter: HTTPAdapter) -> None:
-    def session(parallel: int) -> requests.Session:
-        through = requests.Session()
-        through.mount("http://", adapter)
-        return through
-
-    monkeypatch.setattr(inlet.upload, "s3_session", session)
 
 
 @pytest.fixture

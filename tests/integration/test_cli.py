@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,17 +20,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 import inlet.plan
 import inlet.retry
-import inlet.upload
 from chalicelib.config import MiB
 from inlet.api import ApiClient
 from inlet.cli import main, wait_for_run
 from inlet.files import sha256_file
 from inlet.retry import RetryPolicy
 from local.processes import free_port
+from tests.support.http import InterceptingAdapter, Send, canned, use_adapter
 from tests.support.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +153,7 @@ def test_upload_json_output_and_bytes(
     assert all(f["sha256"] == f["declared_sha256"] for f in final["files"])
 
 
-class FailingPart(HTTPAdapter):
+class FailingPart(InterceptingAdapter):
     """Answers the first `failures` PUTs of part 2 with `status` without sending them."""
 
     def __init__(self, status: int, failures: int = 1) -> None:
@@ -163,37 +162,12 @@ class FailingPart(HTTPAdapter):
         self.failures = failures
         self.part_two_puts = 0
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
         if parse_qs(urlsplit(request.url or "").query).get("partNumber") == ["2"]:
             self.part_two_puts += 1
             if self.part_two_puts <= self.failures:
-                response = requests.Response()
-                response.status_code = self.status
-                response._content = b"<Error><Code>Injected</Code></Error>"
-                response.request, response.url = request, request.url or ""
-                return response
-        return super().send(
-            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-        )
-
-
-def use_adapter(monkeypatch: pytest.MonkeyPatch, adapter: HTTPAdapter) -> None:
-    """The upload engine's presigned-URL session goes through `adapter`."""
-
-    def session(parallel: int) -> requests.Session:
-        through = requests.Session()
-        through.mount("http://", adapter)
-        return through
-
-    monkeypatch.setattr(inlet.upload, "s3_session", session)
+                return canned(request, self.status, b"<Error><Code>Injected</Code></Error>")
+        return send()
 
 
 @pytest.mark.parametrize("status", [500, 403])

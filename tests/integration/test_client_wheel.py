@@ -145,7 +145,14 @@ def test_the_installed_client_against_the_stack(
     assert helped.returncode == 0, helped.stderr
     assert "Upload files to Inlet and inspect runs." in helped.stdout
     commands = helped.stdout.split("\n  COMMAND\n", 1)[1].split("\n\n")[0].split("\n")
-    assert [line.split()[0] for line in commands] == ["upload", "runs", "run", "cancel", "health"]
+    assert [line.split()[0] for line in commands] == [
+        "upload",
+        "runs",
+        "run",
+        "cancel",
+        "health",
+        "limits",
+    ]
     no_admin = installed.run("inlet", "admin", "list-tokens")
     assert no_admin.returncode == 2
     assert "invalid choice: 'admin'" in no_admin.stderr

@@ -21,7 +21,15 @@ from chalicelib.sqs import ObjectEvent, handle_batch, object_events
 from chalicelib.storage import Storage, make_s3_client
 from chalicelib.uploads import Uploads
 from tests.support.api import closed_url, snapshot
-from tests.support.events import create, detail, incidents, put, row_counts, sha256
+from tests.support.events import (
+    create,
+    detail,
+    incidents,
+    put,
+    row_counts,
+    sha256,
+    sqs_message,
+)
 
 
 def test_verified_file_stores_its_run(db: Database, storage: Storage, settings: Settings) -> None:
@@ -331,20 +339,6 @@ def test_messages_are_parsed_into_object_events() -> None:
             object_events(garbage)
 
 
-def sqs_record(message_id: str, body: str) -> dict[str, object]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"receipt-{message_id}",
-        "body": body,
-        "attributes": {},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:inlet-events",
-        "awsRegion": "us-east-1",
-    }
-
-
 def test_only_failed_messages_are_reported() -> None:
     seen: list[str] = []
 
@@ -355,10 +349,10 @@ def test_only_failed_messages_are_reported() -> None:
 
     batch = {
         "Records": [
-            sqs_record("1", notification("runs/fine")),
-            sqs_record("2", notification("runs/explodes")),
-            sqs_record("3", "garbage"),
-            sqs_record("4", notification("inbox/also fine")),
+            sqs_message("1", notification("runs/fine")),
+            sqs_message("2", notification("runs/explodes")),
+            sqs_message("3", "garbage"),
+            sqs_message("4", notification("inbox/also fine")),
         ]
     }
     assert handle_batch(batch, process) == {
@@ -371,7 +365,7 @@ def test_a_batch_of_failures_is_still_a_partial_response() -> None:
     def process(event: ObjectEvent) -> None:
         raise RuntimeError("always")
 
-    batch = {"Records": [sqs_record("1", notification("runs/a"))]}
+    batch = {"Records": [sqs_message("1", notification("runs/a"))]}
     assert handle_batch(batch, process) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
 
 

@@ -4,11 +4,9 @@ Also: retries while the database is down, and a poison message ending in the dea
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +17,6 @@ from sqlalchemy import select
 import app as app_module
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
-from chalicelib.logs import logger
 from chalicelib.models import Run
 from chalicelib.storage import Storage
 from chalicelib.telemetry import metrics
@@ -27,6 +24,7 @@ from local.pump import Pump
 from local.resources import EventQueue, ensure_event_queue, make_sqs_client
 from tests.support.api import closed_url, create_run, file_path, send, spec, use_clients
 from tests.support.events import sha256, wait_until
+from tests.support.logs import LogLines
 from tests.support.queues import queue_depth
 
 
@@ -79,21 +77,11 @@ def upload_multipart(api: Client, run_id: str, file: dict[str, Any], data: bytes
     assert completed.status_code == 200, completed.body
 
 
-@pytest.fixture
-def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """The JSON lines the app logs during the test."""
-    stream, handler = io.StringIO(), logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    handler.setStream(previous)
-
-
 def test_single_put_upload_is_stored(
     event_app: Client,
     event_queue: EventQueue,
     event_settings: Settings,
-    log_lines: Callable[[], list[dict[str, Any]]],
+    log_lines: LogLines,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     metrics.clear_metrics()  # what earlier tests added outside any invocation
@@ -130,7 +118,7 @@ def test_multipart_upload_is_stored(
     event_app: Client,
     event_queue: EventQueue,
     event_settings: Settings,
-    log_lines: Callable[[], list[dict[str, Any]]],
+    log_lines: LogLines,
 ) -> None:
     data = os.urandom(12 * MiB)
     created = create_run(event_app, spec("big.bin", len(data)))

@@ -59,7 +59,7 @@ def test_preflight_from_an_allowed_origin(server: str, origin: str) -> None:
     response = preflight(server, "/v1/uploads", origin)
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == origin
-    assert response.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert response.headers["Access-Control-Expose-Headers"] == "ETag, Retry-After"
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     assert "content-type" in response.headers["Access-Control-Allow-Headers"].lower()
 
@@ -75,7 +75,7 @@ def test_cors_headers_on_a_real_get(server: str) -> None:
     allowed = requests.get(f"{server}/v1/runs", headers={"Origin": CORS_ORIGIN}, timeout=10)
     assert allowed.status_code == 200
     assert allowed.headers["Access-Control-Allow-Origin"] == CORS_ORIGIN
-    assert allowed.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert allowed.headers["Access-Control-Expose-Headers"] == "ETag, Retry-After"
     refused = requests.get(
         f"{server}/v1/runs", headers={"Origin": "http://evil.example"}, timeout=10
     )
@@ -87,7 +87,12 @@ def test_errors_are_json(server: str) -> None:
     wrong_method = requests.put(f"{server}/v1/runs", timeout=10)
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
-    bad_body = requests.post(f"{server}/v1/uploads", data=b"[1, 2]", timeout=10)
+    bad_body = requests.post(
+        f"{server}/v1/uploads",
+        data=b"[1, 2]",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert bad_body.status_code == 400
     assert bad_body.json()["error"]["code"] == "bad_request"
     unknown = requests.get(f"{server}/v1/nothing-here", timeout=10)

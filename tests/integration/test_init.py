@@ -99,7 +99,11 @@ def test_webhook_notifications_subscribe_to_created_and_removed_bytes_only() -> 
     MinIO creates the bucket and turns versioning on, then answers PutBucketCors with
     NotImplemented. The webhook takes removals too (a delete over a stored file's key is an
     incident), never tagging or retention changes."""
-    settings = Settings(s3_endpoint_url="http://minio.invalid:9000", inlet_bucket="uploads")
+    settings = Settings(
+        s3_endpoint_url="http://minio.invalid:9000",
+        inlet_bucket="uploads",
+        inlet_cors_origins=(CORS_ORIGIN,),
+    )
     s3 = make_s3_client(settings)
     rules = [
         {
@@ -134,7 +138,11 @@ def test_webhook_notifications_subscribe_to_created_and_removed_bytes_only() -> 
 def test_a_server_without_versioning_is_reported() -> None:
     """A server without the versioning API (old MinIO in FS mode) answers NotImplemented: init
     goes on and reports it (`python -m local.init` prints how to enable it: docs/minio.md)."""
-    settings = Settings(s3_endpoint_url="http://minio.invalid:9000", inlet_bucket="uploads")
+    settings = Settings(
+        s3_endpoint_url="http://minio.invalid:9000",
+        inlet_bucket="uploads",
+        inlet_cors_origins=(CORS_ORIGIN,),
+    )
     s3 = make_s3_client(settings)
     with Stubber(s3) as stub:
         stub.add_response("create_bucket", {})
@@ -153,7 +161,18 @@ def test_other_bucket_errors_are_not_swallowed(failing: str) -> None:
             stub.add_response("put_bucket_versioning", {})
         stub.add_client_error(failing, "AccessDenied", http_status_code=403)
         with pytest.raises(ClientError):
-            init.init_resources(Settings(), notify="none", s3=s3)
+            init.init_resources(Settings(inlet_cors_origins=(CORS_ORIGIN,)), notify="none", s3=s3)
+
+
+def test_no_origin_means_no_bucket_cors_rule() -> None:
+    """No origin configured: the bucket gets no CORS rule at all (never `*`)."""
+    s3 = make_s3_client(Settings(s3_endpoint_url="http://minio.invalid:9000"))
+    with Stubber(s3) as stub:
+        stub.add_response("create_bucket", {})
+        stub.add_response("put_bucket_versioning", {})
+        stub.add_response("delete_bucket_cors", {}, {"Bucket": "inlet-uploads"})
+        init.init_resources(Settings(), notify="none", s3=s3)
+        stub.assert_no_pending_responses()
 
 
 class FakeClock:

@@ -74,6 +74,7 @@ def test_declared_sha256_is_a_signed_header_the_bucket_accepts(
     file = single_put(api, data, content_type="text/plain", sha256=sha256(data))
     upload = file["upload"]
     assert upload["headers"] == {
+        "Content-Disposition": "attachment",
         "Content-Type": "text/plain",
         "If-None-Match": "*",
         CHECKSUM_HEADER: b64(sha256(data)),
@@ -90,6 +91,7 @@ def test_declared_sha256_is_a_signed_header_the_bucket_accepts(
 def test_no_checksum_header_without_a_declared_sha256(api: Client) -> None:
     file = single_put(api, b"x" * 10)
     assert file["upload"]["headers"] == {
+        "Content-Disposition": "attachment",
         "Content-Type": "application/octet-stream",
         "If-None-Match": "*",
     }

@@ -1,17 +1,13 @@
 """No orphans: every version (and delete marker) under `runs/{run_id}/` of a cancelled, expired
 or failed run, late uploads included, is deleted once INLET_ORPHAN_GRACE_HOURS have passed since
 the run ended, once (`purged_at`); nothing of a stored run, ever. On a versioned bucket, as every
-stack has; times are passed in (`now=`)."""
+stack has (the quiet bucket: tests/conftest.py); times are passed in (`now=`)."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -21,39 +17,23 @@ from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.events import BucketEvents, Outcome
 from chalicelib.expiry import expire_runs
-from chalicelib.logs import logger
 from chalicelib.maintenance import ScheduleReport, purge_orphans, purge_run
 from chalicelib.models import Run, utcnow
 from chalicelib.service import Inlet
-from chalicelib.storage import Storage, make_s3_client
+from chalicelib.storage import Storage
 from chalicelib.telemetry import metrics
 from chalicelib.uploads import Uploads
 from local.pump import lambda_context, scheduled_event
-from local.resources import ensure_upload_bucket
-from tests.support.config import CORS_ORIGIN, make_settings
 from tests.support.events import create, detail, put
+from tests.support.logs import LogLines
 
-VERSIONED_BUCKET = "inlet-test-orphans"
 GRACE = timedelta(hours=24)
 DATA = b"bytes of a run that never became stored"
 
 
 @pytest.fixture
-def orphan_settings(database_url: str, s3_endpoint: str) -> Settings:
-    return make_settings(database_url, s3_endpoint, inlet_bucket=VERSIONED_BUCKET)
-
-
-@pytest.fixture
-def versioned(orphan_settings: Settings) -> Storage:
-    s3 = make_s3_client(orphan_settings)
-    ensure_upload_bucket(s3, VERSIONED_BUCKET, [CORS_ORIGIN])
-    s3.put_bucket_versioning(Bucket=VERSIONED_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    return Storage(s3, VERSIONED_BUCKET, orphan_settings.inlet_presign_ttl)
-
-
-@pytest.fixture
-def inlet(db: Database, versioned: Storage, orphan_settings: Settings) -> Inlet:
-    return Inlet(orphan_settings, db, versioned)
+def inlet(db: Database, quiet_storage: Storage, quiet_settings: Settings) -> Inlet:
+    return Inlet(quiet_settings, db, quiet_storage)
 
 
 def versions(storage: Storage, run_id: uuid.UUID) -> list[tuple[str, str, int]]:
@@ -187,30 +167,20 @@ def test_each_invocation_purges_a_bounded_number_of_runs(inlet: Inlet) -> None:
     assert all(versions(inlet.storage, r.run.id) == [] for r in runs)
 
 
-@pytest.fixture
-def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """The JSON lines the app logs during the test."""
-    stream, handler = io.StringIO(), logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    handler.setStream(previous)
-
-
 def test_the_scheduled_handler_purges_and_reports(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    log_lines: Callable[[], list[dict[str, Any]]],
+    log_lines: LogLines,
     db: Database,
-    versioned: Storage,
-    orphan_settings: Settings,
+    quiet_storage: Storage,
+    quiet_settings: Settings,
 ) -> None:
-    services = Inlet(orphan_settings, db, versioned)
-    monkeypatch.setattr(app_module, "settings", lambda: orphan_settings)
+    services = Inlet(quiet_settings, db, quiet_storage)
+    monkeypatch.setattr(app_module, "settings", lambda: quiet_settings)
     monkeypatch.setattr(app_module, "inlet", lambda: services)
-    created = create(db, versioned, orphan_settings, DATA)
-    put(versioned, created.files[0].key, DATA)
-    Uploads(db, versioned, orphan_settings).cancel(str(created.run.id), owner=None)
+    created = create(db, quiet_storage, quiet_settings, DATA)
+    put(quiet_storage, created.files[0].key, DATA)
+    Uploads(db, quiet_storage, quiet_settings).cancel(str(created.run.id), owner=None)
     with db.session() as session:  # cancelled a day and a minute ago
         session.execute(
             update(Run)
@@ -222,7 +192,7 @@ def test_the_scheduled_handler_purges_and_reports(
 
     app_module.expire_pending_runs(scheduled_event("us-east-1"), lambda_context("schedule"))
 
-    assert versions(versioned, created.run.id) == []
+    assert versions(quiet_storage, created.run.id) == []
     assert purged_at(db, created.run.id) is not None
     lines = log_lines()
     (purged,) = [line for line in lines if line["message"] == "run's objects purged"]
@@ -239,7 +209,12 @@ def test_the_scheduled_handler_purges_and_reports(
 
 @pytest.mark.parametrize(("ttl", "grace"), [(7200, 1), (3 * 24 * 3600, 48)])
 def test_a_grace_shorter_than_the_url_lifetime_is_refused(ttl: int, grace: int) -> None:
-    environ = {"INLET_PRESIGN_TTL": str(ttl), "INLET_ORPHAN_GRACE_HOURS": str(grace)}
+    # A pending expiry longer than any URL here, so only the grace can be what is refused.
+    environ = {
+        "INLET_PRESIGN_TTL": str(ttl),
+        "INLET_ORPHAN_GRACE_HOURS": str(grace),
+        "INLET_PENDING_TTL_HOURS": "96",
+    }
     with pytest.raises(RuntimeError, match=r"INLET_ORPHAN_GRACE_HOURS .* INLET_PRESIGN_TTL"):
         Settings.from_env(environ)
     assert Settings.from_env(environ | {"INLET_ORPHAN_GRACE_HOURS": str(ttl // 3600)})

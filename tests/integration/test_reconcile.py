@@ -28,40 +28,15 @@ from chalicelib.schemas import (
     UploadFileOut,
 )
 from chalicelib.service import Inlet
-from chalicelib.storage import Storage, make_s3_client
+from chalicelib.storage import Storage
 from local.pump import Pump
-from local.resources import EventQueue, ensure_upload_bucket, make_sqs_client
+from local.resources import EventQueue, make_sqs_client
 from tests.support.api import upload_part, use_settings
-from tests.support.config import CORS_ORIGIN, make_settings
-from tests.support.events import create, detail, sha256, wait_until
+from tests.support.events import create, detail, no_notifications, sha256, wait_until
 
-QUIET_BUCKET = "inlet-test-quiet"  # versioned, and it notifies nobody
 LATER = timedelta(minutes=2)  # past INLET_RECONCILE_AFTER_SECONDS (60)
 SMALL = b"a single PUT whose event never comes"
 BIG = bytes(range(256)) * (5 * MiB // 256) + b"!"  # two parts: 5 MiB and 1 byte
-
-
-def no_notifications(storage: Storage) -> None:
-    storage.client.put_bucket_notification_configuration(
-        Bucket=storage.bucket, NotificationConfiguration={}
-    )
-    found = storage.client.get_bucket_notification_configuration(Bucket=storage.bucket)
-    assert not any(key.endswith("Configurations") and value for key, value in found.items())
-
-
-@pytest.fixture
-def quiet_settings(database_url: str, s3_endpoint: str) -> Settings:
-    return make_settings(database_url, s3_endpoint, inlet_bucket=QUIET_BUCKET)
-
-
-@pytest.fixture
-def quiet_storage(quiet_settings: Settings) -> Storage:
-    s3 = make_s3_client(quiet_settings)
-    ensure_upload_bucket(s3, QUIET_BUCKET, [CORS_ORIGIN])
-    s3.put_bucket_versioning(Bucket=QUIET_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    storage = Storage(s3, QUIET_BUCKET, quiet_settings.inlet_presign_ttl)
-    no_notifications(storage)
-    return storage
 
 
 @pytest.fixture

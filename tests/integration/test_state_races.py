@@ -224,6 +224,25 @@ def assert_both_orders(seen: Counter[str], *orders: str) -> None:
     assert set(seen) == set(orders), seen
 
 
+def judge_complete(
+    handler: BucketEvents, mp: Multipart, completed: object, ended: str, n: int
+) -> bool:
+    """Judge `complete`'s answer in a race with a call that ends the run (`ended`: cancelled,
+    expired); whether complete came first. First: the object is in the bucket and the run ended
+    all the same, its file pending, and the completed object's event is ignored. Second: the
+    upload was aborted and complete answered `run_not_pending`. Never an upload left open."""
+    db, storage = handler.db, handler.storage
+    after = state(db, storage, mp.run_id)
+    if isinstance(completed, FileOut):
+        assert after == State(ended, "pending", True, True, 0), f"round {n}"
+        assert handler.process(late_event(storage, mp.key)) == Outcome.IGNORED
+        assert state(db, storage, mp.run_id) == after
+        return True
+    assert isinstance(completed, RunNotPending), f"round {n}: {completed!r}"
+    assert after == State(ended, "pending", False, False, 0), f"round {n}"
+    return False
+
+
 def test_cancel_vs_complete(
     db: Database, storage: Storage, race_settings: Settings, racer: Racer
 ) -> None:
@@ -245,16 +264,8 @@ def test_cancel_vs_complete(
 
         assert isinstance(cancelled, RunOut), f"round {n}: {cancelled!r}"
         assert cancelled.status == "cancelled"
-        after = state(db, storage, mp.run_id)
-        if isinstance(completed, FileOut):
-            seen["complete first"] += 1
-            assert after == State("cancelled", "pending", True, True, 0), f"round {n}"
-            assert handler.process(late_event(storage, mp.key)) == Outcome.IGNORED
-            assert state(db, storage, mp.run_id) == after
-        else:
-            seen["cancel first"] += 1
-            assert isinstance(completed, RunNotPending), f"round {n}: {completed!r}"
-            assert after == State("cancelled", "pending", False, False, 0), f"round {n}"
+        first = judge_complete(handler, mp, completed, "cancelled", n)
+        seen["complete first" if first else "cancel first"] += 1
     assert_both_orders(seen, "complete first", "cancel first")
 
 
@@ -308,16 +319,8 @@ def test_expiry_vs_complete(
         )
 
         assert expired == 1, f"round {n}: {expired!r}"
-        after = state(db, storage, mp.run_id)
-        if isinstance(completed, FileOut):
-            seen["complete first"] += 1
-            assert after == State("expired", "pending", True, True, 0), f"round {n}"
-            assert handler.process(late_event(storage, mp.key)) == Outcome.IGNORED
-            assert state(db, storage, mp.run_id) == after
-        else:
-            seen["expiry first"] += 1
-            assert isinstance(completed, RunNotPending), f"round {n}: {completed!r}"
-            assert after == State("expired", "pending", False, False, 0), f"round {n}"
+        first = judge_complete(handler, mp, completed, "expired", n)
+        seen["complete first" if first else "expiry first"] += 1
     assert_both_orders(seen, "complete first", "expiry first")
 
 

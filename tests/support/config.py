@@ -10,6 +10,7 @@ from chalicelib.config import MiB, Settings
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "inlet-test-uploads"
 EVENTS_BUCKET = "inlet-test-events"
+QUIET_BUCKET = "inlet-test-quiet"  # versioned, and it notifies nobody
 CORS_ORIGIN = "http://allowed.example"
 
 
@@ -22,5 +23,10 @@ def make_settings(database_url: str, s3_endpoint: str, **overrides: object) -> S
         "inlet_multipart_threshold": 5 * MiB,
         "inlet_cors_origins": (CORS_ORIGIN,),
         "inlet_auth": "off",
+        # Quotas off: suites create runs in bursts; tests/integration/test_quotas.py sets its own.
+        "inlet_quota_pending_runs": 0,
+        "inlet_quota_pending_bytes": 0,
+        "inlet_quota_runs_per_minute": 0,
+        "inlet_quota_inbox_per_minute": 0,
     }
     return Settings.model_validate(values | overrides)

@@ -61,6 +61,15 @@ def put(storage: Storage, key: str, data: bytes) -> ObjectEvent:
     )
 
 
+def no_notifications(storage: Storage) -> None:
+    """Switch the bucket's event notifications off, and check that none is left."""
+    storage.client.put_bucket_notification_configuration(
+        Bucket=storage.bucket, NotificationConfiguration={}
+    )
+    found = storage.client.get_bucket_notification_configuration(Bucket=storage.bucket)
+    assert not any(key.endswith("Configurations") and value for key, value in found.items())
+
+
 def incidents(db: Database, run_id: uuid.UUID | str) -> list[tuple[str, str | None, str | None]]:
     """(kind, recorded version, other version) of a run's incidents, as the API shows them."""
     return [
@@ -99,22 +108,27 @@ def s3_record(
     }
 
 
+def sqs_message(message_id: str, body: str) -> dict[str, Any]:
+    """One message of the SQS event Lambda hands the handler, its body as given."""
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"receipt-{message_id}",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:inlet-events",
+        "awsRegion": "us-east-1",
+    }
+
+
 def sqs_lambda_event(*records: dict[str, Any]) -> dict[str, Any]:
     """The SQS event Lambda hands the handler: one message per S3 record, each message body a
     notification (`{"Records": [record]}`) as S3 sends it to the queue."""
     return {
         "Records": [
-            {
-                "messageId": f"m{index}",
-                "receiptHandle": f"receipt-{index}",
-                "body": json.dumps({"Records": [record]}),
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:inlet-events",
-                "awsRegion": "us-east-1",
-            }
+            sqs_message(f"m{index}", json.dumps({"Records": [record]}))
             for index, record in enumerate(records)
         ]
     }

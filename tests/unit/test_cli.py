@@ -38,6 +38,7 @@ from inlet.retry import (
     RetryPolicy,
     never_sent,
     repeatable,
+    retry_after,
     retry_answer,
     retry_error,
     retryable_status,
@@ -266,7 +267,8 @@ def test_token_goes_to_the_api_as_a_bearer_header() -> None:
 def test_retried_statuses(status: int, again: bool) -> None:
     assert retryable_status(status) is again
     assert retry_answer(status, repeatable=True) is again
-    assert retry_answer(status, repeatable=False) is False, "it reached the server: never twice"
+    # It reached the server: never twice, but for a 429, which the server did not act on.
+    assert retry_answer(status, repeatable=False) is (status == 429)
 
 
 def test_repeatable_methods() -> None:
@@ -335,7 +337,9 @@ class Scripted(HTTPAdapter):
         status, headers = answer if isinstance(answer, tuple) else (answer, {})
         body = self.body
         if status >= 400:
-            code = {404: "not_found", 409: "run_not_pending"}.get(status, "unavailable")
+            code = {404: "not_found", 409: "run_not_pending", 429: "quota_exceeded"}.get(
+                status, "unavailable"
+            )
             body = {"error": {"code": code, "message": f"HTTP {status}", "details": []}}
         response = requests.Response()
         response.status_code, response._content = status, json.dumps(body).encode()
@@ -554,6 +558,161 @@ def test_a_repeated_complete_is_told_by_its_code(tmp_path: Path, code: str, done
     assert (file.completed, finished == [file], adapter.methods) == (done, done, [])
 
 
+# --- 429: quotas and rate limits (Retry-After) ------------------------------------------------
+
+
+def test_retry_after_is_read_in_seconds_or_as_a_date() -> None:
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("42") == 42.0
+    assert retry_after(" 0 ") == 0.0
+    assert retry_after("Mon, 30 Nov 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after("Mon, 30 Nov 2026 11:00:00 GMT", now) == 0.0, "a date past: at once"
+    for unreadable in (None, "", "soon", "-5", "1.5"):
+        assert retry_after(unreadable) is None
+
+
+def test_a_policy_waits_what_the_server_asks_within_its_bound() -> None:
+    policy = RetryPolicy(attempts=3, base_delay=0, max_retry_after=120)
+    assert policy.wait(1, None) == 0
+    assert 7 <= (policy.wait(1, 7.0) or 0) <= 7.5
+    assert 120 <= (policy.wait(1, 120.0) or 0) <= 120.5
+    assert policy.wait(1, 121.0) is None, "longer than the policy waits: final"
+    assert API_RETRY.max_retry_after >= 60, "the API's own Retry-After is at most 60 s"
+
+
+def quota(retry: str) -> tuple[int, dict[str, str]]:
+    return (429, {"Retry-After": retry})
+
+
+def test_a_refused_creation_waits_out_retry_after_then_is_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 429 created nothing: even creating a run is sent again, after the wait it asks for."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    created: dict[str, Any] = {"run": {}, "files": []}
+    api, adapter = scripted_api(quota("7"), 201, body=created)
+    told: list[str] = []
+    api.notice = told.append
+    assert api.create_upload("app_bundle", [], None, None) == created
+    assert adapter.methods == ["POST", "POST"]
+    assert len(slept) == 1
+    assert 7 <= slept[0] <= 7.5
+    assert len(told) == 1
+    assert "HTTP 429" in told[0]
+    assert "waiting 7 s as the API asks" in told[0]
+    assert "attempt 2 of" in told[0]
+
+
+def test_waiting_out_429_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    api, adapter = scripted_api(quota("3"), retry=RetryPolicy(attempts=3, base_delay=0))
+    with pytest.raises(ApiError) as refused:
+        api.create_upload("app_bundle", [], None, None)
+    assert adapter.methods == ["POST"] * 3, "at most the policy's attempts"
+    assert len(slept) == 2
+    assert (refused.value.status, refused.value.code) == (429, "quota_exceeded")
+    assert refused.value.retry_after == 3
+
+    # Asked to wait longer than the policy would: the answer is final at once.
+    slept.clear()
+    api, adapter = scripted_api(quota("3600"))
+    with pytest.raises(ApiError) as later:
+        api.create_upload("app_bundle", [], None, None)
+    assert adapter.methods == ["POST"]
+    assert slept == []
+    assert later.value.retry_after == 3600
+
+
+def test_a_429_without_retry_after_backs_off_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    api, adapter = scripted_api(429, 200, body=EMPTY_PAGE, retry=RetryPolicy(base_delay=1.0))
+    api.notice = lambda message: pytest.fail(f"nothing asked to wait: {message}")
+    assert api.list_runs(None, None, 20, None) == EMPTY_PAGE
+    assert adapter.methods == ["GET", "GET"]
+    assert len(slept) == 1
+    assert 0.5 <= slept[0] <= 1.0
+
+
+def test_the_cli_says_a_429_in_words_with_when_to_try_again(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(*args: Any) -> Any:
+        raise ApiError(429, "quota_exceeded", "quota exceeded: 20 runs are pending", 42.0)
+
+    monkeypatch.setattr(ApiClient, "list_runs", refuse)
+    assert inlet.cli.main(["runs", "--api", "http://api.invalid"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("inlet: quota exceeded: 20 runs are pending (quota_exceeded, HTTP 429)")
+    assert "; try again after " in err
+    assert "(in 42 s)" in err
+    assert "inlet limits" in err
+
+
+def test_the_cli_tells_each_wait_it_makes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through `main`: the ApiClient it builds tells its waits on stderr."""
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    adapter = Scripted(quota("5"), 200, body=LIMITS)
+    monkeypatch.setattr(requests.Session, "get_adapter", lambda self, url: adapter)
+    assert inlet.cli.main(["limits", "--api", "http://api.invalid", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == LIMITS
+    assert "inlet: HTTP 429 (HTTP 429); waiting 5 s as the API asks" in captured.err
+
+
+def limit_use(limit: int | None, used: int, **changes: Any) -> dict[str, Any]:
+    remaining = None if limit is None else max(limit - used, 0)
+    return {
+        "limit": limit,
+        "used": used,
+        "remaining": remaining,
+        "window_seconds": None,
+        "retry_after": None,
+        "setting": "INLET_QUOTA_X",
+    } | changes
+
+
+LIMITS = {
+    "owner": "alice",
+    "pending_runs": limit_use(20, 3),
+    "pending_bytes": limit_use(200 * 2**30, 2**30),
+    "runs_per_minute": limit_use(60, 60, window_seconds=60, retry_after=12),
+    "inbox_per_minute": None,
+}
+
+
+def test_limits_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(ApiClient, "limits", lambda self: LIMITS)
+    assert inlet.cli.main(["limits", "--api", "http://api.invalid"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "owner            alice",
+        "pending runs     3 of 20, 17 left",
+        "pending bytes    1.0 GiB of 200.0 GiB, 199.0 GiB left",
+        "runs per minute  60 of 60, none left: one frees up in 12 s",
+    ]
+    unlimited = LIMITS | {
+        "owner": None,
+        "pending_runs": limit_use(None, 3),
+        "pending_bytes": limit_use(10, 10),
+        "inbox_per_minute": limit_use(120, 0, window_seconds=60),
+    }
+    monkeypatch.setattr(ApiClient, "limits", lambda self: unlimited)
+    assert inlet.cli.main(["limits", "--api", "http://api.invalid"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "owner            (one for all: no tokens)"
+    assert lines[1] == "pending runs     3 (no limit)"
+    assert lines[2] == (
+        "pending bytes    10 B of 10 B, none left: wait for uploads to finish, or cancel some"
+    )
+    assert lines[4] == "inbox per minute 0 of 120, 120 left"
+
+
 class RunLookup:
     def __init__(self, error: ApiError) -> None:
         self.error = error
@@ -604,6 +763,8 @@ RESPONSES = [
     inlet.api.ErrorBody,
     inlet.api.ErrorDetail,
     inlet.api.Health,
+    inlet.api.Limits,
+    inlet.api.LimitUse,
 ]
 TYPED = {typed.__name__: typed for typed in [*RESPONSES, inlet.api.FileSpec]}
 
@@ -671,6 +832,7 @@ def test_responses_are_typed_as_the_document_says() -> None:
         ("post", "/v1/uploads/{run_id}/files/{file_id}/complete"): "FileOut",
         ("get", "/v1/runs"): "RunPage",
         ("get", "/v1/runs/{run_id}"): "RunDetail",
+        ("get", "/v1/limits"): "Limits",
     }
     for (method, path), name in returned.items():
         answers = OPENAPI["paths"][path][method]["responses"]
@@ -680,7 +842,15 @@ def test_responses_are_typed_as_the_document_says() -> None:
         }
     hints = {
         name: typing.get_type_hints(getattr(ApiClient, name))["return"]
-        for name in ("health", "create_upload", "cancel", "complete", "list_runs", "get_run")
+        for name in (
+            "health",
+            "create_upload",
+            "cancel",
+            "complete",
+            "list_runs",
+            "get_run",
+            "limits",
+        )
     }
     assert hints == {
         "health": inlet.api.Health,
@@ -689,6 +859,7 @@ def test_responses_are_typed_as_the_document_says() -> None:
         "complete": inlet.api.FileOut,
         "list_runs": inlet.api.RunPage,
         "get_run": inlet.api.RunDetail,
+        "limits": inlet.api.Limits,
     }
 
 
@@ -716,3 +887,110 @@ def test_the_client_imports_nothing_from_the_repository() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] in allowed, f"{source.name} imports {name}"
+
+
+# --- what the CLI prints of other people's text ---------------------------------------------
+
+HOSTILE = "e\x1b[31mvil\x07 invoice\u202efdp.exe \u2067x\u2069\u200f\x9b\x00\u2028"
+SAFE = "e\\x1b[31mvil\\x07 invoice\\u202efdp.exe \\u2067x\\u2069\\u200f\\x9b\\x00\\u2028"
+# Control characters, bidirectional controls and marks, separators: none may reach a terminal.
+RAW = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) != "\n"] + [
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u2028",
+    "\u2029",
+]
+
+
+def hostile_run(**changes: Any) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "type": "app_bundle",
+        "label": f"label {HOSTILE}",
+        # (U+2028 is a line break in notes: they are printed line by line)
+        "notes": f"first line\nsecond {HOSTILE}\u2029third",
+        "status": "failed",
+        "source": "bucket",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "stored_at": None,
+        "file_count": 1,
+        "total_bytes": 3,
+        "error": {"code": "files_failed", "message": f"message {HOSTILE}"},
+        "files": [
+            {
+                "id": "00000000-0000-0000-0000-000000000002",
+                "run_id": "00000000-0000-0000-0000-000000000001",
+                "name": f"name {HOSTILE}",
+                "key": f"inbox/{HOSTILE}",
+                "size_bytes": 3,
+                "content_type": "text/plain",
+                "status": "failed",
+                "sha256": None,
+                "declared_sha256": None,
+                "etag": None,
+                "version_id": None,
+                "stored_at": None,
+                "error": {"code": "size_mismatch", "message": f"file {HOSTILE}"},
+            }
+        ],
+        "incidents": [],
+    }
+    return run | changes
+
+
+def assert_nothing_raw(text: str) -> None:
+    found = [f"U+{ord(ch):04X}" for ch in RAW if ch in text]
+    assert not found, f"printed raw: {found}"
+
+
+def test_printable_escapes_controls_and_bidi_and_keeps_the_rest() -> None:
+    assert inlet.cli.printable(HOSTILE) == SAFE
+    kept = "👨\u200d👩\u200d👧 ❤\ufe0f cafe\u0301 日本語 דוח.pdf ملف \ue000"
+    assert inlet.cli.printable(kept) == kept
+    assert_nothing_raw(inlet.cli.printable("".join(RAW)))
+
+
+def test_runs_and_run_print_other_peoples_text_escaped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = hostile_run()
+    page = {"items": [hostile_run(files=None)], "next_cursor": None}
+    monkeypatch.setattr(ApiClient, "list_runs", lambda *args: page)
+    monkeypatch.setattr(ApiClient, "get_run", lambda *args: run)
+
+    assert inlet.cli.main(["runs", "--api", "http://api.invalid"]) == 0
+    listed = capsys.readouterr().out
+    assert_nothing_raw(listed)
+    assert listed.count("\n") == 1  # one run, one line
+    assert f"label {SAFE}" in listed
+
+    assert inlet.cli.main(["run", run["id"], "--api", "http://api.invalid"]) == 0
+    shown = capsys.readouterr().out
+    assert_nothing_raw(shown)
+    for field in ("label", "message", "name", "file"):
+        assert f"{field} {SAFE}" in shown, field
+    # Notes keep their lines, each escaped and indented.
+    second = SAFE.removesuffix("\\u2028")
+    assert f"notes    first line\n         second {second}\n         \n         third\n" in shown
+
+    assert inlet.cli.main(["run", run["id"], "--json", "--api", "http://api.invalid"]) == 0
+    as_json = capsys.readouterr().out
+    assert_nothing_raw(as_json.replace("\n", " "))
+    assert json.loads(as_json) == run
+
+
+def test_errors_quoting_the_api_are_escaped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(*args: Any) -> Any:
+        raise ApiError(422, "validation_error", f"name {HOSTILE}")
+
+    monkeypatch.setattr(ApiClient, "get_run", refuse)
+    assert inlet.cli.main(["run", "r1", "--api", "http://api.invalid"]) == 3
+    err = capsys.readouterr().err
+    assert_nothing_raw(err.rstrip("\n"))
+    assert "\\x1b[31mvil\\x07" in err

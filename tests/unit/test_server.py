@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -10,11 +11,20 @@ import pytest
 
 import app as app_module
 from chalicelib import openapi
+from chalicelib.bucket import upload_cors_rules
 from chalicelib.config import DEFAULT_RUN_TYPES, GiB, MiB, Settings
 from chalicelib.db import normalize_url
-from chalicelib.errors import Invalid
+from chalicelib.errors import Invalid, UnsupportedMediaType
+from chalicelib.http import require_json
 from chalicelib.models import Run
-from chalicelib.runs import RunFilter, decode_cursor, encode_cursor
+from chalicelib.runs import RunFilter, decode_cursor, encode_cursor, query_int
+from chalicelib.schemas import (
+    NOTES_WHITESPACE,
+    describe_character,
+    escaped,
+    neutralise,
+    refused_character,
+)
 from chalicelib.uploads import choose_part_size, object_key, safe_name
 
 # --- settings -------------------------------------------------------------------------------
@@ -223,3 +233,196 @@ def test_openapi_refs_resolve() -> None:
         assert ref.startswith("#/components/schemas/")
         assert ref.rsplit("/", 1)[1] in schemas, ref
     assert {"CreateUploadRequest", "RunOut", "ErrorResponse", "FileSpec"} <= set(schemas)
+
+
+# --- settings that contradict each other ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "first", "second"),
+    [
+        (
+            {"INLET_PRESIGN_TTL": "3600", "INLET_PENDING_TTL_HOURS": "1"},
+            "INLET_PRESIGN_TTL",
+            "INLET_PENDING_TTL_HOURS",
+        ),
+        (
+            {"INLET_PRESIGN_TTL": str(3 * 24 * 3600), "INLET_ORPHAN_GRACE_HOURS": "96"},
+            "INLET_PRESIGN_TTL",
+            "INLET_PENDING_TTL_HOURS",
+        ),
+        (
+            {"INLET_PRESIGN_TTL": "7200", "INLET_ORPHAN_GRACE_HOURS": "1"},
+            "INLET_ORPHAN_GRACE_HOURS",
+            "INLET_PRESIGN_TTL",
+        ),
+        (
+            {"INLET_RUN_TYPES": "a,b", "INLET_DEFAULT_RUN_TYPE": "c"},
+            "INLET_DEFAULT_RUN_TYPE",
+            "INLET_RUN_TYPES",
+        ),
+        (
+            {"INLET_AUTHORIZER": "gateway", "INLET_AUTH": "off"},
+            "INLET_AUTHORIZER",
+            "INLET_AUTH",
+        ),
+        (
+            {"INLET_CORS_ORIGINS": "*,https://a.example"},
+            "INLET_CORS_ORIGINS",
+            "'*'",
+        ),
+    ],
+    ids=[
+        "ttl-vs-pending",
+        "long-ttl-vs-pending",
+        "grace-vs-ttl",
+        "default-type",
+        "gateway",
+        "cors",
+    ],
+)
+def test_contradictory_settings_are_refused_naming_both(
+    env: dict[str, str], first: str, second: str
+) -> None:
+    with pytest.raises(RuntimeError, match="invalid configuration") as raised:
+        Settings.from_env(env)
+    assert first in str(raised.value)
+    assert second in str(raised.value)
+
+
+def test_url_lifetimes_just_below_the_pending_expiry_are_fine() -> None:
+    settings = Settings.from_env(
+        {
+            "INLET_PRESIGN_TTL": "3599",
+            "INLET_PENDING_TTL_HOURS": "1",
+            "INLET_ORPHAN_GRACE_HOURS": "1",
+        }
+    )
+    assert (settings.inlet_presign_ttl, settings.inlet_pending_ttl_hours) == (3599, 1)
+    week = Settings.from_env(
+        {
+            "INLET_PRESIGN_TTL": str(7 * 24 * 3600),
+            "INLET_PENDING_TTL_HOURS": "169",
+            "INLET_ORPHAN_GRACE_HOURS": "168",
+        }
+    )
+    assert week.inlet_presign_ttl == 7 * 24 * 3600
+
+
+def test_cors_star_only_when_written() -> None:
+    assert Settings.from_env({}).inlet_cors_origins == ()
+    assert Settings.from_env({"INLET_CORS_ORIGINS": "*"}).inlet_cors_origins == ("*",)
+    assert upload_cors_rules([]) == []  # no origins, no rule: never a `*` fallback
+    (rule,) = upload_cors_rules(["https://a.example", "https://b.example"])
+    assert rule["AllowedOrigins"] == ["https://a.example", "https://b.example"]
+    (star,) = upload_cors_rules(["*"])
+    assert star["AllowedOrigins"] == ["*"]
+
+
+# --- JSON only, numbers in query strings --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON;charset=UTF8",
+        'application/json; charset="utf-8"; profile=x',
+    ],
+)
+def test_json_is_accepted_with_parameters(content_type: str) -> None:
+    require_json(content_type)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json-patch+json",
+        "application/json; charset=utf-16",
+        "application/json, text/plain",
+        "*/*",
+    ],
+)
+def test_anything_else_is_415(content_type: str | None) -> None:
+    with pytest.raises(UnsupportedMediaType, match="application/json") as raised:
+        require_json(content_type)
+    assert raised.value.status == 415
+    assert raised.value.code == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("1", 1), ("200", 200), ("0050", 50), ("0" * 10_000 + "7", 7)],
+)
+def test_query_numbers(raw: str, value: int) -> None:
+    assert query_int({"limit": raw}, "limit", 50, 1, 200) == value
+    assert query_int({}, "limit", 50, 1, 200) == 50
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "0", "201", "-1", "+1", " 1", "1.0", "²", "\uff11", "1" * 4301, "9" * 1_000_000]
+)
+def test_bad_query_numbers_are_invalid_however_long(raw: str) -> None:
+    with pytest.raises(Invalid, match="limit must be an integer from 1 to 200"):
+        query_int({"limit": raw}, "limit", 50, 1, 200)
+
+
+# --- the name policy ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "👨\u200d👩\u200d👧.txt",
+        "❤\ufe0f",
+        "cafe\u0301",
+        "日本語.txt",
+        "דוח\u200f.pdf",
+        "\u0645\u0644\u0641\u061c.txt",
+        "\ue000",
+        "\U000e0067",
+        "\u0378",  # unassigned today, assigned tomorrow
+    ],
+)
+def test_printable_unicode_passes_the_name_policy(text: str) -> None:
+    assert refused_character(text) is None
+    assert neutralise(text) == text
+    assert escaped(text) == text
+
+
+@pytest.mark.parametrize(
+    ("ch", "described"),
+    [
+        ("\x00", "U+0000 NULL"),
+        ("\x07", "U+0007 ALERT"),
+        ("\x1b", "U+001B ESCAPE"),
+        ("\x7f", "U+007F DELETE"),
+        ("\x90", "U+0090 C1 CONTROL"),
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2069", "U+2069 POP DIRECTIONAL ISOLATE"),
+        ("\u2029", "U+2029 PARAGRAPH SEPARATOR"),
+        ("\ud800", "U+D800 SURROGATE"),
+    ],
+)
+def test_the_name_policy_refuses_and_names(ch: str, described: str) -> None:
+    assert refused_character(f"a{ch}b") == ch
+    assert describe_character(ch) == described
+    assert neutralise(f"a{ch}b") == "a\ufffdb"
+    assert escaped(f"a{ch}b") == f"a{ch.encode('unicode_escape').decode()}b"
+
+
+def test_every_control_is_refused_and_has_a_name() -> None:
+    controls = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]]
+    bidi = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
+    for ch in controls + bidi:
+        assert refused_character(ch) == ch
+        named = describe_character(ch).split(" ", 1)[1]
+        if named != "C1 CONTROL":  # the names are Unicode's (aliases for controls)
+            assert unicodedata.lookup(named) == ch
+    assert refused_character("\t\n\r\u2028\u2029", allowed=NOTES_WHITESPACE) is None

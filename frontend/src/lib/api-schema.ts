@@ -152,9 +152,29 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description The body is not declared `Content-Type: application/json` (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
                 /** @description Well-formed but invalid request */
                 422: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Over a quota or rate limit of the caller's owner (`quota_exceeded`): nothing was created; the `Retry-After` header says in how many seconds to try again */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait before trying again */
+                        "Retry-After": number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -391,6 +411,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                /** @description The body is not declared `Content-Type: application/json` (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
                 /** @description Well-formed but invalid request */
                 422: {
                     headers: {
@@ -490,6 +519,15 @@ export interface paths {
                 };
                 /** @description File, file count or body over the configured limit */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description The body is not declared `Content-Type: application/json` (`unsupported_media_type`) */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -656,6 +694,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's quotas and rate limits, with their use now (docs/security.md) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Limits"];
+                    };
+                };
+                /** @description Missing or wrong bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Database or bucket unreachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/bucket-events": {
         parameters: {
             query?: never;
@@ -717,6 +809,15 @@ export interface paths {
                 };
                 /** @description File, file count or body over the configured limit */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description The body is not declared `Content-Type: application/json` (`unsupported_media_type`) */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -830,7 +931,7 @@ export interface components {
              * @description What went wrong, for programs to branch on (docs/contract.md)
              * @enum {string}
              */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "token_exists" | "too_large" | "validation_error" | "internal_error" | "unavailable";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
             /** Message */
             message: string;
             /**
@@ -966,6 +1067,56 @@ export interface components {
             detected_at: string;
             /** Message */
             message: string;
+        };
+        /**
+         * LimitUse
+         * @description One quota or rate limit of the caller's owner, and how much of it is in use now.
+         */
+        LimitUse: {
+            /**
+             * Limit
+             * @description The configured limit; null: no limit (set to 0)
+             */
+            limit: number | null;
+            /**
+             * Used
+             * @description In use now (rates: in the last `window_seconds`)
+             */
+            used: number;
+            /**
+             * Remaining
+             * @description `limit` - `used`, never below 0; null: no limit
+             */
+            remaining: number | null;
+            /**
+             * Window Seconds
+             * @description Rates: the sliding window; null otherwise
+             */
+            window_seconds: number | null;
+            /**
+             * Retry After
+             * @description Rates with nothing remaining: seconds until the window frees one; null otherwise (a pending limit frees up as runs are stored, cancelled or expire)
+             */
+            retry_after: number | null;
+            /**
+             * Setting
+             * @description The variable that sets the limit
+             */
+            setting: string;
+        };
+        /** Limits */
+        Limits: {
+            /**
+             * Owner
+             * @description Whose limits (null: authentication is off)
+             */
+            owner: string | null;
+            pending_runs: components["schemas"]["LimitUse"];
+            /** @description Bytes declared by pending runs, not yet stored */
+            pending_bytes: components["schemas"]["LimitUse"];
+            runs_per_minute: components["schemas"]["LimitUse"];
+            /** @description Drops into inbox/ adopted as runs; only for INLET_INBOX_OWNER, else null */
+            inbox_per_minute: components["schemas"]["LimitUse"] | null;
         };
         /** ListPartsResponse */
         ListPartsResponse: {

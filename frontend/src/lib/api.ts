@@ -9,6 +9,7 @@ import type {
   ErrorDetail,
   ErrorResponse,
   FileOut,
+  Limits,
   ListPartsResponse,
   RunDetail,
   RunOut,
@@ -29,14 +30,34 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: ApiErrorCode
   readonly details: ErrorDetail[]
+  /**
+   * Seconds the answer's `Retry-After` asked to wait (a 429 `quota_exceeded`), or null when it
+   * sent none or the browser hid it (a cross-origin API must expose the header).
+   */
+  readonly retryAfter: number | null
 
-  constructor(status: number, code: ApiErrorCode, message: string, details: ErrorDetail[] = []) {
+  constructor(
+    status: number,
+    code: ApiErrorCode,
+    message: string,
+    details: ErrorDetail[] = [],
+    retryAfter: number | null = null,
+  ) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.details = details
+    this.retryAfter = retryAfter
   }
+}
+
+/** Seconds a `Retry-After` header asks to wait: delta-seconds or an HTTP date; null if unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  const text = value?.trim() ?? ''
+  if (/^\d+$/.test(text)) return Number(text)
+  const when = text ? Date.parse(text) : Number.NaN
+  return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - now) / 1000))
 }
 
 /** The API answered with one of these codes. */
@@ -96,13 +117,16 @@ export class ApiClient {
     }
     if (!response.ok) {
       const error = (data as Partial<ErrorResponse> | undefined)?.error
+      const retryAfter = parseRetryAfter(response.headers.get('Retry-After'))
       if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-        throw new ApiError(response.status, error.code, error.message, error.details ?? [])
+        throw new ApiError(response.status, error.code, error.message, error.details ?? [], retryAfter)
       }
       throw new ApiError(
         response.status,
         'http_error',
         `The API answered ${response.status} ${response.statusText}`.trim(),
+        [],
+        retryAfter,
       )
     }
     return data as T
@@ -145,6 +169,11 @@ export class ApiClient {
 
   getRun(runId: string, signal?: AbortSignal): Promise<RunDetail> {
     return this.request('GET', `/v1/runs/${enc(runId)}`, undefined, signal)
+  }
+
+  /** The caller's quotas and rate limits, and how much of each is in use. */
+  limits(signal?: AbortSignal): Promise<Limits> {
+    return this.request('GET', '/v1/limits', undefined, signal)
   }
 }
 

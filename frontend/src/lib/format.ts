@@ -56,3 +56,21 @@ export function rateText(speed: number | null, eta: number | null): string {
   if (speed === 0) return 'stalled: waiting for the network…'
   return `${formatSpeed(speed)} · ${eta === null ? 'estimating time left…' : `${formatDuration(eta)} left`}`
 }
+
+// Characters a name, label, key or message never shows raw, whoever wrote it (the API refuses
+// them in new names, but old rows and keys dropped into the bucket may hold them;
+// docs/security.md, "Names"): C0 and C1 controls and DEL, bidirectional embeddings, overrides
+// and isolates (they reorder the text after them), line and paragraph separators. The
+// bidirectional marks (U+200E, U+200F, U+061C) stay: right-to-left names need them, and every
+// name is shown inside <bdi>, so they cannot reach past it.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g
+// eslint-disable-next-line no-control-regex
+const UNSAFE_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+
+/** `text` as the page shows it: each unsafe character replaced by U+FFFD (�). Wrap the result
+ *  in <bdi> where it sits next to other text, so it cannot reorder what is around it. With
+ *  `multiline`, tabs and line breaks stay (notes). */
+export function displayText(text: string, { multiline = false }: { multiline?: boolean } = {}): string {
+  return text.replace(multiline ? UNSAFE_BUT_LINES : UNSAFE, '\uFFFD')
+}

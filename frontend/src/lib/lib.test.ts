@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { API, fakeApi } from '../test/fakes'
 import { ApiClient, ApiError, errorMessage, hasCode } from './api'
 import { DEFAULT_RUN_TYPES, loadConfig, parseConfig } from './config'
-import { formatBytes, formatDuration, formatSpeed } from './format'
+import { displayText, formatBytes, formatDuration, formatSpeed } from './format'
 import { isRetryable } from './retry'
 import { parseHash, runHref, runsHref } from './router'
 
@@ -117,6 +117,19 @@ describe('formatting', () => {
     expect(formatDuration(null)).toBe('–')
     expect(formatSpeed(8_100_000)).toBe('8.10 MB/s')
     expect(formatSpeed(null)).toBe('–')
+  })
+
+  it('names without controls or bidi overrides, everything else as it is', () => {
+    // Emoji with joiners and a variation selector, a combining mark, CJK, right-to-left text
+    // with its mark: shown exactly.
+    for (const name of ['👨\u200d👩\u200d👧.txt', '❤\ufe0f', 'e\u0301te.txt', '日本語.txt', 'שלום\u200f.pdf', 'ملف.txt']) {
+      expect(displayText(name)).toBe(name)
+    }
+    expect(displayText('a\u001b[31mb\u0007.txt')).toBe('a\ufffd[31mb\ufffd.txt')
+    expect(displayText('invoice\u202efdp.exe')).toBe('invoice\ufffdfdp.exe')
+    expect(displayText('a\u2066b\u2069\u0085\u2028')).toBe('a\ufffdb\ufffd\ufffd\ufffd')
+    expect(displayText('one\ntwo\tthree')).toBe('one\ufffdtwo\ufffdthree')
+    expect(displayText('one\r\ntwo\tthree\u001b', { multiline: true })).toBe('one\r\ntwo\tthree\ufffd')
   })
 })
 

@@ -28,6 +28,8 @@ export type CompletedPart = Schemas['CompletedPart']
 export type ErrorResponse = Schemas['ErrorResponse']
 export type ErrorBody = Schemas['ErrorBody']
 export type ErrorDetail = Schemas['ErrorDetail']
+export type Limits = Schemas['Limits']
+export type LimitUse = Schemas['LimitUse']
 
 export type RunStatus = RunOut['status']
 export type FileStatus = FileOut['status']

@@ -2,6 +2,7 @@
 // what to do about an error: that is the error's code (lib/api.ts) and the retry rule (lib/retry.ts).
 
 import { ApiError, errorMessage } from '../lib/api'
+import { formatDuration } from '../lib/format'
 import { statusOf } from '../lib/retry'
 
 export interface ErrorView {
@@ -12,8 +13,29 @@ export interface ErrorView {
 
 export const DEFAULT_TITLE = 'The upload could not go on'
 
+/**
+ * When to try again after a 429, in words: "Try again at 14:32:05 (in 42 s)." from the answer's
+ * Retry-After, or a general line when the browser could not read it (the API's message says).
+ */
+export function retryText(retryAfter: number | null, now: Date = new Date()): string {
+  if (retryAfter === null) return 'Try again later: limits free up as uploads finish and each minute passes.'
+  const at = new Date(now.getTime() + retryAfter * 1000)
+  const clock = at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  return `Try again at ${clock} (in ${formatDuration(retryAfter)}).`
+}
+
 /** The banner for an error that stopped the upload as a whole. */
-export function toErrorView(error: unknown): ErrorView {
+export function toErrorView(error: unknown, now: Date = new Date()): ErrorView {
+  if (error instanceof ApiError && (error.code === 'quota_exceeded' || error.status === 429)) {
+    // Nothing was created: the same upload can simply be started again later. The message names
+    // the first limit it is over; the details name each, when there are several.
+    const limits = error.details.length > 1 ? error.details.map((d) => d.message) : []
+    return {
+      title: 'Too many uploads for now',
+      message: error.message,
+      details: [...limits, retryText(error.retryAfter, now)],
+    }
+  }
   if (error instanceof ApiError) {
     const title =
       error.code === 'network_error'

@@ -3,6 +3,7 @@ import { Alert } from '../../components/Alert'
 import { Spinner } from '../../components/Spinner'
 import { StatusBadge } from '../../components/StatusBadge'
 import { errorMessage, hasCode } from '../../lib/api'
+import { displayText } from '../../lib/format'
 import { useApp } from '../../lib/context'
 import { runsHref } from '../../lib/router'
 import type { RunDetail } from '../../lib/types'
@@ -39,7 +40,7 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
       <div className="space-y-6">
         <PageHeader title={notFound ? 'Run not found' : 'Run'} />
         <Alert tone="error" title={notFound ? 'There is no such run' : 'Could not load the run'}>
-          <p>{errorMessage(query.error)}</p>
+          <p>{displayText(errorMessage(query.error))}</p>
         </Alert>
         <a href={runsHref()} className="text-sm font-medium text-teal-800 underline">
           ← All runs
@@ -53,7 +54,7 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
       <a href={runsHref()} className={BACK_LINK}>
         ← All runs
       </a>
-      <PageHeader title={run.label ?? `Run ${run.id.slice(0, 8)}`}>
+      <PageHeader title={run.label ? <bdi>{displayText(run.label)}</bdi> : `Run ${run.id.slice(0, 8)}`}>
         <div className="flex items-center gap-2" aria-live="polite">
           <span className="sr-only">Status:</span>
           <StatusBadge status={run.status} />
@@ -62,7 +63,7 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
       </PageHeader>
       {run.error && (
         <Alert tone="error" title={`Run ${run.status}: ${run.error.code}`}>
-          <p>{run.error.message}</p>
+          <p>{displayText(run.error.message)}</p>
         </Alert>
       )}
       <IncidentsNotice run={run} />

@@ -1,6 +1,6 @@
 import { CopyButton } from '../../components/CopyButton'
 import { StatusBadge } from '../../components/StatusBadge'
-import { formatBytes, formatDateTime } from '../../lib/format'
+import { displayText, formatBytes, formatDateTime } from '../../lib/format'
 import type { FileOut } from '../../lib/types'
 
 /** The run's files: size, status, the server's sha256 with a copy button, key and errors. */
@@ -24,10 +24,15 @@ export function RunFiles({ files }: { files: FileOut[] }) {
 }
 
 function RunFile({ file }: { file: FileOut }) {
+  // Names and keys are anyone's text (a key dropped into the bucket): shown without controls,
+  // each isolated in <bdi> so it cannot reorder what is next to it.
+  const name = displayText(file.name)
   return (
-    <li className="space-y-2 px-4 py-3" data-testid="run-file" aria-label={file.name}>
+    <li className="space-y-2 px-4 py-3" data-testid="run-file" aria-label={name}>
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
-        <span className="min-w-0 flex-1 font-medium break-all text-slate-900">{file.name}</span>
+        <span className="min-w-0 flex-1 font-medium break-all text-slate-900">
+          <bdi>{name}</bdi>
+        </span>
         <span className="text-sm text-slate-500">{formatBytes(file.size_bytes)}</span>
         {/* A lost file looks like a failed one: it is no longer stored. */}
         <StatusBadge status={file.status === 'lost' ? 'failed' : file.status} label={file.status} />
@@ -39,7 +44,7 @@ function RunFile({ file }: { file: FileOut }) {
             <code className="min-w-0 font-mono break-all text-slate-800" data-testid="file-sha256">
               {file.sha256}
             </code>
-            <CopyButton text={file.sha256} label={`Copy the sha256 of ${file.name}`} />
+            <CopyButton text={file.sha256} label={`Copy the sha256 of ${name}`} />
           </>
         ) : (
           <span className="text-slate-500">
@@ -54,7 +59,9 @@ function RunFile({ file }: { file: FileOut }) {
         )}
       </div>
       <p className="text-xs break-words text-slate-500">
-        <span className="font-medium">key</span> <code className="font-mono break-all">{file.key}</code> · {file.content_type}
+        <span className="font-medium">key</span> <code className="font-mono break-all">
+          <bdi>{displayText(file.key)}</bdi>
+        </code> · {file.content_type}
         {file.stored_at && <> · stored {formatDateTime(file.stored_at)}</>}
       </p>
       {file.version_id && (
@@ -67,7 +74,7 @@ function RunFile({ file }: { file: FileOut }) {
       )}
       {file.error && (
         <p className="text-sm text-red-700">
-          <strong>{file.error.code}</strong>: {file.error.message}
+          <strong>{file.error.code}</strong>: <bdi>{displayText(file.error.message)}</bdi>
         </p>
       )}
     </li>

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react'
 import { CopyButton } from '../../components/CopyButton'
-import { formatBytes, formatDateTime } from '../../lib/format'
+import { displayText, formatBytes, formatDateTime } from '../../lib/format'
 import type { RunDetail } from '../../lib/types'
 
 export function RunSummary({ run }: { run: RunDetail }) {
@@ -32,7 +32,9 @@ export function RunSummary({ run }: { run: RunDetail }) {
         {run.notes && (
           <div className="sm:col-span-2 lg:col-span-3">
             <dt className="font-medium text-slate-500">Notes</dt>
-            <dd className="mt-1 whitespace-pre-wrap text-slate-900">{run.notes}</dd>
+            <dd className="mt-1 whitespace-pre-wrap text-slate-900">
+              <bdi>{displayText(run.notes, { multiline: true })}</bdi>
+            </dd>
           </div>
         )}
       </dl>

@@ -1,4 +1,4 @@
-import { formatDateTime } from '../../lib/format'
+import { displayText, formatDateTime } from '../../lib/format'
 import type { RunDetail } from '../../lib/types'
 import { timeline } from './timeline'
 
@@ -20,10 +20,18 @@ export function Timeline({ run }: { run: RunDetail }) {
         {timeline(run).map((event, i) => (
           <li key={i} className="relative" data-tone={event.tone}>
             <span aria-hidden="true" className={`absolute top-1 -left-[1.95rem] h-3 w-3 rounded-full ring-4 ${DOT[event.tone]}`} />
-            <p className="text-sm font-medium text-slate-900">{event.title}</p>
+            {/* Titles and details quote file names, keys and messages: no controls, isolated. */}
+            <p className="text-sm font-medium text-slate-900">
+              <bdi>{displayText(event.title)}</bdi>
+            </p>
             <p className="text-xs text-slate-500">
               {event.at ? <time dateTime={event.at}>{formatDateTime(event.at)}</time> : 'now'}
-              {event.detail && <> · {event.detail}</>}
+              {event.detail && (
+                <>
+                  {' · '}
+                  <bdi>{displayText(event.detail)}</bdi>
+                </>
+              )}
             </p>
           </li>
         ))}

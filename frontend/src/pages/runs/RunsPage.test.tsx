@@ -30,6 +30,22 @@ describe('RunsPage', () => {
     expect(screen.getByRole('table')).toHaveAccessibleName(/Runs, newest first/)
   })
 
+  it('shows a hostile label isolated, without its controls or bidi override', async () => {
+    const { api } = fakeApi({
+      'GET /v1/runs': () => ({
+        body: { items: [makeRun({ id: ids[0], label: 'invoice\u202efdp.exe\u001b[2J', status: 'stored' })], next_cursor: null },
+      }),
+    })
+    renderWith(<RunsPage status="" type="" />, api)
+    const [row] = await screen.findAllByTestId('run-row')
+    const label = within(row).getByText('invoice\ufffdfdp.exe\ufffd[2J')
+    expect(label.tagName).toBe('BDI')
+    expect(row.textContent).not.toContain('\u202e')
+    expect(row.textContent).not.toContain('\u001b')
+    // The status cell after it is where it was.
+    expect(within(row).getByText('stored')).toBeInTheDocument()
+  })
+
   it('pages with the cursor the API returns, and back', async () => {
     const { api, calls } = fakeApi({
       'GET /v1/runs': ({ query }) =>

@@ -1,6 +1,6 @@
 import { SkeletonRows } from '../../components/Spinner'
 import { StatusBadge } from '../../components/StatusBadge'
-import { formatBytes, formatDateTime, shortId } from '../../lib/format'
+import { displayText, formatBytes, formatDateTime, shortId } from '../../lib/format'
 import { runHref, runsHref } from '../../lib/router'
 import type { RunOut, RunPage } from '../../lib/types'
 
@@ -46,8 +46,9 @@ function RunRow({ run }: { run: RunOut }) {
         </a>
       </td>
       <td className={`hidden ${CELL} whitespace-nowrap text-slate-700 sm:table-cell`}>{run.type}</td>
-      <td className={`max-w-[10rem] truncate ${CELL} text-slate-900 sm:max-w-[16rem]`} title={run.label ?? ''}>
-        {run.label ?? <span className="text-slate-400">—</span>}
+      {/* A label is anyone's text: isolated (<bdi>) and without controls, so it cannot reorder the row. */}
+      <td className={`max-w-[10rem] truncate ${CELL} text-slate-900 sm:max-w-[16rem]`} title={displayText(run.label ?? '')}>
+        {run.label ? <bdi>{displayText(run.label)}</bdi> : <span className="text-slate-400">—</span>}
       </td>
       <td className={CELL}>
         <StatusBadge status={run.status} />

@@ -83,6 +83,30 @@ describe('UploadPage', () => {
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
   })
 
+  it('says when a quota refuses the upload, and when to try again', async () => {
+    const { session } = page({
+      'POST /v1/uploads': () => ({
+        status: 429,
+        body: {
+          error: {
+            code: 'quota_exceeded',
+            message: "quota exceeded for owner 'alice': 20 runs are pending, the limit is 20; nothing was created, try again in 60 s",
+            details: [{ field: 'pending_runs', message: '20 runs are pending, the limit is 20' }],
+          },
+        },
+      }),
+    })
+    const user = userEvent.setup()
+    await user.upload(screen.getByLabelText('Choose files'), makeFile('a.bin', 10))
+    await screen.findByText(/^sha256 [0-9a-f]{64}$/)
+    await user.click(screen.getByRole('button', { name: 'Upload 1 file' }))
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Too many uploads for now')
+    expect(alert).toHaveTextContent('20 runs are pending, the limit is 20; nothing was created, try again in 60 s')
+    expect(alert).toHaveTextContent(/Try again later/)
+    expect(session.getSnapshot().run).toBeFalsy()
+  })
+
   it('removes a file with the keyboard', async () => {
     page({})
     const user = userEvent.setup()
