@@ -15,7 +15,6 @@ import threading
 import time
 import types
 import typing
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +44,7 @@ from inlet.retry import (
 )
 from inlet.state import FileState, StateStore, UploadState, state_key
 from inlet.upload import SIGN_BATCH, PartSigner, Uploader, UploadError, s3_session
+from tests.support.http import InterceptingAdapter, Send, canned
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_WAIT = RetryPolicy(base_delay=0)
@@ -209,25 +209,15 @@ def test_options_before_or_after_the_command() -> None:
     assert parser.parse_args(["health", "--api", "http://b", "--json"]).api == "http://b"
 
 
-class Recorder(HTTPAdapter):
+class Recorder(InterceptingAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.headers: list[dict[str, str]] = []
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
         self.headers.append(dict(request.headers))
-        response = requests.Response()
-        response.status_code, response._content = 401, b'{"error": {"code": "unauthorized", '
-        response._content += b'"message": "bad token", "details": []}}'
-        return response
+        body = b'{"error": {"code": "unauthorized", "message": "bad token", "details": []}}'
+        return canned(request, 401, body)
 
 
 def test_token_goes_to_the_api_as_a_bearer_header() -> None:
@@ -311,7 +301,7 @@ def test_retried_errors() -> None:
 Answer = int | BaseException | tuple[int, dict[str, str]]
 
 
-class Scripted(HTTPAdapter):
+class Scripted(InterceptingAdapter):
     """Answers request n with `answers[n]` (the last one again and again): a status, with a JSON
     body (an ErrorBody when >= 400), or an exception to raise. Records each request's method."""
 
@@ -321,15 +311,7 @@ class Scripted(HTTPAdapter):
         self.body = body
         self.methods: list[str] = []
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
         answer = self.answers[min(len(self.methods), len(self.answers) - 1)]
         self.methods.append(request.method or "")
         if isinstance(answer, BaseException):
@@ -341,11 +323,7 @@ class Scripted(HTTPAdapter):
                 status, "unavailable"
             )
             body = {"error": {"code": code, "message": f"HTTP {status}", "details": []}}
-        response = requests.Response()
-        response.status_code, response._content = status, json.dumps(body).encode()
-        response.headers.update(headers)
-        response.request, response.url = request, request.url or ""
-        return response
+        return canned(request, status, json.dumps(body).encode(), headers)
 
 
 def scripted_api(*answers: Answer, body: object = None, retry: RetryPolicy = NO_WAIT) -> Any:
