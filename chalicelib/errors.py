@@ -87,7 +87,6 @@ class QuotaExceeded(ApiError):
 
     def __init__(self, message: str, details: list[dict[str, Any]], retry_after: int) -> None:
         super().__init__(message, details)
-        self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 
 

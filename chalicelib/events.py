@@ -145,11 +145,16 @@ def run_type_for(key: str, settings: Settings) -> str:
     return settings.inlet_default_run_type
 
 
+def _surrogate(ch: str) -> bool:
+    """A lone surrogate: not UTF-8, so no S3 key (only a forged event carries one)."""
+    return "\ud800" <= ch <= "\udfff"
+
+
 def unstorable_character(key: str) -> str | None:
     """The first character of `key` that no database row can hold (NUL, a lone surrogate), or
     None. Checked on both databases (SQLite would take a NUL), so the outcome is the same."""
     for ch in key:
-        if ch == "\x00" or "\ud800" <= ch <= "\udfff":
+        if ch == "\x00" or _surrogate(ch):
             return ch
     return None
 
@@ -525,7 +530,7 @@ class BucketEvents:
         key = event.key
         ch = unstorable_character(key)
         assert ch is not None
-        if "\ud800" <= ch <= "\udfff":
+        if _surrogate(ch):
             return self._unstorable_ignored(key, "not UTF-8: no bucket holds such a key")
         try:
             found = self._objects_at(key, event.version_id)
@@ -774,6 +779,6 @@ class BucketEvents:
         # A forged record's key may hold a lone surrogate, which JSON output cannot encode: it
         # is answered escaped (it was ignored), never a 500 that MinIO would retry forever.
         for processed in result.processed:
-            if any("\ud800" <= ch <= "\udfff" for ch in processed.key):
+            if any(_surrogate(ch) for ch in processed.key):
                 processed.key = escaped(processed.key)
         return result

@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import yaml
 
-from local.processes import free_port, stop_group
+from local.processes import free_port, process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -680,16 +680,7 @@ def test_the_web_stage_serves_the_page(image: Image, tmp_path: Path) -> None:
     log = tmp_path / "web.log"
     base = f"http://127.0.0.1:{port}"
     try:
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=image.host("."),
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
+        with process_group(command, log, cwd=image.host("."), env=env) as process:
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -705,8 +696,6 @@ def test_the_web_stage_serves_the_page(image: Image, tmp_path: Path) -> None:
                 assert r.headers["Content-Type"] == "text/html; charset=utf-8"
                 assert r.headers["X-Content-Type-Options"] == "nosniff"
                 assert b"./assets/a.js" in r.read()
-        finally:
-            stop_group(process)
     finally:
         shutil.rmtree(dist.parent)  # the replayed app stage, as it was
     assert config["apiUrl"] == "http://localhost:8000"
@@ -724,16 +713,7 @@ def test_the_image_serves_the_api(image: Image, database: str, tmp_path: Path) -
     command[command.index("--port") + 1] = port
     env = image.env | service_env(inlet_services()["api"]) | {"DATABASE_URL": database}
     log = tmp_path / "api.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=image.host("."),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with process_group(command, log, cwd=image.host("."), env=env) as process:
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -747,6 +727,4 @@ def test_the_image_serves_the_api(image: Image, database: str, tmp_path: Path) -
                 assert process.poll() is None, f"{command} exited:\n{log.read_text()}"
                 assert time.monotonic() < deadline, f"no answer in 60 s:\n{log.read_text()}"
                 time.sleep(0.2)
-    finally:
-        stop_group(process)
     assert body["checks"]["db"] == "ok", body
