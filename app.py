@@ -1,11 +1,18 @@
 """Inlet's Lambda entry points: wiring only. Each view parses its input and makes one call into
-the services (`chalicelib.service.Inlet`), built once per process."""
+the services (`chalicelib.service.Inlet`), built once per process.
+
+All five functions load this module, so it imports only what wiring needs; a view imports what
+only it uses, and `Inlet` builds each service on first use. On Lambda, the end of this module
+imports what the running function's first invocation uses, and nothing else (ADR 006;
+tests/deploy/test_package.py holds the lists).
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import (
     AuthRequest,
@@ -17,14 +24,15 @@ from chalice.app import (
     Response,
     SQSEvent,
 )
+from pydantic import BaseModel
 
-from chalicelib import auth, maintenance, openapi, telemetry, webhook
-from chalicelib.config import Settings
+from chalicelib.config import GATEWAY_CACHE_SECONDS, Settings, lambda_handler
 from chalicelib.http import api_view, around_request, json_response, parse_body, preflight
-from chalicelib.schemas import CompleteRequest, CreateUploadRequest, SignPartsRequest
-from chalicelib.service import Inlet
 
-Model = TypeVar("Model", CreateUploadRequest, SignPartsRequest, CompleteRequest)
+if TYPE_CHECKING:
+    from chalicelib.service import Inlet
+
+Model = TypeVar("Model", bound=BaseModel)
 
 app = Chalice(app_name="inlet", configure_logs=False)
 # Chalice lets every declared type through to the view, and `parse_body` accepts only
@@ -55,6 +63,8 @@ def settings() -> Settings:
 # Built on first use and kept for the life of the process (one Lambda container).
 @functools.cache
 def inlet() -> Inlet:
+    from chalicelib.service import Inlet
+
     return Inlet.from_settings(settings())
 
 
@@ -69,11 +79,15 @@ def body(model: type[Model]) -> Model:
 
 def owner() -> str | None:
     """Whose runs this request may touch (None: authentication is off)."""
+    from chalicelib import auth
+
     return auth.owner_of(request(), settings())
 
 
 @app.middleware("http")
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    from chalicelib import auth
+
     def guarded(event: Request) -> Response:
         return auth.guard(event, get_response, settings(), lambda: inlet().db)
 
@@ -83,6 +97,8 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
 @app.middleware("sqs")
 @app.middleware("scheduled")
 def event_middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    from chalicelib import telemetry
+
     return telemetry.around_event(event, get_response)
 
 
@@ -96,12 +112,16 @@ def get_health() -> Response:
 @app.route("/v1/openapi.json")
 @api_view
 def get_openapi() -> Response:
+    from chalicelib import openapi
+
     return json_response(openapi.document())
 
 
 @app.route("/v1/uploads", methods=["POST"], content_types=ANY_BODY)
 @api_view
 def create_upload() -> Response:
+    from chalicelib.schemas import CreateUploadRequest
+
     return json_response(inlet().uploads.create(body(CreateUploadRequest), owner()), 201)
 
 
@@ -114,6 +134,8 @@ def cancel_upload(run_id: str) -> Response:
 @app.route("/v1/uploads/{run_id}/files/{file_id}/parts", methods=["POST"], content_types=ANY_BODY)
 @api_view
 def sign_parts(run_id: str, file_id: str) -> Response:
+    from chalicelib.schemas import SignPartsRequest
+
     parts = body(SignPartsRequest)
     return json_response(inlet().uploads.sign_parts(run_id, file_id, parts, owner()))
 
@@ -129,6 +151,8 @@ def list_parts(run_id: str, file_id: str) -> Response:
 )
 @api_view
 def complete_upload(run_id: str, file_id: str) -> Response:
+    from chalicelib.schemas import CompleteRequest
+
     parts = body(CompleteRequest)
     return json_response(inlet().uploads.complete(run_id, file_id, parts, owner()))
 
@@ -166,6 +190,8 @@ for _path in BROWSER_ROUTES:
 @api_view
 def receive_bucket_events() -> Response:
     """Bucket notifications over HTTP (MinIO); the same processing as the SQS handler."""
+    from chalicelib import webhook
+
     webhook.authorize(request().headers.get("authorization"), settings().inlet_webhook_secret)
     notification = parse_body(
         request(), webhook.BucketNotification, settings().inlet_max_body_bytes
@@ -184,23 +210,60 @@ def handle_bucket_events(event: SQSEvent) -> dict[str, Any]:
 # the first and last (the deployed function is ExpirePendingRuns).
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def expire_pending_runs(event: CloudWatchEvent) -> None:
-    inlet().run_schedule(budget=maintenance.budget_seconds(event.context))
+    from chalicelib.maintenance import budget_seconds
+
+    inlet().run_schedule(budget=budget_seconds(event.context))
 
 
-@app.authorizer(ttl_seconds=auth.GATEWAY_CACHE_SECONDS)
+@app.authorizer(ttl_seconds=GATEWAY_CACHE_SECONDS)
 def token_authorizer(auth_request: AuthRequest) -> AuthResponse:
     """API Gateway's token check (INLET_AUTHORIZER=gateway): the same lookup as the middleware."""
+    from chalicelib import auth
+
     return auth.gateway_response(inlet().db, auth_request.token)
 
 
 # Read when Chalice packages the app: API Gateway runs the authorizer before every /v1 route.
 if settings().inlet_authorizer == "gateway":
-    auth.attach_authorizer(app.routes, token_authorizer)
+    from chalicelib.auth import attach_authorizer
+
+    attach_authorizer(app.routes, token_authorizer)
 
 
 @app.lambda_function(name="migrate")
 def migrate_database(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Deploy-time custom resource (infra/): apply the migrations before the new code runs."""
-    from chalicelib import migrate  # imported here: only this function needs Alembic
+    from chalicelib import migrate
 
     return migrate.on_deploy_event(event, lambda: inlet().db)
+
+
+# Lambda runs this module's top level (its init) with a whole vCPU or more, and a handler with its
+# memory's share of one (0.29 vCPU at 512 MB): on Lambda, each function imports here what its
+# first invocation will use, and nothing only the others use (docs/adr/006-cold-start.md).
+# Every function builds `Inlet`, which on AWS reads the database secret with boto3 and then talks
+# to Postgres through psycopg.
+LAMBDA_IMPORTS = (
+    "chalicelib.service",
+    "boto3",
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+)
+S3_CLIENT = "boto3.s3.inject"  # what boto3 imports when it creates an S3 client
+FIRST_IMPORTS = {
+    "app.app": (
+        "chalicelib.auth",
+        "chalicelib.uploads",
+        "chalicelib.runs",
+        "chalicelib.limits",
+        S3_CLIENT,
+    ),
+    "app.token_authorizer": ("chalicelib.auth",),
+    "app.handle_bucket_events": ("chalicelib.events", "chalicelib.telemetry", S3_CLIENT),
+    "app.expire_pending_runs": ("chalicelib.maintenance", "chalicelib.telemetry", S3_CLIENT),
+    "app.migrate_database": ("chalicelib.migrate",),
+}
+_handler = lambda_handler()
+if _handler is not None:
+    for _module in (*LAMBDA_IMPORTS, *FIRST_IMPORTS.get(_handler, ())):
+        importlib.import_module(_module)

@@ -18,6 +18,10 @@ MAX_SINGLE_PUT = 5 * GiB
 MIN_SECRET_LENGTH = 16
 # Owners of runs and tokens: a team, a person or a system, as the admin names them.
 OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+# How long API Gateway caches an authorizer's answer per token (INLET_AUTHORIZER=gateway): a
+# revoked token keeps working this long behind the gateway. Here, not in `auth`, because app.py
+# declares the authorizer at import time, and `auth` (the token lookup) is imported on first use.
+GATEWAY_CACHE_SECONDS = 60
 
 DEFAULT_RUN_TYPES = ("ds_etc", "instance_etc", "app_bundle", "single_conf")
 
@@ -67,6 +71,9 @@ class Settings(BaseModel):
     # (for emulators such as moto, where every ranged GET costs a whole-object read).
     inlet_hash_range_size: Annotated[int, Field(ge=0)] = 8 * MiB
     inlet_hash_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # Records of one SQS batch processed at once (each holds a database connection while it
+    # writes, and up to INLET_HASH_CONCURRENCY read buffers while it hashes).
+    inlet_event_concurrency: Annotated[int, Field(ge=1, le=10)] = 4
     # Shared secret of `POST /v1/bucket-events` (MinIO's webhook target sends it as a Bearer
     # token); unset, the endpoint is disabled (404).
     inlet_webhook_secret: SecretStr | None = None
@@ -77,6 +84,9 @@ class Settings(BaseModel):
     # Where tokens are checked: `app` (the API's own middleware) or `gateway` (API Gateway calls
     # the Chalice authorizer; read when Chalice packages the app, like INLET_EVENTS_QUEUE).
     inlet_authorizer: Literal["app", "gateway"] = "app"
+    # With `app`, a live token's owner is remembered this many seconds per process, so a revoked
+    # token keeps working up to that long (docs/security.md); 0 looks every request's token up.
+    inlet_token_cache_seconds: Annotated[int, Field(ge=0, le=300)] = 30
     # Owner of the runs adopted from files dropped into inbox/; unset, only `INLET_AUTH=off` shows
     # them.
     inlet_inbox_owner: Annotated[str | None, Field(pattern=OWNER_PATTERN)] = None
@@ -156,6 +166,12 @@ class Settings(BaseModel):
                 for err in exc.errors()
             )
             raise RuntimeError(f"invalid configuration: {problems}") from None
+
+
+def lambda_handler(environ: Mapping[str, str] | None = None) -> str | None:
+    """The handler Lambda runs in this process (`app.handle_bucket_events`, ...), from the
+    runtime's reserved `_HANDLER` variable; None outside Lambda. Not a setting: Lambda sets it."""
+    return (os.environ if environ is None else environ).get("_HANDLER")
 
 
 def page_config(

@@ -37,7 +37,10 @@ def make_engine(url: str) -> Engine:
         max_overflow=3,
         pool_pre_ping=True,
         pool_recycle=300,
-        connect_args={"connect_timeout": 5},
+        # No server-side prepared statements (psycopg prepares a query run 5 times): Postgres
+        # would then settle on one generic plan for all values, which reads the runs list's
+        # unfiltered index and filters a rare owner or status out row by row, however deep.
+        connect_args={"connect_timeout": 5, "prepare_threshold": None},
     )
 
 
@@ -45,6 +48,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL stays consistent without an fsync per commit (SQLite is the laptop's database).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
-import boto3
 from pydantic import BaseModel, ConfigDict, SecretStr
 from sqlalchemy.engine import URL
 
@@ -39,6 +38,8 @@ def database_url(settings: Settings, client: SecretsClient | None = None) -> str
     if settings.inlet_db_secret_arn is None:
         return settings.database_url
     if client is None:
+        import boto3  # only on AWS, where the secret is read: once per cold start
+
         client = cast(
             SecretsClient, boto3.client("secretsmanager", region_name=settings.aws_region)
         )

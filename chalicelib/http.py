@@ -9,11 +9,8 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chalicelib.errors import (
     ApiError,
@@ -24,7 +21,6 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.logs import logger
-from chalicelib.storage import error_code
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -106,6 +102,14 @@ def parse_body(request: Request, model: type[Model], max_bytes: int) -> Model:
 def _as_api_error(exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
+    # Imported here: a function that never touched the bucket (or the database) does not load
+    # their libraries for its error handling.
+    from botocore.exceptions import BotoCoreError, ClientError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from chalicelib.storage import error_code
+
     if isinstance(exc, OperationalError | PoolTimeout) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):

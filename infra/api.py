@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
@@ -16,6 +17,7 @@ from aws_cdk import custom_resources as cr
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from infra import package
 from infra.config import ROOT, DeployConfig
 from infra.database import DataStore
 from infra.uploads import UploadStore
@@ -81,6 +83,15 @@ def revisions_fingerprint() -> str:
     return digest.hexdigest()
 
 
+class OptimizedChalice(Chalice):
+    """Chalice's construct, with the package optimized for cold starts (infra/package.py)
+    between `chalice package` and the asset that uploads it."""
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        package.optimize(Path(self._sam_package_dir) / "deployment.zip")
+
+
 class InletApi(Construct):
     def __init__(
         self,
@@ -106,7 +117,7 @@ class InletApi(Construct):
             "POWERTOOLS_LOG_LEVEL": config.log_level,
         } | dict(config.settings)
         # A child of the stack itself: the construct names the Chalice stage after its scope.
-        self.chalice = Chalice(
+        self.chalice = OptimizedChalice(
             stack,
             "Chalice",
             source_dir=str(ROOT),

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import GATEWAY_CACHE_SECONDS
-from chalicelib.config import Settings
+from chalicelib.config import GATEWAY_CACHE_SECONDS, Settings
 from infra.config import ConfigError, DeployConfig
+from infra.package import FIRST_EVENT, SERVICES, startup_code
 from tests.support.config import ROOT
 from tests.support.databases import postgres_database
 
@@ -760,6 +760,56 @@ def test_the_package_holds_psycopgs_binary_and_the_migrations(package: Path) -> 
     assert revisions == {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
     assert (package / "alembic").is_dir()
     assert (package / "chalicelib" / "migrate.py").is_file()
+
+
+def test_the_package_carries_bytecode_for_its_runtime_and_only_the_service_models_it_uses(
+    package: Path, template_json: dict[str, Any]
+) -> None:
+    """infra/package.py (tests/deploy/test_package.py checks its rules on a small package)."""
+    [runtime] = {  # e.g. python3.11: its bytecode is cpython-311
+        resource["Properties"]["Runtime"]
+        for resource in template_json["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    sources = list(package.rglob("*.py"))
+    assert {"app", "chalicelib", "sqlalchemy", "pydantic", "botocore"} <= {
+        source.relative_to(package).parts[0].removesuffix(".py") for source in sources
+    }
+    missing = [
+        s for s in sources if not (s.parent / "__pycache__" / f"{s.stem}.{tag}.pyc").is_file()
+    ]
+    assert not missing, missing[:10]
+    assert not list(package.rglob("*.pyi"))
+    assert not [d for d in package.rglob("tests") if d.is_dir()]
+    assert {d.name for d in (package / "botocore" / "data").iterdir() if d.is_dir()} == SERVICES
+    assert (package / "botocore" / "data" / "endpoints.json").is_file()
+    # Every function starts from the package (its init and first event), and every kept
+    # service's client loads its model.
+    clients = "\n".join(f"boto3.client({name!r}, region_name='us-east-1')" for name in SERVICES)
+    for code in [startup_code(function, first_event=True) for function in FIRST_EVENT] + [
+        f"import boto3\n{clients}"
+    ]:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-B",
+                "-c",
+                f"import sys\nsys.path[0:0] = [{str(package)!r}]\n{code}",
+            ],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "DATABASE_URL": "postgresql://inlet@127.0.0.1:1/inlet",  # never connected to
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-4000:]
 
 
 CLEAN_IMPORT = """
