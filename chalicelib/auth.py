@@ -2,7 +2,8 @@
 
 Two places run the same check (`tokens.authenticate`), chosen by INLET_AUTHORIZER:
 - `app` (default; `make dev`, docker compose, tests): the HTTP middleware calls `guard`, which
-  looks the token up and puts the principal where API Gateway would: `context["authorizer"]`;
+  looks the token up (or finds it looked up in the last INLET_TOKEN_CACHE_SECONDS) and puts the
+  principal where API Gateway would: `context["authorizer"]`;
 - `gateway` (AWS): API Gateway calls the Chalice authorizer (`gateway_response`) and caches its
   answer per token; `guard` then only reads the principal API Gateway attached, and refuses a
   protected request that has none (a route deployed without the authorizer fails closed).
@@ -24,9 +25,6 @@ from chalicelib.logs import logger
 
 # Has a shared secret of its own (MinIO's webhook target): chalicelib/webhook.py.
 WEBHOOK_PATH = "/v1/bucket-events"
-# How long API Gateway caches an authorizer's answer per token: a revoked token keeps working
-# this long behind the gateway.
-GATEWAY_CACHE_SECONDS = 60
 
 
 class GatewayUnauthorized(Exception):
@@ -48,11 +46,12 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def authenticate(db: Database, authorization: str | None) -> tokens.Principal:
+def authenticate(db: Database, authorization: str | None, max_age: float = 0) -> tokens.Principal:
+    """The principal of the header's token (`max_age`: see `tokens.authenticate`)."""
     token = bearer_token(authorization)
     if token is None:
         raise Unauthorized("this API needs a token: send `Authorization: Bearer <token>`")
-    return tokens.authenticate(db, token)
+    return tokens.authenticate(db, token, max_age)
 
 
 def _attached(request: Request) -> tokens.Principal:
@@ -78,7 +77,9 @@ def guard(
         if settings.inlet_authorizer == "gateway":
             principal = _attached(request)
         else:
-            principal = authenticate(database(), request.headers.get("authorization"))
+            principal = authenticate(
+                database(), request.headers.get("authorization"), settings.inlet_token_cache_seconds
+            )
     except Exception as exc:  # 401, or 503 with the database down: the contract's JSON either way
         return error_response(exc)
     request.context["authorizer"] = {"principalId": principal.owner, **principal.context()}
@@ -94,7 +95,9 @@ def owner_of(request: Request, settings: Settings) -> str | None:
 
 
 def gateway_response(db: Database, authorization: str) -> AuthResponse:
-    """The Chalice authorizer's answer: every route for a live token's owner, else 401."""
+    """The Chalice authorizer's answer: every route for a live token's owner, else 401. Never
+    from the token cache: API Gateway caches this answer already, and asks again only when its
+    own copy has expired, which is when a fresh lookup is due."""
     try:
         principal = authenticate(db, authorization)
     except Unauthorized:

@@ -105,12 +105,31 @@ class Run(Base):
     __table_args__ = (
         CheckConstraint(_in("status", RunStatus), name="status"),
         CheckConstraint(_in("source", RunSource), name="source"),
-        # Newest-first listing, alone or filtered by status or type (keyset on created_at, id).
+        # Newest-first listing (keyset on created_at, id) under every combination of the list's
+        # filters: owner, status, type (chalicelib/runs.py, page_query).
         Index("ix_ingestion_runs_created", "created_at", "id"),
         Index("ix_ingestion_runs_status_created", "status", "created_at", "id"),
         Index("ix_ingestion_runs_type_created", "type", "created_at", "id"),
-        # Each owner's runs, newest first.
+        Index("ix_ingestion_runs_status_type_created", "status", "type", "created_at", "id"),
         Index("ix_ingestion_runs_owner_created", "owner", "created_at", "id"),
+        Index("ix_ingestion_runs_owner_status_created", "owner", "status", "created_at", "id"),
+        Index("ix_ingestion_runs_owner_type_created", "owner", "type", "created_at", "id"),
+        Index(
+            "ix_ingestion_runs_owner_status_type_created",
+            "owner",
+            "status",
+            "type",
+            "created_at",
+            "id",
+        ),
+        # `q=`: a part of the label, by trigrams on Postgres (a plain index on SQLite).
+        Index(
+            "ix_ingestion_runs_label_trgm",
+            "label",
+            postgresql_using="gin",
+            postgresql_ops={"label": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

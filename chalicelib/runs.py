@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from chalicelib.db import Database
@@ -19,6 +19,9 @@ from chalicelib.schemas import ErrorInfo, FileOut, RunDetail, RunOut, RunPage
 from chalicelib.schemas import Incident as IncidentOut
 
 MAX_PAGE = 200
+# `q=` matches labels by trigrams on Postgres (ix_ingestion_runs_label_trgm): a shorter term has
+# none, and would scan every run. Labels are at most 200 characters.
+MIN_QUERY, MAX_QUERY = 3, 200
 
 
 def _error(code: str | None, message: str | None) -> ErrorInfo | None:
@@ -110,11 +113,12 @@ class RunFilter:
     type: str | None = None
     limit: int = 50
     cursor: str | None = None
+    q: str | None = None  # a case-insensitive part of the label
 
     @classmethod
     def from_query(cls, query: Mapping[str, str] | None) -> RunFilter:
         query = query or {}
-        unknown = sorted(set(query) - {"status", "type", "limit", "cursor"})
+        unknown = sorted(set(query) - {"status", "type", "limit", "cursor", "q"})
         if unknown:
             raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}")
         status = query.get("status") or None
@@ -125,7 +129,10 @@ class RunFilter:
         run_type = query.get("type") or None
         if run_type is not None and (len(run_type) > 64 or not run_type.isprintable()):
             raise Invalid("type must be at most 64 printable characters")
-        return cls(status=status, type=run_type, limit=limit, cursor=query.get("cursor"))
+        q = query.get("q") or None
+        if q is not None and not (MIN_QUERY <= len(q) <= MAX_QUERY and q.isprintable()):
+            raise Invalid(f"q must be {MIN_QUERY} to {MAX_QUERY} printable characters")
+        return cls(status=status, type=run_type, limit=limit, cursor=query.get("cursor"), q=q)
 
 
 def encode_cursor(run: Run) -> str:
@@ -145,6 +152,32 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     # OverflowError a time that cannot be shifted to UTC; RecursionError absurd nesting.
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         raise Invalid("cursor is not one this API returned") from None
+
+
+def like_pattern(term: str) -> str:
+    """`term` anywhere in a string, its LIKE wildcards taken literally (escape character `\\`)."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def page_query(flt: RunFilter, owner: str | None) -> Select[Run]:
+    """One page of runs, newest first, and one more to tell whether another page follows.
+    Each combination of owner, status and type has an index that starts with those columns and
+    goes on with (created_at, id), so the cursor, written as one row comparison, is a condition
+    on that index (the deepest page reads as few rows as the first), never a filter."""
+    query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(flt.limit + 1)
+    if owner is not None:
+        query = query.where(Run.owner == owner)
+    if flt.status:
+        query = query.where(Run.status == flt.status)
+    if flt.type:
+        query = query.where(Run.type == flt.type)
+    if flt.q:
+        query = query.where(Run.label.ilike(like_pattern(flt.q), escape="\\"))
+    if flt.cursor:
+        # A plain tuple on the right: its values are bound with the columns' types.
+        query = query.where(tuple_(Run.created_at, Run.id) < decode_cursor(flt.cursor))
+    return query
 
 
 def totals(session: Session, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
@@ -168,20 +201,7 @@ class Runs:
     def page(self, query_params: Mapping[str, str] | None, owner: str | None) -> RunPage:
         """Newest first; only `owner`'s runs unless owner is None (authentication off)."""
         flt = RunFilter.from_query(query_params)
-        query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(flt.limit + 1)
-        if owner is not None:
-            query = query.where(Run.owner == owner)
-        if flt.status:
-            query = query.where(Run.status == flt.status)
-        if flt.type:
-            query = query.where(Run.type == flt.type)
-        if flt.cursor:
-            created_at, run_id = decode_cursor(flt.cursor)
-            query = query.where(
-                or_(
-                    Run.created_at < created_at, and_(Run.created_at == created_at, Run.id < run_id)
-                )
-            )
+        query = page_query(flt, owner)
         with self.db.session() as session:
             runs = [*session.scalars(query)]
             page, more = runs[: flt.limit], len(runs) > flt.limit

@@ -1,8 +1,9 @@
-"""API tokens: created by an admin, stored as SHA-256 hashes, looked up on every request.
+"""API tokens: created by an admin, stored as SHA-256 hashes, looked up by that hash.
 
 A token is 256 random bits, so its SHA-256 is all that needs storing (no salt or slow hash: there
 is nothing to guess), and looking a token up by its hash compares nothing secret byte by byte.
-The token itself is shown once, when it is created.
+The token itself is shown once, when it is created. The API remembers a live token's principal
+for a few seconds (`TokenCache`) rather than looking it up on every request.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +33,8 @@ MAX_TOKEN_LENGTH = 256
 # `last_used_at` is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 NAME = re.compile(OWNER_PATTERN)
+# Live tokens a process remembers at most (the least recently used is forgotten first).
+CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,50 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class TokenCache:
+    """Principals of live tokens, by token hash (never the token), each for `max_age` seconds
+    after its lookup. Only tokens the database accepted are kept, and at most `size` of them: an
+    unknown token costs a lookup every time and takes no room here."""
+
+    def __init__(self, size: int = CACHE_SIZE, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size, self.clock = size, clock
+        self._found: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()  # chalice local serves requests on several threads
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def get(self, token_hash: str, max_age: float) -> Principal | None:
+        with self._lock:
+            found = self._found.get(token_hash)
+            if found is None:
+                return None
+            looked_up_at, principal = found
+            if self.clock() - looked_up_at >= max_age:
+                del self._found[token_hash]
+                return None
+            self._found.move_to_end(token_hash)
+            return principal
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        with self._lock:
+            self._found[token_hash] = (self.clock(), principal)
+            self._found.move_to_end(token_hash)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+    def forget(self, token_name: str) -> None:
+        """Drop the token named `token_name` (revoked in this process: refused at once here)."""
+        with self._lock:
+            for token_hash, (_, principal) in list(self._found.items()):
+                if principal.token_name == token_name:
+                    del self._found[token_hash]
+
+
+# The API process's cache (`auth.guard`); other processes' revocations reach it within max_age.
+CACHE = TokenCache()
 
 
 def new_token() -> str:
@@ -89,6 +140,7 @@ def revoke_token(db: Database, name: str) -> TokenInfo:
         if row is None:
             raise NotFound(f"no token is named {name!r}")
         row.revoked_at = row.revoked_at or utcnow()
+        CACHE.forget(name)
         return _info(row)
 
 
@@ -97,15 +149,23 @@ def list_tokens(db: Database) -> list[TokenInfo]:
         return [_info(row) for row in session.scalars(select(ApiToken).order_by(ApiToken.name))]
 
 
-def authenticate(db: Database, token: str) -> Principal:
-    """The principal of a live token; 401 for any other string."""
+def authenticate(db: Database, token: str, max_age: float = 0) -> Principal:
+    """The principal of a live token; 401 for any other string. With `max_age` > 0, a token the
+    database accepted less than `max_age` seconds ago (in this process) is not looked up again:
+    its revocation takes up to that long to show here."""
     if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("the bearer token is not valid")
+    token_hash = hash_token(token)
+    if max_age > 0 and (remembered := CACHE.get(token_hash, max_age)) is not None:
+        return remembered
     with db.session() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
         if row is None or row.revoked_at is not None:
             raise Unauthorized("the bearer token is not valid")
         now = utcnow()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             row.last_used_at = now
-        return Principal(owner=row.owner, token_name=row.name)
+        principal = Principal(owner=row.owner, token_name=row.name)
+    if max_age > 0:
+        CACHE.put(token_hash, principal)
+    return principal

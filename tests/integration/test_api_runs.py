@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
@@ -116,6 +117,36 @@ def test_filtered_pagination(api: Client, db: Database) -> None:
     for minute in range(10, 15):
         insert_run(db, at(minute), "app_bundle")
     assert walk(api, "?type=ds_etc&limit=2") == wanted[::-1]
+
+
+def test_search_finds_a_part_of_the_label_in_any_case(api: Client) -> None:
+    nightly = create_run(api, label="Nightly ETL")["run"]["id"]
+    weekly = create_run(api, label="weekly etl", notes="not searched")["run"]["id"]
+    create_run(api, label="backup")
+    create_run(api)  # no label: never matches
+    assert ids(page(api, "?q=etl")) == [weekly, nightly]
+    assert ids(page(api, "?q=NIGHTLY%20e")) == [nightly]
+    assert ids(page(api, "?q=searched")) == []
+    assert walk(api, "?q=ETL&limit=1") == [weekly, nightly]
+    assert len(ids(page(api, "?q="))) == 4  # empty means any, as for status and type
+
+
+def test_search_takes_wildcards_literally(api: Client) -> None:
+    percent = create_run(api, label="100% done")["run"]["id"]
+    underscore = create_run(api, label="a_b_c")["run"]["id"]
+    backslash = create_run(api, label="C:\\temp")["run"]["id"]
+    create_run(api, label="1000 done, axbxc, C:temp")
+    assert ids(page(api, "?" + urlencode({"q": "0% d"}))) == [percent]
+    assert ids(page(api, "?" + urlencode({"q": "a_b"}))) == [underscore]
+    assert ids(page(api, "?" + urlencode({"q": ":\\t"}))) == [backslash]
+
+
+@pytest.mark.parametrize("q", ["ab", "x" * 201, "tab\there", "bidi\u202e"])
+def test_search_terms_are_3_to_200_printable_characters(api: Client, q: str) -> None:
+    error = assert_error(
+        send(api, "GET", "/v1/runs?" + urlencode({"q": q})), 422, "validation_error"
+    )
+    assert "q must be 3 to 200 printable characters" in error["message"]
 
 
 def test_run_detail_lists_its_files(api: Client) -> None:

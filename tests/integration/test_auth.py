@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from chalice.app import Request, Response
 from chalice.test import Client, HTTPResponse
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 import app as app_module
 from chalicelib import auth, tokens
@@ -251,6 +253,79 @@ def test_a_revoked_token_is_refused_by_the_api(
     assert_401(call(api, "GET", "/v1/runs", alice))
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The API's token cache, fresh, on a clock the test moves (seconds)."""
+    now = [1000.0]
+    monkeypatch.setattr(tokens, "CACHE", tokens.TokenCache(clock=lambda: now[0]))
+    return now
+
+
+@contextmanager
+def token_lookups(db: Database) -> Iterator[list[str]]:
+    """The statements sent to the database that read the token table."""
+    sent: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM api_tokens" in statement:
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+
+
+def test_a_token_is_looked_up_once_while_the_cache_keeps_it(
+    api: Client, required: Settings, db: Database, alice: str, clock: list[float]
+) -> None:
+    with token_lookups(db) as lookups:
+        for _ in range(5):
+            assert call(api, "GET", "/v1/runs", alice).status_code == 200
+        assert len(lookups) == 1
+        assert tokens.CACHE.get(tokens.hash_token(alice), 1) is not None  # kept by its hash
+        assert tokens.CACHE.get(alice, 1) is None  # never by the token itself
+        clock[0] += required.inlet_token_cache_seconds
+        assert call(api, "GET", "/v1/runs", alice).status_code == 200
+        assert len(lookups) == 2  # expired: looked up again
+
+
+def test_a_token_revoked_elsewhere_stops_working_when_the_cache_expires(
+    api: Client, required: Settings, db: Database, alice: str, clock: list[float]
+) -> None:
+    assert call(api, "GET", "/v1/runs", alice).status_code == 200
+    with db.session() as session:  # as `local.admin revoke-token` does, from another process
+        session.execute(update(ApiToken).values(revoked_at=datetime.now(UTC)))
+    clock[0] += required.inlet_token_cache_seconds - 0.5
+    assert call(api, "GET", "/v1/runs", alice).status_code == 200  # the documented delay
+    clock[0] += 0.5
+    assert_401(call(api, "GET", "/v1/runs", alice))
+
+
+def test_a_cache_of_0_seconds_looks_every_token_up(
+    api: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch, db: Database, alice: str
+) -> None:
+    use_settings(monkeypatch, settings, inlet_auth="required", inlet_token_cache_seconds=0)
+    with token_lookups(db) as lookups:
+        for _ in range(3):
+            assert call(api, "GET", "/v1/runs", alice).status_code == 200
+    assert len(lookups) == 3
+
+
+def test_unknown_tokens_take_no_room_in_the_cache(
+    api: Client, required: Settings, db: Database, alice: str, clock: list[float]
+) -> None:
+    for n in range(20):
+        assert_401(call(api, "GET", "/v1/runs", f"inlet_unknown{n}"))
+    assert len(tokens.CACHE) == 0
+    assert call(api, "GET", "/v1/runs", alice).status_code == 200
+    assert len(tokens.CACHE) == 1
+    with token_lookups(db) as lookups:
+        assert_401(call(api, "GET", "/v1/runs", "inlet_unknown0"))
+    assert len(lookups) == 1  # refused by the database every time, never from memory
+
+
 def test_health_stays_open_and_says_nothing_sensitive(
     api: Client, required: Settings, storage: Storage
 ) -> None:
@@ -340,6 +415,17 @@ def test_runs_belong_to_the_token_owner(
     assert call(api, "GET", file_path(run_id, file_id, "parts"), alice).status_code == 200
     cancelled = call(api, "DELETE", f"/v1/uploads/{run_id}", alice)
     assert cancelled.json_body["status"] == "cancelled"
+
+
+def test_a_label_search_finds_only_the_owners_runs(
+    api: Client, required: Settings, alice: str, bob: str
+) -> None:
+    body = {"type": "app_bundle", "label": "shared words", "files": [spec()]}
+    mine = call(api, "POST", "/v1/uploads", alice, body).json_body["run"]["id"]
+    call(api, "POST", "/v1/uploads", bob, body)
+    for query in ("?q=shared", "?q=shared&status=pending", "?q=words&type=app_bundle"):
+        listed = call(api, "GET", f"/v1/runs{query}", alice).json_body["items"]
+        assert [run["id"] for run in listed] == [mine]
 
 
 def test_two_tokens_of_one_owner_share_its_runs(
