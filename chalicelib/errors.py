@@ -60,6 +60,10 @@ class ObjectExists(Conflict):
     code = "object_exists"
 
 
+class ChecksumConflict(Conflict):
+    code = "checksum_conflict"
+
+
 class TokenExists(Conflict):
     code = "token_exists"
 
@@ -107,6 +111,8 @@ ERROR_CODES: dict[str, str] = {
     "upload_completed": "409: the file's multipart upload is already completed",
     "upload_gone": "409: the multipart upload no longer exists in the bucket",
     "object_exists": "409: an object is at the file's key already; the bucket keeps it",
+    "checksum_conflict": "409: the sha256 given at complete differs from the one the file"
+    " declared; nothing was changed",
     "token_exists": "409: an API token with this name exists already",
     "too_large": "413: a file, the file count or the body is over the configured limit",
     "unsupported_media_type": "415: the body is not declared Content-Type: application/json",

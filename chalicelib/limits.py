@@ -200,8 +200,9 @@ def check_creation(
 ) -> datetime:
     """Lock the owner's quotas, then raise QuotaExceeded (429) if one more run declaring
     `declared` bytes would go over any limit; else the time the run is created at (read once
-    the lock is held). Call it first in the transaction that inserts the run, before anything
-    is created in the bucket."""
+    the lock is held). It decides in the transaction that inserts the run; a run with multipart
+    uploads is checked once before too, in a transaction of its own, so one over a limit is
+    refused before anything is created in the bucket (the bucket calls hold no lock)."""
     if not (
         settings.inlet_quota_pending_runs
         or settings.inlet_quota_pending_bytes

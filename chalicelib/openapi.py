@@ -18,7 +18,7 @@ ERRORS = {
     "401": "Missing or wrong bearer token",
     "404": "No such run or file",
     "409": "The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`,"
-    " `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md)",
+    " `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md)",
     "413": "File, file count or body over the configured limit",
     "415": "The body is not declared `Content-Type: application/json` (`unsupported_media_type`)",
     "422": "Well-formed but invalid request",
@@ -127,6 +127,13 @@ def document() -> dict[str, Any]:
             "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
         },
         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "q",
+            "in": "query",
+            "description": "Runs whose label contains this text, in any case: 3 to 200 "
+            "printable characters (empty means any).",
+            "schema": {"type": "string", "maxLength": 200, "pattern": "^$|^.{3,}$"},
+        },
     ]
     parts = "/v1/uploads/{run_id}/files/{file_id}/parts"
     paths: dict[str, Any] = {

@@ -127,6 +127,13 @@ def _check_name(field: str, value: object, allowed: str = "") -> None:
             raise ValueError(f"{field} contains {describe_character(ch)}")
 
 
+def hex_digest(value: str | None) -> str | None:
+    """A declared sha256: 64 hex digits in either case, kept in lower case."""
+    if value is not None and not SHA256_HEX.match(value):
+        raise ValueError("sha256 must be 64 hexadecimal characters")
+    return value.lower() if value else value
+
+
 class Request(BaseModel):
     """Strict: no type coercion ("12" is not a size) and no unknown fields (typos fail loudly)."""
 
@@ -169,9 +176,7 @@ class FileSpec(Request):
     @field_validator("sha256")
     @classmethod
     def _hex_digest(cls, value: str | None) -> str | None:
-        if value is not None and not SHA256_HEX.match(value):
-            raise ValueError("sha256 must be 64 hexadecimal characters")
-        return value.lower() if value else value
+        return hex_digest(value)
 
 
 class CreateUploadRequest(Request):
@@ -224,6 +229,18 @@ class CompleteRequest(Request):
             description="Every part of the file, by ascending part_number, without repeats",
         ),
     ]
+    sha256: str | None = Field(
+        default=None,
+        description="Hex SHA-256 of the whole file, verified after upload like one declared at"
+        " creation: it becomes the file's `declared_sha256`; if the file declared one already,"
+        " it must be the same (409 `checksum_conflict` otherwise)",
+        json_schema_extra={"pattern": SHA256_HEX.pattern},
+    )
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str | None) -> str | None:
+        return hex_digest(value)
 
     @field_validator("parts")
     @classmethod

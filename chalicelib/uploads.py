@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from chalicelib import limits
 from chalicelib.config import MAX_PARTS, MiB, Settings
 from chalicelib.db import Database
 from chalicelib.errors import (
+    ChecksumConflict,
     Invalid,
     NotFound,
     NotMultipart,
@@ -46,6 +48,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.storage import Storage, error_code
 
+T = TypeVar("T")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 MAX_SAFE_NAME = 128
 
@@ -107,7 +110,8 @@ def _signed_parts(storage: Storage, file: File, numbers: list[int]) -> list[Sign
     return signed
 
 
-def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUpload | MultipartUpload:
+def _upload_for(storage: Storage, file: File, signed_parts: int) -> SingleUpload | MultipartUpload:
+    """How the file is uploaded; a multipart one with URLs for its first `signed_parts` parts."""
     if file.part_size is None:
         # The size, If-None-Match: * and a declared sha256 are signed into the URL: the bucket
         # itself refuses another length, other bytes and a second write to the key.
@@ -118,17 +122,32 @@ def _upload_for(storage: Storage, settings: Settings, file: File) -> SingleUploa
             url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
         )
     assert file.multipart_upload_id is not None
-    first = list(range(1, min(file.part_count, settings.inlet_parts_batch) + 1))
     return MultipartUpload(
         upload_id=file.multipart_upload_id,
         part_size=file.part_size,
         part_count=file.part_count,
-        parts=_signed_parts(storage, file, first),
+        parts=_signed_parts(storage, file, list(range(1, signed_parts + 1))),
     )
 
 
-def _pending_multipart_file(session: Session, run_id: str, file_id: str, owner: str | None) -> File:
-    """The file, locked, checked to be an open multipart upload of a pending run of `owner`."""
+def first_part_urls(files: list[File], budget: int) -> list[int]:
+    """How many part URLs each file gets with its run: `budget` (INLET_PARTS_BATCH) for the
+    whole run, the first parts of the first files. Signing is CPU work (about 0.2 ms a URL):
+    URLs for every file of a large run would cost more than creating it, for parts sent
+    minutes later; clients sign the rest on demand, in batches (POST .../parts)."""
+    shares = []
+    for file in files:
+        share = min(file.part_count, budget)
+        shares.append(share)
+        budget -= share
+    return shares
+
+
+def _pending_multipart_file(
+    session: Session, run_id: str, file_id: str, owner: str | None, sha256: str | None = None
+) -> File:
+    """The file, locked, checked to be an open multipart upload of a pending run of `owner`
+    (and, given the `sha256` a complete declares, that the file declared no other)."""
     run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
     try:
         file = session.get(File, uuid.UUID(file_id), with_for_update=True)
@@ -140,6 +159,11 @@ def _pending_multipart_file(session: Session, run_id: str, file_id: str, owner: 
         raise RunNotPending(f"run {run_id} is {run.status}; only pending runs take uploads")
     if file.multipart_upload_id is None:
         raise NotMultipart(f"file {file_id} is a single PUT upload; it has no parts")
+    if sha256 is not None and file.declared_sha256 not in (None, sha256):
+        raise ChecksumConflict(
+            f"file {file_id} declared sha256 {file.declared_sha256}; the complete says {sha256}",
+            [{"field": "sha256", "message": "differs from the sha256 the file declared"}],
+        )
     if file.upload_completed_at is not None:
         raise UploadCompleted(f"the upload of file {file_id} is already completed")
     return file
@@ -152,6 +176,20 @@ def _check_part_numbers(file: File, numbers: list[int]) -> None:
             f"part numbers {too_high} are beyond this file's {file.part_count} parts",
             [{"field": "part_numbers", "message": f"must be from 1 to {file.part_count}"}],
         )
+
+
+def _completable_file(
+    session: Session, run_id: str, file_id: str, request: CompleteRequest, owner: str | None
+) -> File:
+    """The file `request` may complete: every part listed, no other sha256 declared."""
+    file = _pending_multipart_file(session, run_id, file_id, owner, request.sha256)
+    numbers = [p.part_number for p in request.parts]
+    if numbers != list(range(1, file.part_count + 1)):
+        raise Invalid(
+            f"parts must be exactly 1 to {file.part_count}, in order",
+            [{"field": "parts", "message": f"got {len(numbers)} part(s)"}],
+        )
+    return file
 
 
 def _upload_gone(exc: ClientError, file_id: str) -> UploadGone | None:
@@ -177,8 +215,21 @@ def multipart_etag(etags: Iterable[str]) -> str | None:
     return f"{combined}-{len(digests)}"
 
 
-# Requests to the bucket in flight at once while closing a run (botocore pools 10 connections).
-CLOSE_CONCURRENCY = 8
+# Requests to the bucket in flight at once (botocore pools 10 connections).
+BUCKET_CONCURRENCY = 8
+
+
+def in_parallel(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """The results of `tasks` (bucket calls), run BUCKET_CONCURRENCY at a time (a single one in
+    this thread). After a failure, tasks not started yet are dropped; the first failure is
+    raised once every started task has ended, so the caller sees all that happened."""
+    if len(tasks) <= 1:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(min(BUCKET_CONCURRENCY, len(tasks)), thread_name_prefix="s3") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        pool.shutdown(cancel_futures=True)
+    return [future.result() for future in futures if not future.cancelled()]
 
 
 def close_open_uploads(storage: Storage, files: Iterable[File]) -> None:
@@ -196,14 +247,7 @@ def close_open_uploads(storage: Storage, files: Iterable[File]) -> None:
         elif file.upload_completed_at is None:
             key, upload_id = file.object_key, file.multipart_upload_id
             tasks.append(partial(storage.abort_multipart, key, upload_id))
-    if len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
-    with ThreadPoolExecutor(min(CLOSE_CONCURRENCY, len(tasks)), thread_name_prefix="close") as pool:
-        futures = [pool.submit(task) for task in tasks]
-    for future in futures:
-        future.result()  # the first failure, once every request has been answered
+    in_parallel(tasks)
 
 
 # The name chalicelib/expiry.py imports; it closes single-PUT keys too now.
@@ -249,33 +293,32 @@ class Uploads:
                     part_size=choose_part_size(spec.size, self.settings),
                 )
             )
-        opened: list[File] = []
+        multipart = [file for file in files if file.part_size is not None]
+        if multipart:
+            # Over a quota: refused before anything is created in the bucket.
+            with self.db.session() as session:
+                limits.check_creation(session, self.settings, owner, declared)
+        shares = first_part_urls(files, self.settings.inlet_parts_batch)
         try:
-            # One transaction, under the owner's quota lock from the count to the commit, so
-            # two concurrent creations cannot both pass a limit; over one, it raises before
-            # anything exists in the bucket.
+            in_parallel([partial(self._open_upload, file) for file in multipart])
+            # Signing is CPU work: in this thread, once the bucket has answered.
+            uploads = [
+                _upload_for(self.storage, file, share)
+                for file, share in zip(files, shares, strict=True)
+            ]
+            # Counted (again) under the owner's lock, in the transaction that inserts the run, so
+            # two concurrent creations cannot both pass a limit; the bucket calls above hold
+            # neither the lock nor a connection.
             with self.db.session(serialize=True) as session:
                 run.created_at = run.updated_at = limits.check_creation(
                     session, self.settings, owner, declared
                 )
-                for file in files:
-                    if file.part_size is not None:
-                        file.multipart_upload_id = self.storage.create_multipart(
-                            file.object_key, file.content_type
-                        )
-                        opened.append(file)
-                # Signed before the commit, so a signing failure leaves no run behind either.
-                signed = [_upload_for(self.storage, self.settings, file) for file in files]
                 session.add(run)
                 session.add_all(files)
         except Exception:
             # Nothing half-written: the run is not in the database, so its uploads must not live on.
-            for file in opened:
-                assert file.multipart_upload_id is not None
-                try:
-                    self.storage.abort_multipart(file.object_key, file.multipart_upload_id)
-                except Exception:  # the bucket's lifecycle rule removes what this could not
-                    logger.warning("could not abort upload", extra={"key": file.object_key})
+            opened = [file for file in multipart if file.multipart_upload_id is not None]
+            in_parallel([partial(self._abort_quietly, file) for file in opened])
             raise
         logger.append_keys(run_id=str(run.id))
         logger.info(
@@ -290,9 +333,20 @@ class Uploads:
             run=run_out(run, len(files), sum(f.size_bytes for f in files)),
             files=[
                 UploadFileOut(**file_out(f).model_dump(), upload=upload)
-                for f, upload in zip(files, signed, strict=True)
+                for f, upload in zip(files, uploads, strict=True)
             ],
         )
+
+    def _open_upload(self, file: File) -> None:
+        key, content_type = file.object_key, file.content_type
+        file.multipart_upload_id = self.storage.create_multipart(key, content_type)
+
+    def _abort_quietly(self, file: File) -> None:
+        assert file.multipart_upload_id is not None
+        try:
+            self.storage.abort_multipart(file.object_key, file.multipart_upload_id)
+        except Exception:  # the bucket's lifecycle rule removes what this could not
+            logger.warning("could not abort upload", extra={"key": file.object_key})
 
     def sign_parts(
         self, run_id: str, file_id: str, request: SignPartsRequest, owner: str | None
@@ -318,15 +372,16 @@ class Uploads:
     def complete(
         self, run_id: str, file_id: str, request: CompleteRequest, owner: str | None
     ) -> FileOut:
-        """Complete a multipart upload; the file turns `stored` when its event is processed."""
+        """Complete a multipart upload; the file turns `stored` when its event is processed. A
+        sha256 given here becomes the file's declared one, committed before the bucket is asked
+        to complete: the object's event may be processed before this request ends, and must
+        find it. (It stays declared if the bucket then refuses the part list.)"""
+        if request.sha256 is not None:
+            with self.db.session(serialize=True) as session:
+                file = _completable_file(session, run_id, file_id, request, owner)
+                file.declared_sha256 = request.sha256
         with self.db.session(serialize=True) as session:
-            file = _pending_multipart_file(session, run_id, file_id, owner)
-            numbers = [p.part_number for p in request.parts]
-            if numbers != list(range(1, file.part_count + 1)):
-                raise Invalid(
-                    f"parts must be exactly 1 to {file.part_count}, in order",
-                    [{"field": "parts", "message": f"got {len(numbers)} part(s)"}],
-                )
+            file = _completable_file(session, run_id, file_id, request, owner)
             assert file.multipart_upload_id is not None
             parts = [(p.part_number, p.etag) for p in request.parts]
             try:
@@ -335,7 +390,7 @@ class Uploads:
                 self._refused_completion(exc, file, file_id, [etag for _, etag in parts])
             file.upload_completed_at = datetime.now(UTC)
             logger.info(
-                "multipart upload completed", extra={"file_id": file_id, "parts": len(numbers)}
+                "multipart upload completed", extra={"file_id": file_id, "parts": len(parts)}
             )
             return file_out(file)
 

@@ -288,6 +288,11 @@ CASES = {
     "complete-duplicates": Case("POST", COMPLETE, {"parts": [TWO[0], *TWO]}),
     "complete-empty-etag": Case("POST", COMPLETE, {"parts": [TWO[0], {**TWO[1], "etag": ""}]}),
     "complete-no-parts": Case("POST", COMPLETE, {"parts": []}),
+    "complete-sha256-not-hex": Case("POST", COMPLETE, {"parts": TWO, "sha256": "zz" * 32}),
+    # the declared sha256 is committed only once the request is known to be valid
+    "complete-missing-part-with-sha256": Case(
+        "POST", COMPLETE, {"parts": TWO[:1], "sha256": "ab" * 32}
+    ),
     "complete-etag-nul": Case(
         "POST", COMPLETE, {"parts": [TWO[0], {**TWO[1], "etag": '"\x00"'}]}, prepare=upload_parts
     ),

@@ -196,8 +196,8 @@ def test_every_limit_over_is_named(
 def test_a_failure_after_the_check_leaves_nothing_behind(
     api: Client, db: Database, storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The multipart uploads are created inside the run's transaction, after the quota check: a
-    failure there rolls the run back and aborts what was opened."""
+    """The multipart uploads are created after the quota check: a failure there leaves no run
+    and aborts what was opened."""
     before, uploads = snapshot(db), open_uploads(storage)
 
     def refuse(*_: object) -> None:
@@ -301,7 +301,7 @@ def test_two_creations_at_the_edge_cannot_both_pass(
         with db.session() as session:
             pending = session.scalar(select(func.count()).where(Run.status == "pending"))
         assert pending == 1
-        # The refused one created nothing in the bucket: one new upload at most (the other's).
+        # The refused one left nothing open in the bucket: one new upload at most (the other's).
         assert len(open_uploads(storage) - uploads) == (1 if size == TWO_PARTS else 0)
 
 

@@ -247,7 +247,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -319,7 +319,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -393,7 +393,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -508,7 +508,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -576,6 +576,8 @@ export interface paths {
                     type?: string;
                     limit?: number;
                     cursor?: string;
+                    /** @description Runs whose label contains this text, in any case: 3 to 200 printable characters (empty means any). */
+                    q?: string;
                 };
                 header?: never;
                 path?: never;
@@ -893,6 +895,12 @@ export interface components {
              * @description Every part of the file, by ascending part_number, without repeats
              */
             parts: components["schemas"]["CompletedPart"][];
+            /**
+             * Sha256
+             * @description Hex SHA-256 of the whole file, verified after upload like one declared at creation: it becomes the file's `declared_sha256`; if the file declared one already, it must be the same (409 `checksum_conflict` otherwise)
+             * @default null
+             */
+            sha256: string | null;
         };
         /** CompletedPart */
         CompletedPart: {
@@ -931,7 +939,7 @@ export interface components {
              * @description What went wrong, for programs to branch on (docs/contract.md)
              * @enum {string}
              */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "checksum_conflict" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
             /** Message */
             message: string;
             /**
