@@ -12,10 +12,12 @@ harmless:
   integrity incident (the file stays as recorded, its version still readable), recorded once per
   (file, kind, other version); only the loss of the recorded version itself changes what the API
   says (`lost`, error `version_deleted`);
-- the object is hashed outside any transaction, then the result is recorded under a lock on the
-  run row (Postgres: SELECT ... FOR UPDATE; SQLite: its database write lock), re-checking that
-  nobody recorded it meanwhile, and the run is settled from its files' statuses in that same
-  transaction, so the last of several files finishing together always sees the others;
+- the bucket is asked once per event about each (key, version) (`Sight`), and the files are
+  read in one short transaction; the object is hashed outside any transaction, then the result
+  is recorded under a lock on the run row (Postgres: SELECT ... FOR UPDATE; SQLite: its database
+  write lock), only if nobody recorded it meanwhile, and the run is settled from its files'
+  statuses in that same transaction, so the last of several files finishing together always
+  sees the others;
 - every version of an `inbox/` key is adopted as a run of its own exactly once, through the
   files' unique (object key, version) (INSERT ... ON CONFLICT DO NOTHING).
 Permanent conditions (unknown keys, inactive runs, bad objects) are recorded or logged and return
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,6 +98,15 @@ SIGNIFICANCE = [
 ]
 
 
+class Deferred(enum.Enum):
+    """An inbox drop left unadopted by the inbox rate (the scheduled job adopts it later)."""
+
+    DEFERRED = "deferred"
+
+
+DEFERRED = Deferred.DEFERRED
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the bucket holds for a file, ready to be recorded."""
@@ -130,6 +141,24 @@ class Finding:
     kind: IncidentKind
     other_version_id: str | None
     message: str
+
+
+class Sight:
+    """What the bucket answered while one event was handled: each (key, version) is asked about
+    once (HEAD), however many steps need it. The current version's answer also answers for its
+    version id, so verifying what HEAD found costs no second HEAD."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._seen: dict[tuple[str, str | None], ObjectInfo | DeleteMarker | None] = {}
+
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo | DeleteMarker | None:
+        if (key, version_id) not in self._seen:
+            found = self.storage.head_version(key, version_id)
+            self._seen[(key, version_id)] = found
+            if found is not None and found.version_id is not None:
+                self._seen.setdefault((key, found.version_id), found)
+        return self._seen[(key, version_id)]
 
 
 def plain_etag(etag: str) -> str:
@@ -290,18 +319,29 @@ def record(db: Database, target: Target, event: ObjectEvent, verdict: Verdict) -
     with db.session(serialize=True) as session:
         # Lock order run, then file: the same as the upload endpoints, so no deadlocks.
         run = session.get(Run, target.run_id, with_for_update=True)
-        file = session.get(File, target.file_id, with_for_update=True)
-        if run is None or file is None:
+        if run is None:
             return _ignore(event, "the run was deleted while its object was read")
         if _inactive(run, event):
             return Outcome.IGNORED
-        if file.status != FileStatus.PENDING:
+        # Written only while still pending (the row lock of the UPDATE): a file another
+        # delivery recorded (or deleted) meanwhile matches no row.
+        written = session.execute(
+            update(File)
+            .where(File.id == target.file_id, File.status == FileStatus.PENDING.value)
+            .values(
+                status=verdict.status.value,
+                etag=verdict.etag,
+                stored_size=verdict.size,
+                sha256=verdict.sha256,
+                version_id=verdict.version_id,
+                error_code=verdict.error_code,
+                error_message=verdict.error_message,
+                stored_at=utcnow() if verdict.status == FileStatus.STORED else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not written.rowcount:  # type: ignore[attr-defined]
             return Outcome.DUPLICATE
-        file.status = verdict.status.value
-        file.etag, file.stored_size, file.sha256 = verdict.etag, verdict.size, verdict.sha256
-        file.version_id = verdict.version_id
-        file.error_code, file.error_message = verdict.error_code, verdict.error_message
-        file.stored_at = utcnow() if verdict.status == FileStatus.STORED else None
         settle(session, run)
     return Outcome.STORED if verdict.status == FileStatus.STORED else Outcome.FAILED
 
@@ -370,58 +410,87 @@ class BucketEvents:
             if event.key.endswith("/"):
                 return _ignore(event, "a folder marker, not a file")
             if unstorable_character(event.key) is not None:
-                return self._adopt_unstorable(event)
-            return self._process_inbox(event)
+                return self._adopt_unstorable(event, Sight(self.storage))
+            return self._process_inbox(event, Sight(self.storage))
         if event.key.startswith(RUNS_PREFIX):
             if unstorable_character(event.key) is not None:
                 return self._unstorable_ignored(event.key, "no file's key can hold it")
-            return self._process_run_key(event)
+            return self._process_run_key(event, Sight(self.storage))
         return _ignore(event, "outside runs/ and inbox/")
 
     # --- runs/: one file per key ----------------------------------------------------------
 
-    def _process_run_key(self, event: ObjectEvent) -> Outcome:
+    def _process_run_key(self, event: ObjectEvent, sight: Sight) -> Outcome:
         with self.db.session() as session:
-            file = session.scalar(select(File).where(File.object_key == event.key))
-            if file is None:
-                return _ignore(event, "no file has this key")
-            if _inactive(file.run, event):
-                return Outcome.IGNORED
-            target = target_of(file)
-        return self._process_file(event, target, watches_key=True, overwrites=True)
+            row = session.execute(
+                select(File, Run)
+                .join(Run, File.run_id == Run.id)
+                .where(File.object_key == event.key)
+            ).first()
+        if row is None:
+            return _ignore(event, "no file has this key")
+        file, run = row
+        if _inactive(run, event):
+            return Outcome.IGNORED
+        return self._process_file(event, target_of(file), sight, watches_key=True, overwrites=True)
 
     # --- inbox/: every version of a key is a run of its own -------------------------------
 
-    def _process_inbox(self, event: ObjectEvent) -> Outcome:
+    def _process_inbox(self, event: ObjectEvent, sight: Sight) -> Outcome:
         """Adopt the versions the event concerns that have no file yet, then verify the pending
         files of the key. The newest file answers for the key (a delete marker on it), and the
         file of the version the event names is checked for its loss; a new version is a new
         run, never an overwrite of an older one."""
-        self.adopt_versions(event.key, event.version_id)
+        found = self._objects_at(event.key, event.version_id, sight)
+        files = self._files_at(event.key)
+        adopted = self._adopt_new(event.key, found, files)
+        if None in adopted:  # another delivery adopted one meanwhile: read what it wrote
+            files = self._files_at(event.key)
+        else:  # adopted now, so newer than any other (the current version last)
+            files = [(target, None) for target in reversed(adopted) if target] + files
+        if not files:
+            return _ignore(event, "no object at the key to adopt")
+        chosen = [
+            (target, newest == 0)
+            for newest, (target, run) in enumerate(files)
+            if (
+                newest == 0
+                or target.status == FileStatus.PENDING
+                or (event.version_id is not None and target.version_id == event.version_id)
+            )
+            and not (run is not None and _inactive(run, event))
+        ]
+        outcomes = [
+            self._process_file(event, target, sight, watches_key=newest, overwrites=False)
+            for target, newest in chosen
+        ]
+        return min(outcomes, key=SIGNIFICANCE.index, default=Outcome.IGNORED)
+
+    def _files_at(self, key: str) -> list[tuple[Target, Run | None]]:
+        """The files of `key` with their runs, newest first (None: a run adopted just now)."""
         with self.db.session() as session:
             rows = session.execute(
                 select(File, Run)
                 .join(Run, File.run_id == Run.id)
-                .where(File.object_key == event.key)
+                .where(File.object_key == key)
                 .order_by(File.created_at.desc(), File.id.desc())
             ).all()
-            if not rows:
-                return _ignore(event, "no object at the key to adopt")
-            chosen = [
-                (target_of(file), newest == 0)
-                for newest, (file, run) in enumerate(rows)
-                if (
-                    newest == 0
-                    or file.status == FileStatus.PENDING
-                    or (event.version_id is not None and file.version_id == event.version_id)
-                )
-                and not _inactive(run, event)
-            ]
-        outcomes = [
-            self._process_file(event, target, watches_key=newest, overwrites=False)
-            for target, newest in chosen
-        ]
-        return min(outcomes, key=SIGNIFICANCE.index, default=Outcome.IGNORED)
+            found: list[tuple[Target, Run | None]] = [(target_of(file), run) for file, run in rows]
+            return found
+
+    def _adopt_new(
+        self,
+        key: str,
+        found: list[ObjectInfo],
+        files: list[tuple[Target, Run | None]],
+        now: datetime | None = None,
+    ) -> list[Target | None]:
+        """Adopt the versions in `found` that none of `files` records, the event's version
+        first (it is older than the current one, or the same): the file adopted for each, or
+        None where another delivery won the race (deferred ones are left out)."""
+        known = {target.version_id for target, _ in files}
+        adopted = (self._adopt(key, info, now) for info in found if info.version_id not in known)
+        return [target for target in adopted if target is not DEFERRED]
 
     def adopt_versions(
         self, key: str, version_id: str | None = None, *, now: datetime | None = None
@@ -436,26 +505,27 @@ class BucketEvents:
         drops the run it had just inserted. Without versions, the key is adopted once.
         Over the inbox rate (INLET_QUOTA_INBOX_PER_MINUTE, counted at `now`) a version stays
         unadopted, logged `inbox adoption deferred`; the scheduled job adopts it later."""
-        found = self._objects_at(key, version_id)
+        found = self._objects_at(key, version_id, Sight(self.storage))
         if not found:
             return 0
         if unstorable_character(key) is not None:
             return self._fail_adoptions(key, found, now)
-        with self.db.session() as session:
-            known = set(session.scalars(select(File.version_id).where(File.object_key == key)))
-        # The event's version first: it is older than the current one, or the same.
-        return sum(self._adopt(key, info, now) for info in found if info.version_id not in known)
+        adopted = self._adopt_new(key, found, self._files_at(key), now)
+        return sum(target is not None for target in adopted)
 
-    def _adopt(self, key: str, info: ObjectInfo, now: datetime | None = None) -> int:
-        """1 if the version was adopted now; 0 if it had been, or the inbox rate defers it
-        (INLET_QUOTA_INBOX_PER_MINUTE, counted at `now`: the scheduled job adopts it later)."""
-        now, run_id = now or utcnow(), uuid.uuid4()
+    def _adopt(
+        self, key: str, info: ObjectInfo, now: datetime | None = None
+    ) -> Target | Deferred | None:
+        """The pending file of the version adopted now; None if it had been; DEFERRED when the
+        inbox rate defers it (INLET_QUOTA_INBOX_PER_MINUTE, counted at `now`: the scheduled
+        job adopts it later)."""
+        now, run_id, new_file_id = now or utcnow(), uuid.uuid4(), uuid.uuid4()
         path = key[len(INBOX_PREFIX) :]
         # Under the inbox owner's lock (Postgres) or the write lock (SQLite), so concurrent
         # deliveries count each other's adoptions.
         with self.db.session(serialize=True) as session:
             if limits.adoption_deferred(session, self.settings, now, key, info.version_id):
-                return 0
+                return DEFERRED
             session.execute(
                 insert(Run).values(
                     id=run_id,
@@ -473,7 +543,7 @@ class BucketEvents:
             file_id = session.scalar(
                 _insert_ignoring_duplicates(self.db)
                 .values(
-                    id=uuid.uuid4(),
+                    id=new_file_id,
                     run_id=run_id,
                     name=neutralise(path.rsplit("/", 1)[-1])[:255],
                     object_key=key,
@@ -487,22 +557,22 @@ class BucketEvents:
             )
             if file_id is None:
                 session.execute(delete(Run).where(Run.id == run_id))
-                return 0
+                return None
         logger.info(
             "inbox object adopted",
             extra={"key": key, "run_id": str(run_id), "version_id": info.version_id},
         )
-        return 1
+        return Target(new_file_id, run_id, info.size, None, key, version_id=info.version_id)
 
-    def _objects_at(self, key: str, version_id: str | None) -> list[ObjectInfo]:
+    def _objects_at(self, key: str, version_id: str | None, sight: Sight) -> list[ObjectInfo]:
         """The objects an inbox event concerns, as the bucket knows them: the version it names
         (if the bucket confirms it is an object) and the key's current version, in that order."""
+        current = sight.head(key)
         found: list[ObjectInfo] = []
         if version_id is not None:
-            hinted = self._ask_about(key, version_id)
+            hinted = self._ask_about(key, version_id, sight)
             if isinstance(hinted, ObjectInfo):
                 found.append(hinted)
-        current = self.storage.head_version(key)
         if isinstance(current, ObjectInfo) and current.version_id not in {
             info.version_id for info in found
         }:
@@ -521,7 +591,7 @@ class BucketEvents:
         )
         return Outcome.IGNORED
 
-    def _adopt_unstorable(self, event: ObjectEvent) -> Outcome:
+    def _adopt_unstorable(self, event: ObjectEvent, sight: Sight) -> Outcome:
         """An inbox key with a NUL: no file row can hold it (Postgres refuses it on every
         delivery, which would send the message to the dead-letter queue), so each of its
         versions becomes a `failed` run (`unstorable_key`) with a readable label, and no file;
@@ -533,7 +603,7 @@ class BucketEvents:
         if _surrogate(ch):
             return self._unstorable_ignored(key, "not UTF-8: no bucket holds such a key")
         try:
-            found = self._objects_at(key, event.version_id)
+            found = self._objects_at(key, event.version_id, sight)
         except ClientError as exc:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
             if status >= 500:
@@ -592,29 +662,37 @@ class BucketEvents:
     # --- one file --------------------------------------------------------------------------
 
     def _process_file(
-        self, event: ObjectEvent, target: Target, *, watches_key: bool, overwrites: bool
+        self,
+        event: ObjectEvent,
+        target: Target,
+        sight: Sight,
+        *,
+        watches_key: bool,
+        overwrites: bool,
     ) -> Outcome:
         """A pending file is verified; a final one (or one another delivery has just recorded)
         is checked against what its key holds now."""
         with _log_keys(run_id=str(target.run_id), file_id=str(target.file_id), key=target.key):
             if target.status == FileStatus.PENDING:
-                outcome = self._verify_pending(event, target)
+                outcome = self._verify_pending(event, target, sight)
                 if outcome != Outcome.DUPLICATE:
                     return outcome
                 reloaded = self._reload(target)
                 if reloaded is None:
                     return _ignore(event, "the file was deleted meanwhile")
                 target = reloaded
-            return self._check_final(event, target, watches_key=watches_key, overwrites=overwrites)
+            return self._check_final(
+                event, target, sight, watches_key=watches_key, overwrites=overwrites
+            )
 
     def _reload(self, target: Target) -> Target | None:
         with self.db.session() as session:
             file = session.get(File, target.file_id)
             return None if file is None else target_of(file)
 
-    def _verify_pending(self, event: ObjectEvent, target: Target) -> Outcome:
+    def _verify_pending(self, event: ObjectEvent, target: Target, sight: Sight) -> Outcome:
         # The version to verify: the one adopted (inbox), else what the key holds now.
-        info = self.storage.head_version(target.key, target.version_id)
+        info = sight.head(target.key, target.version_id)
         if not isinstance(info, ObjectInfo):
             # An event is no evidence: without an object at the key (not yet uploaded, a forged
             # event, deleted since), the file stays pending (until its upload, or expiry).
@@ -631,9 +709,17 @@ class BucketEvents:
         return outcome
 
     def _check_final(
-        self, event: ObjectEvent, target: Target, *, watches_key: bool, overwrites: bool
+        self,
+        event: ObjectEvent,
+        target: Target,
+        sight: Sight,
+        *,
+        watches_key: bool,
+        overwrites: bool,
     ) -> Outcome:
-        findings = self._findings(event, target, watches_key=watches_key, overwrites=overwrites)
+        findings = self._findings(
+            event, target, sight, watches_key=watches_key, overwrites=overwrites
+        )
         if not findings:
             logger.info(
                 "duplicate event",
@@ -646,18 +732,24 @@ class BucketEvents:
         return self._record_findings(event, target, findings)
 
     def _findings(
-        self, event: ObjectEvent, target: Target, *, watches_key: bool, overwrites: bool
+        self,
+        event: ObjectEvent,
+        target: Target,
+        sight: Sight,
+        *,
+        watches_key: bool,
+        overwrites: bool,
     ) -> list[Finding]:
         """What the bucket shows for a final file: its recorded version gone (stored files
         only: a failed file's bytes were never accepted), and, for the file that answers for
         its key, another version or a delete marker there now (or at the version the event
         names, once the bucket confirms it)."""
         key, recorded = target.key, target.version_id
-        current = self.storage.head_version(key)
+        current = sight.head(key)
         found: list[Finding] = []
         if target.status == FileStatus.STORED:
             if recorded is not None:
-                mine = self.storage.head_version(key, recorded)
+                mine = sight.head(key, recorded)
                 if not isinstance(mine, ObjectInfo):
                     message = (
                         f"the recorded version {recorded} of {key} is no longer in the bucket: "
@@ -678,7 +770,7 @@ class BucketEvents:
         others.pop(recorded or "", None)  # the recorded version is no other
         hint = event.version_id
         if hint is not None and hint != recorded and hint not in others:
-            hinted = self._ask_about(key, hint)
+            hinted = self._ask_about(key, hint, sight)
             if hinted is not None:
                 others[hint] = hinted
         kept = f"the recorded version {recorded} stays readable" if recorded else "nothing kept"
@@ -691,10 +783,12 @@ class BucketEvents:
                 found.append(Finding(IncidentKind.OVERWRITTEN, version, message))
         return found
 
-    def _ask_about(self, key: str, version_id: str) -> ObjectInfo | DeleteMarker | None:
+    def _ask_about(
+        self, key: str, version_id: str, sight: Sight
+    ) -> ObjectInfo | DeleteMarker | None:
         """The version an event names, as the bucket knows it (None: no such version)."""
         try:
-            return self.storage.head_version(key, version_id)
+            return sight.head(key, version_id)
         except ClientError as exc:
             if error_code(exc) in UNKNOWN_VERSION_CODES:
                 return None
@@ -771,7 +865,7 @@ class BucketEvents:
 
     def from_queue(self, sqs_event: dict[str, Any]) -> PartialItemFailureResponse:
         """An SQS Lambda event of bucket notifications; names the messages to deliver again."""
-        return sqs.handle_batch(sqs_event, self.process)
+        return sqs.handle_batch(sqs_event, self.process, self.settings.inlet_event_concurrency)
 
     def from_webhook(self, notification: BucketNotification) -> BucketEventsResult:
         """A notification MinIO's webhook target posted; any failure raises (MinIO retries)."""

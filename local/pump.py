@@ -1,9 +1,11 @@
 """The queue pump: what AWS does for the deployed event functions, on one machine.
 
 `chalice local` serves HTTP routes but no event sources. The pump long-polls the events queue
-and invokes the app's registered SQS handler with a Lambda-shaped event and context, so Chalice's
-wrapper and middleware run exactly as on Lambda; it deletes the messages that succeeded and
-leaves the reported failures to SQS (redelivery, then the dead-letter queue). It also invokes the
+with `receivers` threads, as Lambda's event source polls with several concurrent invocations;
+each invokes the app's registered SQS handler with a Lambda-shaped event and context, so
+Chalice's wrapper and middleware run exactly as on Lambda (the handler processes a batch's
+records INLET_EVENT_CONCURRENCY at a time); it deletes the messages that succeeded and leaves the
+reported failures to SQS (redelivery, then the dead-letter queue). It also invokes the
 scheduled handler (the scheduled job: lost events, expiry, orphaned objects) every
 `SCHEDULE_EVERY` seconds, where AWS does every 15 minutes.
 
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 
 # A Chalice event handler object, called as Lambda calls it.
 Handler = Callable[[dict[str, Any], Any], Any]
+
+# Threads long-polling the queue, each invoking the handler with its own batch.
+RECEIVERS = 4
 
 # How often the scheduled job runs locally. With INLET_RECONCILE_AFTER_SECONDS (60) an upload
 # whose event is lost is stored within 90 s (plus its hashing): "within two minutes" in make dev.
@@ -94,6 +99,7 @@ class Pump:
         *,
         schedule_every: float = SCHEDULE_EVERY,
         wait_seconds: int = 1,
+        receivers: int = RECEIVERS,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
@@ -101,6 +107,7 @@ class Pump:
         self.on_schedule = on_schedule
         self.schedule_every = schedule_every
         self.wait_seconds = wait_seconds
+        self.receivers = receivers
         self.region = sqs.meta.region_name
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.queue_arn = attributes["Attributes"]["QueueArn"]
@@ -139,11 +146,25 @@ class Pump:
             self.on_schedule(scheduled_event(self.region), lambda_context("schedule"))
 
     def run(self, stop: threading.Event) -> None:
-        """Pump until `stop` is set (within `wait_seconds`); errors are logged, not fatal."""
+        """Pump with `receivers` threads until `stop` is set (within `wait_seconds`); this one
+        also runs the scheduled job. Errors are logged, not fatal."""
+        others = [
+            threading.Thread(
+                target=self._receive, args=(stop, False), name=f"inlet-pump-{n}", daemon=True
+            )
+            for n in range(1, self.receivers)
+        ]
+        for thread in others:
+            thread.start()
+        self._receive(stop, self.on_schedule is not None)
+        for thread in others:
+            thread.join()
+
+    def _receive(self, stop: threading.Event, schedules: bool) -> None:
         next_schedule = time.monotonic()
         while not stop.is_set():
             try:
-                if self.on_schedule is not None and time.monotonic() >= next_schedule:
+                if schedules and time.monotonic() >= next_schedule:
                     next_schedule = time.monotonic() + self.schedule_every
                     self.run_schedule()
                 self.poll_once()
@@ -198,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--schedule-every", type=float, default=SCHEDULE_EVERY, help="seconds")
     parser.add_argument("--wait-seconds", type=int, default=5, help="SQS long-poll wait")
+    parser.add_argument(
+        "--receivers", type=int, default=RECEIVERS, help="threads polling the queue"
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -219,8 +243,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         app.expire_pending_runs,
         schedule_every=args.schedule_every,
         wait_seconds=args.wait_seconds,
+        receivers=args.receivers,
     )
-    logger.info("pumping bucket events", extra={"queue_url": url})
+    logger.info("pumping bucket events", extra={"queue_url": url, "receivers": args.receivers})
     pump.run(stop)
 
 

@@ -43,6 +43,8 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": "INFO",
         # moto reads a whole object for every ranged GET: hash each object in one stream.
         "INLET_HASH_RANGE_SIZE": "0",
+        # A whole batch at once: each record then holds one stream's buffer (8 MiB at most).
+        "INLET_EVENT_CONCURRENCY": "10",
         # No tokens on a laptop; `INLET_AUTH=required make dev` turns them on.
         "INLET_AUTH": "off",
     }
