@@ -38,6 +38,7 @@ ErrorCode = Literal[
     "upload_completed",  # 409: the file's multipart upload is already completed
     "upload_gone",  # 409: the multipart upload no longer exists in the bucket
     "object_exists",  # 409: an object is at the file's key already; the bucket keeps it
+    "checksum_conflict",  # 409: the sha256 given at complete differs from the declared one
     "token_exists",  # 409
     "too_large",
     "unsupported_media_type",  # 415: a body not declared Content-Type: application/json
@@ -364,11 +365,14 @@ class ApiClient:
         path = f"/v1/uploads/{run_id}/files/{file_id}/parts"
         return cast(ListPartsResponse, self._call("GET", path))["parts"]
 
-    def complete(self, run_id: str, file_id: str, etags: dict[int, str]) -> FileOut:
+    def complete(self, run_id: str, file_id: str, etags: dict[int, str], sha256: str) -> FileOut:
+        """Declares the file's sha256 (computed while the parts were sent, or the one given at
+        creation: the server takes the same value again)."""
         parts = [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]
         path = f"/v1/uploads/{run_id}/files/{file_id}/complete"
+        body = {"parts": parts, "sha256": sha256}
         # Repeatable: a second complete answers `upload_completed`, which counts as done.
-        return cast(FileOut, self._call("POST", path, {"parts": parts}, again=True))
+        return cast(FileOut, self._call("POST", path, body, again=True))
 
     def cancel(self, run_id: str) -> RunOut:
         return cast(RunOut, self._call("DELETE", f"/v1/uploads/{run_id}"))

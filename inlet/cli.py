@@ -25,11 +25,11 @@ from inlet.api import (
     RunOut,
 )
 from inlet.files import Cancelled, LocalFile
-from inlet.plan import Plan, Request, plan_upload
+from inlet.plan import Plan, Request, hashed_first, plan_upload
 from inlet.progress import Bars, Quiet, Reporter
 from inlet.retry import API_RETRY, TRANSFER_RETRY, RetryPolicy
 from inlet.state import StateStore, state_dir
-from inlet.upload import Uploader, UploadError
+from inlet.upload import FileChanged, Uploader, UploadError
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -264,9 +264,11 @@ def bars(console: Console, title: str, total: int, transient: bool = False) -> I
 
 
 def wait_for_run(api: ApiClient, run_id: str, timeout: float | None) -> RunDetail:
-    """Poll until the run is final; backs off from 0.5 s to 5 s between polls."""
+    """Poll until the run is final; backs off from 0.25 s to 2 s between polls. The server
+    verifies a run in a second or two per GiB after its last byte: polling often early answers
+    that soon after, and a run that takes long costs one small GET every 2 s."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    delay = 0.5
+    delay = 0.25
     while True:
         run = api.get_run(run_id)
         if run["status"] in FINAL_STATUSES:
@@ -274,7 +276,7 @@ def wait_for_run(api: ApiClient, run_id: str, timeout: float | None) -> RunDetai
         if deadline is not None and time.monotonic() + delay > deadline:
             raise WaitTimeout(f"run {run_id} is still {run['status']} after {timeout:g} s")
         time.sleep(delay)
-        delay = min(5.0, delay * 1.5)
+        delay = min(2.0, delay * 1.25)
 
 
 def _local_files(paths: list[str]) -> list[LocalFile]:
@@ -308,6 +310,9 @@ def transfer(
     except (KeyboardInterrupt, Cancelled):
         fail(f"interrupted; run the same command again to resume run {run_id}")
         return EXIT_INTERRUPTED
+    except FileChanged as exc:
+        fail(f"upload failed: {exc}")
+        return EXIT_UPLOAD
     except (UploadError, OSError) as exc:
         fail(f"upload failed: {exc}; run the same command again to resume run {run_id}")
         return EXIT_UPLOAD
@@ -335,7 +340,8 @@ def cmd_upload(args: argparse.Namespace, api: ApiClient) -> int:
     console = Console(stderr=True)
     store = StateStore(state_dir())
     request = Request(args.type, args.label, args.notes, files, args.resume)
-    with bars(console, "sha256", sum(f.size for f in files), transient=True) as progress:
+    small = sum(f.size for f in files if hashed_first(f))
+    with bars(console, "sha256", small, transient=True) as progress:
         plan = plan_upload(api, store, request, progress)
     if plan.resumed:
         print(f"inlet: resuming run {plan.state.run_id}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""What to upload: a new run (hash the files, create it, keep its state) or a resumed one."""
+"""What to upload: a new run (hash the small files, create it, keep its state) or a resumed one."""
 
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ class Request:
     resume_run: str | None = None
 
 
+# The server's default multipart threshold: a file this size or smaller goes in one PUT, whose
+# URL signs its sha256, so it is hashed before the run is created (cheap at this size). A larger
+# file is created without one and hashed while its parts are sent (inlet.upload); its sha256 is
+# declared when it is completed.
+HASH_FIRST_MAX = 16 * 1024 * 1024
+
+
+def hashed_first(local: LocalFile) -> bool:
+    return local.size <= HASH_FIRST_MAX
+
+
 def hash_files(files: list[LocalFile], progress: Reporter) -> list[str]:
     """One file per core at a time: hashlib releases the GIL, and SHA-256 is sequential
     within a file, so several files are the only way to use more than one core."""
@@ -51,7 +62,7 @@ def hash_files(files: list[LocalFile], progress: Reporter) -> list[str]:
             raise
 
 
-def _file_state(local: LocalFile, digest: str, created: UploadFileOut) -> FileState:
+def _file_state(local: LocalFile, digest: str | None, created: UploadFileOut) -> FileState:
     upload = created["upload"]
     state = FileState(
         path=str(local.path),
@@ -73,11 +84,15 @@ def create_run(
     api: ApiClient, store: StateStore, request: Request, key: str, progress: Reporter
 ) -> Plan:
     assert request.run_type is not None
-    digests = hash_files(request.files, progress)
-    specs = [
-        FileSpec(name=f.name, size=f.size, content_type=content_type(f.path), sha256=digest)
-        for f, digest in zip(request.files, digests, strict=True)
-    ]
+    small = [f for f in request.files if hashed_first(f)]
+    known = dict(zip(small, hash_files(small, progress), strict=True))
+    digests = [known.get(f) for f in request.files]
+    specs = []
+    for local, digest in zip(request.files, digests, strict=True):
+        spec = FileSpec(name=local.name, size=local.size, content_type=content_type(local.path))
+        if digest is not None:
+            spec["sha256"] = digest
+        specs.append(spec)
     created = api.create_upload(request.run_type, specs, request.label, request.notes)
     files = [
         _file_state(local, digest, item)

@@ -2,7 +2,10 @@
 
 Kept in `$INLET_STATE_DIR`, else `$XDG_CACHE_HOME/inlet`, else `~/.cache/inlet`. The file name
 is a hash of the API URL, the run's type, label and notes, and every file's absolute path, size
-and mtime: running the same command again finds it, and a changed file never matches.
+and mtime: running the same command again finds it, and a changed file never matches. A file's
+identity is never its sha256: a multipart file is hashed while it uploads, so a resumed one is
+hashed again, and the sha256 declared at `complete` (verified by the server against the bytes in
+the bucket) catches a change that kept the size and the mtime.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class FileState:
     path: str
     size: int
     mtime_ns: int
-    sha256: str | None
+    sha256: str | None  # None for a multipart file until it is hashed, while it uploads
     file_id: str
     method: str  # "PUT" or "multipart"
     content_type: str

@@ -6,10 +6,15 @@ file size. Part URLs are signed in batches on demand and re-signed when S3 refus
 expired). Failures are retried by the client's one rule (`inlet.retry`) with exponential
 backoff; a multipart file is completed as soon as its last part is in. Part sizes and counts are
 the server's: a file is sliced exactly as its create-upload answer says.
+
+A multipart file created without a sha256 is hashed while its parts are on the wire: one
+sequential pass per file in a pool of its own (hashlib releases the GIL), and `complete` declares
+the digest, waiting for it if the parts are in first. The server verifies the bytes against it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -22,7 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from inlet.api import ApiClient, ApiError, SignedPart
-from inlet.files import CHUNK, Cancelled, FileSlice
+from inlet.files import CHUNK, Cancelled, FileSlice, LocalFile, sha256_file
 from inlet.progress import Reporter
 from inlet.retry import TRANSFER_RETRY, RetryPolicy, retry_answer, retry_error
 from inlet.state import FileState
@@ -37,6 +42,10 @@ S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
 
 class UploadError(Exception):
     """Bytes could not be put into the bucket, even after retries."""
+
+
+class FileChanged(UploadError):
+    """A file changed while it was read: what was sent is not what was hashed."""
 
 
 class _LargeBlocks(HTTPAdapter):
@@ -135,6 +144,8 @@ class Uploader:
         self.stop = threading.Event()
         self._signers: dict[str, PartSigner] = {}
         self._etags: dict[str, dict[int, str]] = {}
+        self._digests: dict[str, Future[str]] = {}
+        self._hashing = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="inlet-sha256")
 
     def upload(
         self,
@@ -144,15 +155,21 @@ class Uploader:
     ) -> None:
         """`signed` holds the part URLs the API handed out with the run; a file without any
         is a resumed one, and the bucket is asked which of its parts it already holds."""
-        jobs = []
-        for file in files:
-            if file.completed:
-                continue
-            if file.method == "PUT":
-                jobs.append(Job(file, self.progress.add(file.name, file.size)))
-            else:
-                jobs.extend(self._multipart_jobs(file, signed.get(file.file_id), on_done))
-        self._run(jobs, on_done)
+        try:
+            jobs = []
+            for file in files:
+                if file.completed:
+                    continue
+                if file.method == "PUT":
+                    jobs.append(Job(file, self.progress.add(file.name, file.size)))
+                else:
+                    jobs.extend(self._multipart_jobs(file, signed.get(file.file_id), on_done))
+            self._run(jobs, on_done)
+        except BaseException:
+            self.stop.set()  # hashes still running stop at their next chunk
+            raise
+        finally:
+            self._hashing.shutdown(wait=True, cancel_futures=True)
 
     def _multipart_jobs(
         self, file: FileState, signed: list[SignedPart] | None, on_done: Callable[[FileState], None]
@@ -162,6 +179,10 @@ class Uploader:
             on_done(file)
             return []
         self._etags[file.file_id] = etags
+        if file.sha256 is None:
+            self._digests[file.file_id] = self._hashing.submit(
+                sha256_file, file.local.path, lambda _: None, self.stop
+            )
         needed = [n for n in range(1, file.part_count + 1) if n not in etags]
         self._signers[file.file_id] = PartSigner(self.api, self.run_id, file, needed, signed or [])
         done = sum(file.part_range(n)[1] for n in etags)
@@ -215,13 +236,31 @@ class Uploader:
             self._complete(file, on_done)
 
     def _complete(self, file: FileState, on_done: Callable[[FileState], None]) -> None:
+        if file.sha256 is None:
+            digest = self._digests[file.file_id].result()  # waits if the parts were faster
+            self._check_unchanged(file)
+            file.sha256 = digest
         try:
-            self.api.complete(self.run_id, file.file_id, self._etags[file.file_id])
+            self.api.complete(self.run_id, file.file_id, self._etags[file.file_id], file.sha256)
         except ApiError as exc:
             if not exc.means("upload_completed"):  # a retried complete whose first one went in
                 raise
         file.completed = True
         on_done(file)
+
+    def _check_unchanged(self, file: FileState) -> None:
+        """A file written to while it was read: its digest may not be that of the bytes sent.
+        Said here, before `complete` (a change that keeps size and mtime fails the server's
+        verification instead)."""
+        try:
+            changed = LocalFile.stat(file.path) != file.local
+        except OSError:
+            changed = True
+        if changed:
+            raise FileChanged(
+                f"{file.name} changed while it was being uploaded; "
+                f"`inlet cancel {self.run_id}`, then upload it again"
+            )
 
     def _send(self, job: Job) -> str:
         """One part or one whole file, with retries; returns the ETag S3 gave it."""

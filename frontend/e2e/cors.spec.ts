@@ -34,7 +34,6 @@ test.describe("the upload bucket's CORS rule, as the browser enforces it", () =>
     const watch = new BrowserWatch(page)
     await page.goto(stack.pageUrl)
     await page.getByTestId('file-input').setInputFiles(big.path)
-    await expect(page.getByTestId('file-row')).toContainText(`sha256 ${big.sha256}`)
     await page.getByRole('button', { name: 'Upload 1 file' }).click()
 
     await expect

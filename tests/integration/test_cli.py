@@ -23,6 +23,7 @@ import requests
 
 import inlet.plan
 import inlet.retry
+import inlet.upload
 from chalicelib.config import MiB
 from inlet.api import ApiClient
 from inlet.cli import main, wait_for_run
@@ -367,6 +368,63 @@ def test_file_changed_after_hashing_fails_the_run(
     assert "moving.bin: checksum_mismatch" in captured.err
     assert run["status"] == "failed"
     assert run["files"][0]["error"]["code"] == "checksum_mismatch"
+
+
+# Above this the client creates a file without a sha256 and hashes it while its parts go.
+LARGE = inlet.plan.HASH_FIRST_MAX + 4 * MiB
+
+
+def test_a_large_file_declares_its_sha256_at_complete_and_is_stored(
+    cli_env: dict[str, str],
+    stack: Stack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    created: list[Any] = []
+    create_upload = ApiClient.create_upload
+
+    def recording_create(self: ApiClient, *args: Any) -> Any:
+        created.append(args[1])
+        return create_upload(self, *args)
+
+    monkeypatch.setattr(ApiClient, "create_upload", recording_create)
+    path = make_file(tmp_path / "large.bin", LARGE)
+    args = ["upload", str(path), "--type", "app_bundle", "--wait", "--wait-timeout", "60", "--json"]
+
+    assert main(args, retry=NO_WAIT) == 0, capsys.readouterr().err
+    [[spec]] = created
+    assert "sha256" not in spec, "created before it was hashed"
+    [file] = json.loads(capsys.readouterr().out)["files"]
+    assert file["status"] == "stored"
+    assert file["declared_sha256"] == file["sha256"] == sha256(path.read_bytes())
+    assert sha256(stack.read_object(file["key"])) == file["sha256"]
+
+
+def test_a_sha256_declared_at_complete_that_differs_fails_the_run(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The hash read other bytes than the parts did (a change the client could not see): the
+    server verifies the sha256 declared at `complete`, and `--wait` exits 1 naming the file."""
+    other = tmp_path / "other.bin"
+
+    def hash_other_bytes(path: Path, on_bytes: Callable[[int], None], stop: threading.Event) -> str:
+        other.write_bytes(path.read_bytes()[:-8] + b"changed!")  # same size, other bytes
+        return sha256_file(other, on_bytes, stop)
+
+    monkeypatch.setattr(inlet.upload, "sha256_file", hash_other_bytes)
+    path = make_file(tmp_path / "moving.bin", LARGE)
+    args = ["upload", str(path), "--type", "app_bundle", "--wait", "--wait-timeout", "60", "--json"]
+
+    assert main(args, retry=NO_WAIT) == 1
+    captured = capsys.readouterr()
+    assert "moving.bin: checksum_mismatch" in captured.err
+    [file] = json.loads(captured.out)["files"]
+    assert file["error"]["code"] == "checksum_mismatch"
+    assert file["declared_sha256"] == sha256(other.read_bytes())
 
 
 def test_usage_and_api_errors_have_exit_codes(cli_env: dict[str, str], tmp_path: Path) -> None:

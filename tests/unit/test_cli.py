@@ -370,7 +370,7 @@ def test_signing_and_completing_are_repeatable() -> None:
 
     api, adapter = scripted_api(requests.ReadTimeout("read timed out"), 409)
     with pytest.raises(ApiError):
-        api.complete("r1", "f1", {1: "etag"})
+        api.complete("r1", "f1", {1: "etag"}, "0" * 64)
     assert adapter.methods == ["POST"] * 2
 
 
@@ -510,8 +510,10 @@ class CompletingApi(FakeApi):
     def list_parts(self, run_id: str, file_id: str) -> list[dict[str, Any]]:
         return [{"part_number": n, "etag": f"e{n}", "size": s} for n, s in [(1, 5), (2, 5), (3, 2)]]
 
-    def complete(self, run_id: str, file_id: str, etags: dict[int, str]) -> dict[str, Any]:
-        assert etags == {1: "e1", 2: "e2", 3: "e3"}
+    def complete(
+        self, run_id: str, file_id: str, etags: dict[int, str], sha256: str
+    ) -> dict[str, Any]:
+        assert (etags, sha256) == ({1: "e1", 2: "e2", 3: "e3"}, "0" * 64)
         raise self.error
 
 
@@ -972,3 +974,150 @@ def test_errors_quoting_the_api_are_escaped(
     err = capsys.readouterr().err
     assert_nothing_raw(err.rstrip("\n"))
     assert "\\x1b[31mvil\\x07" in err
+
+
+# --- hashing while uploading ----------------------------------------------------------------
+
+MiB = 1024 * 1024
+
+
+class FakeInlet(InterceptingAdapter):
+    """The API and the bucket in one adapter, as far as `inlet upload` uses them: files above
+    16 MiB go multipart in 16 MiB parts. Records the create and complete bodies; `on_part` runs
+    before a part is stored; `verdict` is the status the run ends in."""
+
+    def __init__(self, verdict: str = "stored") -> None:
+        super().__init__()
+        self.created: list[dict[str, Any]] = []
+        self.completed: list[dict[str, Any]] = []
+        self.on_part: Any = lambda number: None
+        self.verdict = verdict
+
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        url = request.url or ""
+        if url.startswith("http://bucket.invalid/"):
+            if "partNumber=" in url:
+                self.on_part(int(url.rsplit("partNumber=", 1)[1]))
+            for _ in iter(functools.partial(request.body.read, MiB), b""):  # type: ignore[union-attr]
+                pass
+            return canned(request, 200, headers={"ETag": f'"{len(self.completed)}"'})
+        body = json.loads(request.body or b"null")
+        if request.method == "POST" and url.endswith("/v1/uploads"):
+            self.created.append(body)
+            return canned(request, 201, json.dumps(self.run(body["files"])).encode())
+        if url.endswith("/complete"):
+            self.completed.append(body)
+            return canned(request, 200, b"{}")
+        return canned(request, 200, json.dumps(self.detail()).encode())
+
+    def run(self, specs: list[dict[str, Any]]) -> dict[str, Any]:
+        expires = (datetime.now(UTC) + timedelta(minutes=15)).isoformat()
+        files = []
+        for index, spec in enumerate(specs):
+            if spec["size"] > 16 * MiB:
+                count = -(-spec["size"] // (16 * MiB))
+                parts = [
+                    {"part_number": n, "url": f"http://bucket.invalid/k{index}?partNumber={n}"}
+                    for n in range(1, count + 1)
+                ]
+                upload: dict[str, Any] = {
+                    "method": "multipart",
+                    "upload_id": "u",
+                    "part_size": 16 * MiB,
+                    "part_count": count,
+                    "parts": [p | {"expires_at": expires} for p in parts],
+                }
+            else:
+                url = f"http://bucket.invalid/k{index}"
+                upload = {"method": "PUT", "url": url, "headers": {}, "expires_at": expires}
+            files.append(
+                {"id": f"f{index}", "content_type": spec["content_type"], "upload": upload}
+            )
+        return {"run": {"id": "r1"}, "files": files}
+
+    def detail(self) -> dict[str, Any]:
+        failed = self.verdict == "failed"
+        error = {"code": "checksum_mismatch", "message": "sha256 differs"} if failed else None
+        files = [{"name": "big.bin", "error": error}]
+        return {"id": "r1", "status": self.verdict, "error": error, "files": files}
+
+
+@pytest.fixture
+def fake_inlet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakeInlet, Path, Path]:
+    """A 40 MiB file (3 parts: created without a sha256) and a small one (hashed first)."""
+    monkeypatch.setenv("INLET_STATE_DIR", str(tmp_path / "state"))
+    adapter = FakeInlet()
+    monkeypatch.setattr(requests.Session, "get_adapter", lambda self, url: adapter)
+    big, small = tmp_path / "big.bin", tmp_path / "small.txt"
+    with big.open("wb") as stream:
+        for n in range(40):
+            stream.write(bytes([n]) * MiB)
+    small.write_bytes(b"hello")
+    return adapter, big, small
+
+
+def upload(*paths: Path, wait: bool = False) -> int:
+    argv = ["upload", *map(str, paths), "--type", "t", "--api", "http://api.invalid", "--json"]
+    return inlet.cli.main([*argv, "--wait"] if wait else argv, retry=NO_WAIT)
+
+
+def test_a_multipart_file_is_created_without_sha256_and_declares_it_at_complete(
+    fake_inlet: tuple[FakeInlet, Path, Path],
+) -> None:
+    adapter, big, small = fake_inlet
+    assert upload(big, small) == 0
+    [created] = adapter.created
+    specs = {spec["name"]: spec for spec in created["files"]}
+    assert "sha256" not in specs["big.bin"], "hashed while its parts are sent"
+    assert specs["small.txt"]["sha256"] == hashlib.sha256(b"hello").hexdigest()
+    [complete] = adapter.completed
+    assert complete["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert [p["part_number"] for p in complete["parts"]] == [1, 2, 3]
+
+
+def test_a_file_changed_while_uploading_ends_in_a_clear_failure(
+    fake_inlet: tuple[FakeInlet, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    adapter, big, _ = fake_inlet
+    adapter.on_part = lambda number: number == 2 and big.open("ab").write(b"more")
+    assert upload(big) == 4
+    assert adapter.completed == [], "nothing is declared for bytes that changed"
+    err = capsys.readouterr().err
+    assert "inlet: upload failed: big.bin changed while it was being uploaded" in err
+    assert "inlet cancel r1" in err
+
+
+def test_a_change_the_client_cannot_see_fails_the_servers_verification(
+    fake_inlet: tuple[FakeInlet, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same size and mtime, other bytes: the declared sha256 is not the stored object's, the
+    server fails the run, and `--wait` exits 1 naming the file."""
+    adapter, big, _ = fake_inlet
+    adapter.verdict = "failed"
+    assert upload(big, wait=True) == 1
+    assert (
+        "run r1 is failed: sha256 differs (big.bin: checksum_mismatch)" in capsys.readouterr().err
+    )
+
+
+def test_a_resumed_multipart_file_is_hashed_again(tmp_path: Path) -> None:
+    """Resume state knows no sha256 for a file hashed while it uploaded: it is computed again
+    and declared at `complete`."""
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"0123456789ab")
+    info = path.stat()
+    file = file_state(path=str(path), sha256=None, mtime_ns=info.st_mtime_ns)
+    declared: list[str] = []
+
+    class Resumed(CompletingApi):
+        def complete(
+            self, run_id: str, file_id: str, etags: dict[int, str], sha256: str
+        ) -> dict[str, Any]:
+            declared.append(sha256)
+            return {}
+
+    done: list[FileState] = []
+    uploader = Uploader(Resumed(ApiError(0, "x", "")), "r1", 1, Quiet(), NO_WAIT)  # type: ignore[arg-type]
+    uploader.upload([file], {}, done.append)
+    assert declared == [hashlib.sha256(b"0123456789ab").hexdigest()] == [file.sha256]
+    assert done == [file]

@@ -148,9 +148,16 @@ export class ApiClient {
     return result.parts
   }
 
-  completeUpload(runId: string, fileId: string, parts: CompletedPart[], signal?: AbortSignal): Promise<FileOut> {
+  /** `sha256`: the file's, when it was not declared at creation (the same one again is accepted). */
+  completeUpload(
+    runId: string,
+    fileId: string,
+    parts: CompletedPart[],
+    sha256?: string,
+    signal?: AbortSignal,
+  ): Promise<FileOut> {
     const path = `/v1/uploads/${enc(runId)}/files/${enc(fileId)}/complete`
-    return this.request('POST', path, { parts }, signal)
+    return this.request('POST', path, sha256 ? { parts, sha256 } : { parts }, signal)
   }
 
   cancelRun(runId: string, signal?: AbortSignal): Promise<RunOut> {

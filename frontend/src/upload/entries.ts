@@ -1,6 +1,9 @@
-// The files of an upload session: one Entry per file chosen, hashed (SHA-256) as soon as it is
-// chosen, then paired with the file the API created for it and followed through the upload.
-// EntryView is what the page shows of one.
+// The files of an upload session: one Entry per file chosen, hashed (SHA-256), then paired with
+// the file the API created for it and followed through the upload. A file that goes in one PUT
+// is hashed as soon as it is chosen: the run waits for its sha256 (its URL signs it). A larger
+// one is hashed once its bytes start to go, while its parts are sent (hashing before would only
+// take a core and the disk from the start of the upload), and its sha256 is declared when it is
+// completed. EntryView is what the page shows of one.
 
 import { errorMessage } from '../lib/api'
 import type { UploadFileOut } from '../lib/types'
@@ -9,7 +12,8 @@ import { SpeedMeter, fraction, timeLeft } from './progress'
 import type { Target } from './uppy'
 
 export type EntryStatus = 'selected' | 'queued' | 'uploading' | 'uploaded' | 'failed' | 'cancelled'
-export type HashState = 'hashing' | 'done' | 'error'
+/** 'waiting': a large file, hashed once its upload starts (`sha256Of`). */
+export type HashState = 'waiting' | 'hashing' | 'done' | 'error'
 
 export interface Entry {
   id: string
@@ -69,6 +73,16 @@ export function sameFile(entry: Entry, file: File): boolean {
   return entry.name === file.name && entry.size === file.size && entry.lastModified === file.lastModified
 }
 
+/**
+ * The server's default multipart threshold: a file this size or smaller goes in one PUT and is
+ * hashed when it is chosen; a larger one is hashed while it uploads.
+ */
+export const HASH_FIRST_MAX = 16 * 1024 * 1024
+
+export function hashedFirst(entry: Pick<Entry, 'size'>): boolean {
+  return entry.size <= HASH_FIRST_MAX
+}
+
 export interface HashEvents {
   /** Hashing progressed (throttle these). */
   progress: () => void
@@ -76,16 +90,16 @@ export interface HashEvents {
   settled: () => void
 }
 
-/** A newly chosen file; its hashing starts at once. */
-export function chosenEntry(file: File, hasher: Hasher, on: HashEvents): Entry {
-  const entry: Entry = {
+/** A newly chosen file, not hashed yet (`hashEntries`). */
+export function chosenEntry(file: File): Entry {
+  return {
     id: entryId(),
     file,
     name: file.name,
     size: file.size,
     lastModified: file.lastModified,
     contentType: contentTypeOf(file),
-    hashState: 'hashing',
+    hashState: 'waiting',
     hashed: 0,
     sha256: null,
     hashAbort: new AbortController(),
@@ -98,6 +112,16 @@ export function chosenEntry(file: File, hasher: Hasher, on: HashEvents): Entry {
     uppyId: null,
     target: null,
   }
+}
+
+/** Hash the entry's file (again, after a failure or a reload); `hashPromise` follows it. */
+export function hashEntry(entry: Entry, hasher: Hasher, on: HashEvents): void {
+  const file = entry.file
+  if (!file) return
+  entry.hashState = 'hashing'
+  entry.hashed = 0
+  entry.sha256 = null
+  entry.hashAbort = new AbortController()
   entry.hashPromise = hasher
     .hash(
       file,
@@ -122,8 +146,18 @@ export function chosenEntry(file: File, hasher: Hasher, on: HashEvents): Entry {
         throw error
       },
     )
-  entry.hashPromise.catch(() => undefined) // observed by start(); never unhandled
-  return entry
+  entry.hashPromise.catch(() => undefined) // observed by start() or at complete; never unhandled
+}
+
+/** Hash the chosen files that go in one PUT now; the others wait for their upload. */
+export function hashChosen(entries: Entry[], hasher: Hasher, on: HashEvents): void {
+  for (const entry of entries.filter(hashedFirst)) hashEntry(entry, hasher, on)
+}
+
+/** The entry's sha256, declared at complete: its hashing starts now if it was waiting. */
+export function sha256Of(entry: Entry, hasher: Hasher, on: HashEvents): Promise<string> {
+  if (entry.hashState === 'waiting') hashEntry(entry, hasher, on)
+  return entry.hashPromise
 }
 
 export interface ResumedFile {
@@ -132,13 +166,15 @@ export interface ResumedFile {
   size: number
   lastModified: number
   contentType: string
+  /** '' for a file that was not hashed yet when the run was created: it is hashed again. */
   sha256: string
   target: Target
   /** Its bytes are all in the bucket already. */
   done: boolean
 }
 
-/** A file of an interrupted upload: hashed before the reload, perhaps uploaded already. */
+/** A file of an interrupted upload, perhaps uploaded already. One without a sha256 (it was
+ * hashing while uploading) is hashed again once its upload goes on. */
 export function resumedEntry(rf: ResumedFile, file: File | null): Entry {
   return {
     id: entryId(),
@@ -147,8 +183,8 @@ export function resumedEntry(rf: ResumedFile, file: File | null): Entry {
     size: rf.size,
     lastModified: rf.lastModified,
     contentType: rf.contentType,
-    hashState: 'done',
-    hashed: rf.size,
+    hashState: rf.sha256 ? 'done' : 'waiting',
+    hashed: rf.sha256 ? rf.size : 0,
     sha256: rf.sha256 || null,
     hashAbort: new AbortController(),
     hashPromise: Promise.resolve(rf.sha256),

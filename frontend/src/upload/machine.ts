@@ -6,11 +6,12 @@
 export type Phase = 'idle' | 'hashing' | 'creating' | 'uploading' | 'done' | 'failed' | 'cancelling' | 'cancelled'
 
 export type UploadEvent =
-  /** Upload pressed: hash the chosen files. */
+  /** Upload pressed: wait for the hashes of the files that go in one PUT (their URLs sign it). */
   | 'start'
-  /** Every file is hashed: create the run (POST /v1/uploads). */
+  /** Those are hashed: create the run (POST /v1/uploads). Larger files go on hashing while they
+   * upload; each one's complete waits for its sha256, so 'uploading' has no hashing phase. */
   | 'hashed'
-  /** A file could not be hashed. */
+  /** A file that goes in one PUT could not be hashed. */
   | 'hashFailed'
   /** The run exists (created, or found again to resume): send the bytes. */
   | 'created'

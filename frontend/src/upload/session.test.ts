@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { CreateUploadRequest, UploadFileOut } from '../lib/types'
 import { MiB, fakeApi, fakeHasher, fakeS3, flush, makeFile, makeRun, makeRunDetail, quietLogger, sha256Hex } from '../test/fakes'
 import { ResumeStore } from './resume'
-import { contentTypeOf } from './entries'
+import { HASH_FIRST_MAX, contentTypeOf } from './entries'
+import type { Hasher } from './hasher'
 import { UploadSession } from './session'
 
 const RUN_ID = '11111111-2222-3333-4444-555555555555'
@@ -83,12 +84,12 @@ function plannerApi(options: { threshold?: number; partSize?: number; createStat
   return { ...fakeApi(handlers), handlers, created }
 }
 
-function session(api: ReturnType<typeof plannerApi>, fail?: Parameters<typeof fakeS3>[0]) {
+function session(api: ReturnType<typeof plannerApi>, fail?: Parameters<typeof fakeS3>[0], hasher: Hasher = fakeHasher()) {
   const s3 = fakeS3(fail)
   const store = new ResumeStore()
   const s = new UploadSession({
     api: api.api,
-    hasher: fakeHasher(),
+    hasher,
     store,
     uploaderOptions: { uploadPartBytes: s3.send, retryDelays: [0], logger: quietLogger },
     throttleMs: 0,
@@ -322,6 +323,101 @@ describe('UploadSession', () => {
     expect(s.getSnapshot().phase).toBe('cancelled')
     expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(1)
     expect(new ResumeStore().load()).toBeNull()
+  })
+
+  describe('hashing while uploading', () => {
+    /** Hashes like fakeHasher, but a large file's hash ends only when `finish()` is called
+     * (or fails, with `fail()`); records the order the files were asked for. */
+    function gatedHasher() {
+      const inner = fakeHasher()
+      const asked: string[] = []
+      let open: () => void = () => undefined
+      let shut: (error: Error) => void = () => undefined
+      let gate = new Promise<void>((resolve, reject) => ((open = resolve), (shut = reject)))
+      const hasher: Hasher = {
+        async hash(file, onProgress, signal) {
+          asked.push((file as File).name)
+          if (file.size > HASH_FIRST_MAX) await gate
+          return inner.hash(file, onProgress, signal)
+        },
+      }
+      return {
+        hasher,
+        asked,
+        finish: () => open(),
+        fail: () => {
+          shut(new Error('could not compute the sha256: the file could not be read'))
+          gate = new Promise<void>((resolve) => (open = resolve))
+        },
+      }
+    }
+
+    const big = makeFile('big.bin', HASH_FIRST_MAX + 1)
+    const small = makeFile('notes.txt', 100)
+    const hexOf = async (file: File) => sha256Hex(new Uint8Array(await file.arrayBuffer()))
+    const completions = (api: ReturnType<typeof plannerApi>) =>
+      api.calls.filter((c) => c.path.endsWith('/complete')).map((c) => c.body as { sha256?: string })
+
+    it('creates the run without waiting for a large file, sends its parts while hashing, and declares its sha256 at complete', async () => {
+      const api = plannerApi()
+      const gated = gatedHasher()
+      const { s, s3 } = session(api, undefined, gated.hasher)
+      s.addFiles([big, small])
+      expect(gated.asked).toEqual(['notes.txt']) // the large file waits for its upload
+      expect(s.getSnapshot().entries[0].hashState).toBe('waiting')
+      const started = s.start({ type: 'ds_etc', label: '', notes: '' })
+      await flush(20)
+      expect(gated.asked).toEqual(['notes.txt', 'big.bin'])
+
+      expect(api.created[0].files.map((f) => f.sha256)).toEqual([null, await hexOf(small)])
+      expect(s.getSnapshot().phase).toBe('uploading')
+      expect(s.getSnapshot().entries[0].hashState).toBe('hashing')
+      await vi.waitFor(() => expect(s3.sent.filter((p) => p.url.includes('/file-1?')).length).toBe(4)) // every part, before the hash
+      expect(completions(api)).toEqual([]) // complete waits for the sha256
+
+      gated.finish()
+      await started
+      expect(s.getSnapshot().phase).toBe('done')
+      expect(completions(api)).toEqual([expect.objectContaining({ sha256: await hexOf(big) })])
+    })
+
+    it('a hash that fails while uploading fails the file; retry hashes it again and completes', async () => {
+      const api = plannerApi()
+      const gated = gatedHasher()
+      const { s } = session(api, undefined, gated.hasher)
+      s.addFiles([big])
+      const started = s.start({ type: 'ds_etc', label: '', notes: '' })
+      await flush(20)
+      gated.fail()
+      await started
+      const failed = s.getSnapshot()
+      expect(failed.phase).toBe('failed')
+      expect(failed.entries[0].status).toBe('failed')
+      expect(completions(api)).toEqual([])
+
+      const retried = s.retry()
+      await flush(20)
+      expect(s.getSnapshot().entries[0].hashState).toBe('hashing')
+      gated.finish()
+      await retried
+      expect(s.getSnapshot().phase).toBe('done')
+      expect(completions(api)).toEqual([expect.objectContaining({ sha256: await hexOf(big) })])
+    })
+
+    it('after a reload, a file that was hashing while it uploaded is hashed again and declared at complete', async () => {
+      const api = plannerApi()
+      const first = session(api, (url) => (url.includes('partNumber=2') ? 400 : null), gatedHasher().hasher)
+      first.s.addFiles([big])
+      await first.s.start({ type: 'ds_etc', label: '', notes: '' })
+      expect(first.s.getSnapshot().phase).toBe('failed')
+      expect(first.store.load()?.files[0].sha256).toBe('') // never hashed: nothing to keep
+      first.s.destroy()
+
+      const { s } = session(api)
+      await s.resumeWith([big])
+      expect(s.getSnapshot().phase).toBe('done')
+      expect(completions(api)).toEqual([expect.objectContaining({ sha256: await hexOf(big) })])
+    })
   })
 
   it('uses a safe content type', () => {

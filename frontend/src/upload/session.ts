@@ -6,7 +6,19 @@
 
 import { hasCode } from '../lib/api'
 import type { CreateUploadResponse, RunOut } from '../lib/types'
-import { type Entry, type EntryView, chosenEntry, entryView, pairFiles, sameFile } from './entries'
+import {
+  type Entry,
+  type EntryView,
+  type HashEvents,
+  chosenEntry,
+  entryView,
+  hashChosen,
+  hashEntry,
+  hashedFirst,
+  pairFiles,
+  sameFile,
+  sha256Of,
+} from './entries'
 import { DEFAULT_TITLE, type ErrorView, toErrorView } from './errors'
 import type { Hasher } from './hasher'
 import { type Phase, type UploadEvent, UploadMachine } from './machine'
@@ -26,6 +38,7 @@ export interface Snapshot {
   error: ErrorView | null
   notice: string | null
   overall: { total: number; done: number; fraction: number; speed: number | null; eta: number | null }
+  /** The files hashed before the run is created (the `hashing` phase waits for them). */
   hashing: { total: number; done: number; fraction: number }
   resume: ResumeRecord | null
 }
@@ -54,6 +67,10 @@ export class UploadSession {
   #transfer: Transfer | null = null
   readonly #overall = new SpeedMeter()
   readonly #store: SnapshotStore<Snapshot>
+  readonly #hashEvents: HashEvents = {
+    progress: () => this.#store.emitSoon(),
+    settled: () => this.#emit(),
+  }
 
   constructor(deps: SessionDeps) {
     this.#deps = deps
@@ -94,7 +111,7 @@ export class UploadSession {
       error: this.#error,
       notice: this.#notice,
       overall: { ...totals, speed, eta: active ? timeLeft(totals.total - totals.done, speed) : null },
-      hashing: combine(this.#entries.map((e) => ({ size: e.size, done: e.hashed }))),
+      hashing: combine(this.#entries.filter(hashedFirst).map((e) => ({ size: e.size, done: e.hashed }))),
       resume: this.#resume,
     }
   }
@@ -107,14 +124,13 @@ export class UploadSession {
       this.reset()
     }
     this.#notice = null
+    const added: Entry[] = []
     for (const file of files) {
-      if (this.#entries.some((e) => sameFile(e, file))) continue
-      const entry = chosenEntry(file, this.#deps.hasher, {
-        progress: () => this.#store.emitSoon(),
-        settled: () => this.#emit(),
-      })
-      this.#entries.push(entry)
+      if ([...this.#entries, ...added].some((e) => sameFile(e, file))) continue
+      added.push(chosenEntry(file))
     }
+    this.#entries.push(...added)
+    hashChosen(added, this.#deps.hasher, this.#hashEvents)
     this.#emit()
   }
 
@@ -139,8 +155,10 @@ export class UploadSession {
     this.#error = null
     this.#notice = null
     this.#send('start')
+    this.#hashAgain(this.#entries)
     try {
-      await Promise.all(this.#entries.map((e) => e.hashPromise))
+      // Only the files that go in one PUT: the others are hashed while they upload.
+      await Promise.all(this.#entries.filter(hashedFirst).map((e) => e.hashPromise))
     } catch (error) {
       if (this.#machine.is('hashing')) this.#fail('hashFailed', error)
       return
@@ -153,6 +171,7 @@ export class UploadSession {
         type: form.type,
         label: form.label.trim() || null,
         notes: form.notes.trim() || null,
+        // A sha256 known already is declared now; the others at complete.
         files: this.#entries.map((e) => ({ name: e.name, size: e.size, content_type: e.contentType, sha256: e.sha256 })),
       })
     } catch (error) {
@@ -189,6 +208,7 @@ export class UploadSession {
         if (entry.fileId) this.#deps.store.markDone(entry.fileId)
       },
       stopping: () => this.#machine.is('cancelling', 'cancelled'),
+      sha256: (entry) => sha256Of(entry, this.#deps.hasher, this.#hashEvents),
     })
     return this.#transfer
   }
@@ -231,8 +251,14 @@ export class UploadSession {
         e.error = null
       }
     }
+    this.#hashAgain(this.#entries.filter((e) => e.status === 'queued'))
     this.#machine.send('retry')
     await this.#runTransfer('retry')
+  }
+
+  /** Files whose hashing failed (a file unreadable for a moment) are hashed again. */
+  #hashAgain(entries: Entry[]): void {
+    for (const e of entries) if (e.hashState === 'error') hashEntry(e, this.#deps.hasher, this.#hashEvents)
   }
 
   /** Stop sending and cancel the run (DELETE /v1/uploads/{run}): its multipart uploads are aborted. */

@@ -1,7 +1,8 @@
 // Uppy, wired to Inlet's API. The server creates the run and every multipart upload up front
 // (POST /v1/uploads), so Uppy's S3 hooks never create anything: they hand Uppy the upload ids
 // the server already made, sign parts on demand through POST .../parts, list the parts the
-// bucket holds to resume, and complete through POST .../complete. Uppy cuts each file into the
+// bucket holds to resume, and complete through POST .../complete, declaring the file's sha256
+// (hashed while the parts were on the wire: completing waits for it). Uppy cuts each file into the
 // server's parts (checked against the plan: parts.ts), keeps 4 requests in flight, pauses while
 // the browser is offline and reports progress.
 //
@@ -40,6 +41,9 @@ export interface UploaderOptions {
   uploadPartBytes?: UploadPartBytes
   /** Called when resuming finds parts already in the bucket. */
   onPartsFound?: (fileId: string, parts: StoredPart[]) => void
+  /** The file's sha256, declared when it is completed: hashed while its parts were sent, so
+   * completing waits for it. Without it, the sha256 declared at creation stands. */
+  sha256Of?: (fileId: string) => Promise<string>
   wait?: Wait
   /** Uppy's logger; by default errors go to the console. */
   logger?: { debug: (...args: unknown[]) => void; warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void }
@@ -267,9 +271,10 @@ export class BucketUploader {
     const body = parts
       .map((p) => ({ part_number: Number(p.PartNumber), etag: String(p.ETag) }))
       .sort((a, b) => a.part_number - b.part_number)
+    const sha256 = await this.#options.sha256Of?.(fileId)
     await this.#retryApi(async () => {
       try {
-        await this.#api.completeUpload(runId, fileId, body, signal)
+        await this.#api.completeUpload(runId, fileId, body, sha256, signal)
       } catch (error) {
         // A retry after a lost answer: the first attempt did complete it.
         if (!hasCode(error, 'upload_completed')) throw error

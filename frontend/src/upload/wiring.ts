@@ -31,6 +31,8 @@ export interface TransferHooks {
   stored: (entry: Entry) => void
   /** The session is cancelling: failures now are the cancel's, not the files'. */
   stopping: () => boolean
+  /** The entry's sha256, hashing it now if it waited for its upload to start. */
+  sha256: (entry: Entry) => Promise<string>
 }
 
 export class Transfer {
@@ -45,6 +47,10 @@ export class Transfer {
     const options: UploaderOptions = {
       ...deps.uploaderOptions,
       onPartsFound: (fileId, parts) => this.#partsFound(fileId, parts),
+      sha256Of: (fileId) => {
+        const entry = this.#byFileId(fileId)
+        return entry ? hooks.sha256(entry) : Promise.reject(new Error(`no file ${fileId} on this page`))
+      },
     }
     const make = deps.makeUploader ?? ((api, opts) => new BucketUploader(api, opts))
     this.#uploader = make(deps.api, options)
@@ -52,6 +58,7 @@ export class Transfer {
     uppy.on('upload-progress', (file, progress) => {
       const entry = this.#byUppyId(file?.id)
       if (!entry || entry.status === 'uploaded') return
+      if (entry.status !== 'uploading') void hooks.sha256(entry) // its bytes go: hash it meanwhile
       entry.status = 'uploading'
       entry.uploaded = Math.min(entry.size, progress.bytesUploaded || 0)
       entry.meter.update(entry.uploaded)
@@ -109,6 +116,10 @@ export class Transfer {
     return id === undefined ? undefined : this.#hooks.entries().find((e) => e.uppyId === id)
   }
 
+  #byFileId(fileId: string): Entry | undefined {
+    return this.#hooks.entries().find((e) => e.fileId === fileId)
+  }
+
   #uploadedBytes(): number {
     return this.#hooks.entries().reduce((n, e) => n + e.uploaded, 0)
   }
@@ -116,7 +127,7 @@ export class Transfer {
   /** Parts the bucket held when resuming were not sent now: leave them out of the speed. */
   #partsFound(fileId: string, parts: StoredPart[]): void {
     const bytes = parts.reduce((n, p) => n + p.size, 0)
-    this.#hooks.entries().find((e) => e.fileId === fileId)?.meter.discount(bytes)
+    this.#byFileId(fileId)?.meter.discount(bytes)
     this.#hooks.overall.discount(bytes)
   }
 

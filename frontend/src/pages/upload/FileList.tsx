@@ -64,6 +64,8 @@ function Checksum({ entry }: { entry: EntryView }) {
     <p className="font-mono text-xs break-all text-slate-500">
       {entry.hashState === 'done' && entry.sha256 ? (
         <>sha256 {entry.sha256}</>
+      ) : entry.hashState === 'waiting' ? (
+        <>sha256: computed while it uploads</>
       ) : entry.hashState === 'error' ? (
         <span className="text-red-700">sha256 could not be computed: {entry.error}</span>
       ) : (

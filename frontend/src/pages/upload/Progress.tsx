@@ -21,7 +21,7 @@ export function OverallProgress({ snap }: { snap: Snapshot }) {
   )
 }
 
-/** The checksums being computed before the run is created. */
+/** The checksums computed before the run is created (files that go in one PUT). */
 export function HashingProgress({ hashing }: { hashing: Snapshot['hashing'] }) {
   return (
     <div className="space-y-2" aria-live="polite">

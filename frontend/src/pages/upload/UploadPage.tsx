@@ -43,7 +43,7 @@ export function UploadPage({ session }: { session: UploadSession }) {
     <div className="space-y-6">
       <PageHeader
         title="Upload files"
-        subtitle="Files go straight from your browser to the bucket. Each is checksummed (SHA-256) here first, and the server verifies it after the upload."
+        subtitle="Files go straight from your browser to the bucket. Each is checksummed (SHA-256) here, a large file while it uploads, and the server verifies it after the upload."
       />
 
       {snap.resume && snap.phase === 'idle' && <ResumeBanner session={session} record={snap.resume} />}
