@@ -11,10 +11,10 @@ STAGE ?=
 CDK := npx --yes aws-cdk@2
 CDK_APP := $(PY) -m infra.app
 
-.PHONY: help install dev test test-fast test-py test-web test-e2e test-localstack web openapi bench-hash bench-upload bench-load synth deploy destroy lint fmt migrate clean
+.PHONY: help install dev test test-fast test-py test-web test-e2e test-localstack web openapi bench-hash bench-upload bench-load bench-coldstart bench-pages bench-keepalive bench-create bench-pump synth deploy destroy lint fmt migrate clean
 
 help: ## List the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
@@ -64,14 +64,29 @@ test-web: $(WEB_STAMP) ## Frontend unit and component tests (Vitest)
 test-e2e: install ## Browser tests (Playwright in Debian's Chromium) against the real dev stack
 	cd frontend && npm run e2e
 
-bench-upload: install ## Benchmark: inlet upload vs boto3 upload_file (s3transfer), 1 GiB, moto
-	$(PY) bench/bench_upload.py
+bench-upload: install ## Benchmark: inlet upload --wait vs the old client, boto3, aws s3 cp, 1 GiB
+	$(PY) bench/bench_upload.py --size-mib 1024 --rounds 3 $(BENCH_ARGS)
 
 bench-load: install ## Benchmark: 200 clients, 400 runs, 2,000 uploads against a local stack (loopback)
 	$(PY) bench/load_test.py $(LOAD_ARGS)
 
 bench-hash: install ## Benchmark: the event handler's hashing vs download-then-hash (moto)
-	$(PY) bench/bench_hash.py
+	$(PY) bench/bench_hash.py --size-mib 1024 $(BENCH_ARGS)
+
+bench-coldstart: install ## Benchmark: each Lambda function's cold import from the built package
+	$(PY) bench/bench_coldstart.py $(BENCH_ARGS)
+
+bench-pages: install ## Benchmark: GET /v1/runs first and deepest pages, filters, on Postgres
+	$(PY) bench/bench_pages.py $(BENCH_ARGS)
+
+bench-keepalive: install ## Benchmark: local API requests on kept-alive vs fresh connections
+	$(PY) bench/bench_keepalive.py $(BENCH_ARGS)
+
+bench-create: install ## Benchmark: POST /v1/uploads with 1, 20 and 200 multipart files
+	$(PY) bench/bench_create.py $(BENCH_ARGS)
+
+bench-pump: install ## Benchmark: small objects/s through the local queue pump, end to end
+	$(PY) bench/bench_pump.py $(BENCH_ARGS)
 
 synth: install web ## Synthesize the AWS stack offline into cdk.out (STAGE=dev by default)
 	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage": "$(or $(STAGE),dev)"}' $(CDK_APP)
