@@ -81,11 +81,20 @@ def label(count: int) -> str:
     return SMALL if count == 0 else f"{count} x 100 MiB"
 
 
+def with_latency(s3: S3Client, seconds: float) -> S3Client:
+    """`s3`, each request of which waits `seconds` before it is sent: a network round trip to
+    S3 (tens of milliseconds from a Lambda), which moto on loopback does not have."""
+    if seconds:
+        s3.meta.events.register("before-send.s3", lambda **_: time.sleep(seconds))
+    return s3
+
+
 @contextmanager
-def service(database_url: str, s3_endpoint: str) -> Iterator[Uploads]:
+def service(database_url: str, s3_endpoint: str, latency: float) -> Iterator[Uploads]:
     settings = Settings(database_url=database_url, s3_endpoint_url=s3_endpoint, **SETTINGS)
     db = Database.from_url(database_url)
-    storage = Storage(make_s3_client(settings), BUCKET, settings.inlet_presign_ttl)
+    s3 = with_latency(make_s3_client(settings), latency)
+    storage = Storage(s3, BUCKET, settings.inlet_presign_ttl)
     try:
         yield Uploads(db, storage, settings)
     finally:
@@ -171,21 +180,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--files", type=int, nargs="+", default=[1, 20, 200])
     parser.add_argument("--no-http", action="store_true", help="only through the service")
+    parser.add_argument(
+        "--s3-latency-ms",
+        type=float,
+        default=0,
+        help="a round trip added to each S3 request (service and floor only; no HTTP run)",
+    )
     args = parser.parse_args()
+    latency = args.s3_latency_ms / 1000
     counts = [0, 1, *sorted(set(args.files) - {1})]
     with moto_server() as s3_endpoint:
         s3 = make_s3_client(Settings(s3_endpoint_url=s3_endpoint))
         ensure_upload_bucket(s3, BUCKET, [CORS_ORIGIN])
+        with_latency(s3, latency)
         databases = postgres_database()
         database_url = next(databases)
         try:
             migrate(database_url)
-            with service(database_url, s3_endpoint) as uploads:
+            with service(database_url, s3_endpoint, latency) as uploads:
                 cases = {label(n): through_service(uploads, n) for n in counts}
                 floors = {FLOOR.format(n): bare_creations(s3, n) for n in counts if n}
                 results = measure(cases | floors, args.rounds)
-                report("Through the service (Uploads.create)", results, counts)
-            if not args.no_http:
+                title = "Through the service (Uploads.create)"
+                if latency:
+                    title += f", {args.s3_latency_ms:g} ms added to each S3 request"
+                report(title, results, counts)
+            if not (args.no_http or latency):
                 env = {name.upper(): str(value) for name, value in SETTINGS.items()}
                 with api_server(database_url, s3_endpoint, **env) as base:
                     cases = {label(n): through_http(base, n) for n in counts}

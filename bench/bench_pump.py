@@ -183,6 +183,27 @@ class Throughput:
     stored_per_s: float  # from the first PUT to the last run stored
     put_per_s: float  # the PUTs alone: how fast objects arrived (a bound on the above)
     stored_during_puts: int
+    drained_per_s: float  # a backlog of as many events, queued before the pump started
+
+
+def wait_stored(db: Database, prefix: str, objects: int, pump: Any, log: Path) -> None:
+    deadline = time.perf_counter() + STORED_WITHIN
+    while stored_count(db, prefix) < objects:
+        if time.perf_counter() > deadline or pump.poll() is not None:
+            raise SystemExit(f"only {stored_count(db, prefix)} of {objects} stored; see {log}")
+        time.sleep(0.05)
+
+
+def drain_rate(db: Database, prefix: str, objects: int, pump: Any, log: Path) -> float:
+    """Objects stored per second from the pump's first stored run to its last, the events
+    waiting in the queue already: the pump's own throughput, with no PUT to wait for."""
+    while (first := stored_count(db, prefix)) == 0:
+        if pump.poll() is not None:
+            raise SystemExit(f"the pump exited; see {log}")
+        time.sleep(0.01)
+    started = time.perf_counter()
+    wait_stored(db, prefix, objects, pump, log)
+    return (objects - first) / (time.perf_counter() - started)
 
 
 def pump_throughput(
@@ -203,13 +224,13 @@ def pump_throughput(
         drop_objects(storage, prefix, objects)
         put_seconds = time.perf_counter() - started
         during_puts = stored_count(db, prefix)
-        deadline = started + STORED_WITHIN
-        while stored_count(db, prefix) < objects:
-            if time.perf_counter() > deadline or pump.poll() is not None:
-                raise SystemExit(f"only {stored_count(db, prefix)} of {objects} stored; see {log}")
-            time.sleep(0.05)
+        wait_stored(db, prefix, objects, pump, log)
         seconds = time.perf_counter() - started
-        return Throughput(objects / seconds, objects / put_seconds, during_puts)
+    backlog = f"{prefix}backlog/"
+    drop_objects(storage, backlog, objects)
+    with process_group(command, log, cwd=ROOT, env=pump_env) as pump:
+        drained = drain_rate(db, backlog, objects, pump, log)
+    return Throughput(objects / seconds, objects / put_seconds, during_puts, drained)
 
 
 def main() -> None:
@@ -249,8 +270,12 @@ def main() -> None:
         storage = Storage(make_s3_client(settings), BUCKET, settings.inlet_presign_ttl)
         print(f"\nThe pump, end to end: {args.objects} objects PUT into inbox/ by {PUT_CLIENTS}")
         print("clients, from the first PUT to the last run stored\n")
-        print("| pump | stored objects/s | x baseline | PUTs/s (arrival) | stored while PUTting |")
-        print("|---|---|---|---|---|")
+        print("and, second, a backlog of as many events drained by a pump started after the PUTs\n")
+        print(
+            "| pump | stored objects/s | x baseline | PUTs/s (arrival) | stored while PUTting "
+            "| backlog drained objects/s | x baseline |"
+        )
+        print("|---|---|---|---|---|---|---|")
         setups = [(1, 1, "1 receiver, 1 record at a time (baseline)")]
         setups.append(
             (
@@ -259,13 +284,15 @@ def main() -> None:
                 f"{args.receivers} receivers, {args.concurrency} records at a time",
             )
         )
-        base = 0.0
+        base = drained_base = 0.0
         for receivers, each, name in setups:
             found = pump_throughput(env, db, storage, args.objects, receivers, each)
             base = base or found.stored_per_s
+            drained_base = drained_base or found.drained_per_s
             print(
                 f"| {name} | {found.stored_per_s:.1f} | {found.stored_per_s / base:.2f} "
-                f"| {found.put_per_s:.1f} | {found.stored_during_puts} |",
+                f"| {found.put_per_s:.1f} | {found.stored_during_puts} "
+                f"| {found.drained_per_s:.1f} | {found.drained_per_s / drained_base:.2f} |",
                 flush=True,
             )
         db.engine.dispose()

@@ -20,7 +20,7 @@ from chalicelib import tokens
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.errors import Unauthorized
-from chalicelib.http import error_response
+from chalicelib.http import bearer_token, error_response
 from chalicelib.logs import logger
 
 # Has a shared secret of its own (MinIO's webhook target): chalicelib/webhook.py.
@@ -37,13 +37,6 @@ class GatewayUnauthorized(Exception):
 def needs_token(path: str, method: str) -> bool:
     """Every `/v1` route but the webhook; never a CORS preflight (browsers send no token)."""
     return method != "OPTIONS" and path.startswith("/v1/") and path != WEBHOOK_PATH
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def authenticate(db: Database, authorization: str | None, max_age: float = 0) -> tokens.Principal:

@@ -227,3 +227,10 @@ def around_request(
         return response
     finally:
         logger.remove_keys(["run_id", "owner"])
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None

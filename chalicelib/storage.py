@@ -28,6 +28,11 @@ TOMBSTONE_METADATA = {"inlet-tombstone": "closed"}
 TOMBSTONE_ATTEMPTS = 3
 
 
+# Connections a client keeps to the bucket: the most requests Inlet makes at once (botocore's
+# default is 10; a run's multipart uploads are created BUCKET_CONNECTIONS at a time).
+BUCKET_CONNECTIONS = 20
+
+
 def make_s3_client(settings: Settings, *, public: bool = False) -> S3Client:
     """An S3 client for the configured endpoint (AWS when none is set). `public=True`: for
     signing URLs that clients use, at S3_PUBLIC_ENDPOINT_URL when that is set."""
@@ -38,6 +43,7 @@ def make_s3_client(settings: Settings, *, public: bool = False) -> S3Client:
         "retries": {"max_attempts": 3, "mode": "standard"},
         "connect_timeout": 5,
         "read_timeout": 60,
+        "max_pool_connections": BUCKET_CONNECTIONS,
     }
     if endpoint:
         # S3-compatible servers want path-style URLs and reject boto3's default CRC checksums.

@@ -46,7 +46,7 @@ from chalicelib.schemas import (
     StoredPart,
     UploadFileOut,
 )
-from chalicelib.storage import Storage, error_code
+from chalicelib.storage import BUCKET_CONNECTIONS, Storage, error_code
 
 T = TypeVar("T")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -215,8 +215,9 @@ def multipart_etag(etags: Iterable[str]) -> str | None:
     return f"{combined}-{len(digests)}"
 
 
-# Requests to the bucket in flight at once (botocore pools 10 connections).
-BUCKET_CONCURRENCY = 8
+# Requests to the bucket in flight at once: one per pooled connection, so that a 20-file run
+# waits for one round trip, not three.
+BUCKET_CONCURRENCY = BUCKET_CONNECTIONS
 
 
 def in_parallel(tasks: Sequence[Callable[[], T]]) -> list[T]:

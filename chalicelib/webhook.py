@@ -23,9 +23,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib import sqs
-from chalicelib.auth import bearer_token
 from chalicelib.bucket import WEBHOOK_EVENTS
 from chalicelib.errors import Invalid, NotFound, Unauthorized
+from chalicelib.http import bearer_token
 from chalicelib.logs import logger
 from chalicelib.sqs import ObjectEvent
 from chalicelib.telemetry import metrics

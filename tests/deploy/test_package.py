@@ -31,14 +31,16 @@ EVENTS_ONLY = {
 }
 SCHEDULE_ONLY = {"chalicelib.maintenance", "chalicelib.expiry"}
 MIGRATE_ONLY = {"chalicelib.migrate", "alembic"}
+# The token check: the API's middleware and the authorizer.
+AUTH_ONLY = {"chalicelib.auth", "chalicelib.tokens"}
 # Token checks and migrations talk to the database only: no bucket, no API models (boto3 they
 # load on AWS, to read the database secret).
 DATABASE_ONLY = {"chalicelib.storage", "chalicelib.schemas", "chalicelib.limits"}
 NOT_LOADED = {
     # `GET /v1/openapi.json` alone loads chalicelib.openapi: not on the way of the others.
     "APIHandler": EVENTS_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY | {"chalicelib.openapi"},
-    "HandleBucketEvents": HTTP_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY,
-    "ExpirePendingRuns": {"chalicelib.openapi"} | MIGRATE_ONLY,
+    "HandleBucketEvents": HTTP_ONLY | AUTH_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY,
+    "ExpirePendingRuns": {"chalicelib.openapi"} | AUTH_ONLY | MIGRATE_ONLY,
     "TokenAuthorizer": HTTP_ONLY | EVENTS_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY | DATABASE_ONLY,
     "Migrate": HTTP_ONLY | EVENTS_ONLY | SCHEDULE_ONLY | DATABASE_ONLY,
 }

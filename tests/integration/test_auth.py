@@ -18,7 +18,7 @@ from chalice.test import Client, HTTPResponse
 from sqlalchemy import event, select, update
 
 import app as app_module
-from chalicelib import auth, tokens
+from chalicelib import auth, http, tokens
 from chalicelib.config import Settings, page_config
 from chalicelib.db import Database
 from chalicelib.errors import Invalid, NotFound, TokenExists, Unauthorized
@@ -181,7 +181,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(
     ],
 )
 def test_bearer_token(header: str | None, token: str | None) -> None:
-    assert auth.bearer_token(header) == token
+    assert http.bearer_token(header) == token
 
 
 @pytest.mark.parametrize(
