@@ -29,12 +29,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # A Lambda serves one request at a time: a tiny pool, checked before use because
-    # connections idle for minutes between invocations (and RDS Proxy may close them).
+    # A Lambda serves one request at a time, but the queue handler processes up to
+    # INLET_EVENT_CONCURRENCY (at most 10) records of a batch at once: two connections kept, up
+    # to ten, checked before use because connections idle for minutes between invocations (and
+    # RDS Proxy may close them).
     return create_engine(
         url,
         pool_size=2,
-        max_overflow=3,
+        max_overflow=8,
         pool_pre_ping=True,
         pool_recycle=300,
         # No server-side prepared statements (psycopg prepares a query run 5 times): Postgres
