@@ -34,7 +34,7 @@ from chalicelib.db import Database
 from chalicelib.errors import QuotaExceeded, TooLarge
 from chalicelib.logs import logger
 from chalicelib.models import File, FileStatus, Run, RunSource, RunStatus, utcnow
-from chalicelib.schemas import Limits, LimitUse
+from chalicelib.schemas import Limits, LimitUse, UploadRules
 from chalicelib.telemetry import metrics
 
 # Rates are counted over a sliding window of this length.
@@ -324,6 +324,11 @@ class Quotas:
             )
         return Limits(
             owner=owner,
+            uploads=UploadRules(
+                max_file_size=self.settings.inlet_max_file_size,
+                max_files_per_run=self.settings.inlet_max_files_per_run,
+                multipart_threshold=self.settings.inlet_multipart_threshold,
+            ),
             pending_runs=uses["pending_runs"],
             pending_bytes=uses["pending_bytes"],
             runs_per_minute=uses["runs_per_minute"],

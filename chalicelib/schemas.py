@@ -423,8 +423,21 @@ class LimitUse(Response):
     setting: str = Field(description="The variable that sets the limit")
 
 
+class UploadRules(Response):
+    """What a run may hold and how its files go up: the server's settings, the same for all."""
+
+    max_file_size: int = Field(description="Largest file, in bytes (INLET_MAX_FILE_SIZE)")
+    max_files_per_run: int = Field(description="Most files in one run (INLET_MAX_FILES_PER_RUN)")
+    multipart_threshold: int = Field(
+        description="Files larger than this upload as multipart and may declare their sha256 at "
+        "`complete`; the others go in one PUT whose URL signs the sha256 declared at creation "
+        "(INLET_MULTIPART_THRESHOLD)"
+    )
+
+
 class Limits(Response):
     owner: str | None = Field(description="Whose limits (null: authentication is off)")
+    uploads: UploadRules
     pending_runs: LimitUse
     pending_bytes: LimitUse = Field(description="Bytes declared by pending runs, not yet stored")
     runs_per_minute: LimitUse

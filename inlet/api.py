@@ -192,8 +192,15 @@ class LimitUse(TypedDict):
     setting: str
 
 
+class UploadRules(TypedDict):
+    max_file_size: int
+    max_files_per_run: int
+    multipart_threshold: int
+
+
 class Limits(TypedDict):
     owner: str | None
+    uploads: UploadRules
     pending_runs: LimitUse
     pending_bytes: LimitUse
     runs_per_minute: LimitUse

@@ -25,7 +25,7 @@ from inlet.api import (
     RunOut,
 )
 from inlet.files import Cancelled, LocalFile
-from inlet.plan import Plan, Request, hashed_first, plan_upload
+from inlet.plan import HASH_FIRST_MAX, Plan, Request, hash_first_max, plan_upload
 from inlet.progress import Bars, Quiet, Reporter
 from inlet.retry import API_RETRY, TRANSFER_RETRY, RetryPolicy
 from inlet.state import StateStore, state_dir
@@ -339,8 +339,9 @@ def cmd_upload(args: argparse.Namespace, api: ApiClient) -> int:
     files = _local_files(args.paths)
     console = Console(stderr=True)
     store = StateStore(state_dir())
-    request = Request(args.type, args.label, args.notes, files, args.resume)
-    small = sum(f.size for f in files if hashed_first(f))
+    limit = hash_first_max(api, files) if not args.resume else HASH_FIRST_MAX
+    request = Request(args.type, args.label, args.notes, files, args.resume, limit)
+    small = sum(f.size for f in files if f.size <= limit)
     with bars(console, "sha256", small, transient=True) as progress:
         plan = plan_upload(api, store, request, progress)
     if plan.resumed:
@@ -417,6 +418,10 @@ def cmd_limits(args: argparse.Namespace, api: ApiClient) -> int:
         inbox = limits["inbox_per_minute"]
         if inbox is not None:
             out(limit_line("inbox per minute", inbox))
+        rules = limits["uploads"]
+        out(f"{'largest file':<17}{human_size(rules['max_file_size'])}")
+        out(f"{'files per run':<17}{rules['max_files_per_run']}")
+        out(f"{'multipart above':<17}{human_size(rules['multipart_threshold'])}")
 
     show(args, limits, text)
     return EXIT_OK

@@ -24,15 +24,6 @@ class Plan:
     signed: dict[str, list[SignedPart]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Request:
-    run_type: str | None
-    label: str | None
-    notes: str | None
-    files: list[LocalFile]
-    resume_run: str | None = None
-
-
 # The server's default multipart threshold: a file this size or smaller goes in one PUT, whose
 # URL signs its sha256, so it is hashed before the run is created (cheap at this size). A larger
 # file is created without one and hashed while its parts are sent (inlet.upload); its sha256 is
@@ -40,8 +31,23 @@ class Request:
 HASH_FIRST_MAX = 16 * 1024 * 1024
 
 
-def hashed_first(local: LocalFile) -> bool:
-    return local.size <= HASH_FIRST_MAX
+@dataclass(frozen=True)
+class Request:
+    run_type: str | None
+    label: str | None
+    notes: str | None
+    files: list[LocalFile]
+    resume_run: str | None = None
+    hash_first_max: int = HASH_FIRST_MAX  # see hash_first_max()
+
+
+def hash_first_max(api: ApiClient, files: list[LocalFile]) -> int:
+    """Up to which size files are hashed before the run is created: the server's multipart
+    threshold (`GET /v1/limits`), asked only when a file is larger than its default; a single
+    PUT can declare its sha256 only at creation."""
+    if all(f.size <= HASH_FIRST_MAX for f in files):
+        return HASH_FIRST_MAX
+    return api.limits()["uploads"]["multipart_threshold"]
 
 
 def hash_files(files: list[LocalFile], progress: Reporter) -> list[str]:
@@ -84,7 +90,7 @@ def create_run(
     api: ApiClient, store: StateStore, request: Request, key: str, progress: Reporter
 ) -> Plan:
     assert request.run_type is not None
-    small = [f for f in request.files if hashed_first(f)]
+    small = [f for f in request.files if f.size <= request.hash_first_max]
     known = dict(zip(small, hash_files(small, progress), strict=True))
     digests = [known.get(f) for f in request.files]
     specs = []

@@ -368,6 +368,11 @@ def test_limits_say_what_is_in_use(
     empty = response.json_body
     assert empty == {
         "owner": None,
+        "uploads": {
+            "max_file_size": settings.inlet_max_file_size,
+            "max_files_per_run": settings.inlet_max_files_per_run,
+            "multipart_threshold": settings.inlet_multipart_threshold,
+        },
         "pending_runs": use(5, 0, None, "INLET_QUOTA_PENDING_RUNS"),
         "pending_bytes": use(1000, 0, None, "INLET_QUOTA_PENDING_BYTES"),
         "runs_per_minute": use(3, 0, 60, "INLET_QUOTA_RUNS_PER_MINUTE"),

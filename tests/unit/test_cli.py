@@ -658,6 +658,11 @@ def limit_use(limit: int | None, used: int, **changes: Any) -> dict[str, Any]:
 
 LIMITS = {
     "owner": "alice",
+    "uploads": {
+        "max_file_size": 50 * 2**30,
+        "max_files_per_run": 100,
+        "multipart_threshold": 16 * 2**20,
+    },
     "pending_runs": limit_use(20, 3),
     "pending_bytes": limit_use(200 * 2**30, 2**30),
     "runs_per_minute": limit_use(60, 60, window_seconds=60, retry_after=12),
@@ -675,6 +680,9 @@ def test_limits_command(
         "pending runs     3 of 20, 17 left",
         "pending bytes    1.0 GiB of 200.0 GiB, 199.0 GiB left",
         "runs per minute  60 of 60, none left: one frees up in 12 s",
+        "largest file     50.0 GiB",
+        "files per run    100",
+        "multipart above  16.0 MiB",
     ]
     unlimited = LIMITS | {
         "owner": None,
@@ -744,6 +752,7 @@ RESPONSES = [
     inlet.api.ErrorDetail,
     inlet.api.Health,
     inlet.api.Limits,
+    inlet.api.UploadRules,
     inlet.api.LimitUse,
 ]
 TYPED = {typed.__name__: typed for typed in [*RESPONSES, inlet.api.FileSpec]}
@@ -986,8 +995,9 @@ class FakeInlet(InterceptingAdapter):
     16 MiB go multipart in 16 MiB parts. Records the create and complete bodies; `on_part` runs
     before a part is stored; `verdict` is the status the run ends in."""
 
-    def __init__(self, verdict: str = "stored") -> None:
+    def __init__(self, verdict: str = "stored", threshold: int = 16 * MiB) -> None:
         super().__init__()
+        self.threshold = threshold  # the server's INLET_MULTIPART_THRESHOLD
         self.created: list[dict[str, Any]] = []
         self.completed: list[dict[str, Any]] = []
         self.on_part: Any = lambda number: None
@@ -1002,6 +1012,10 @@ class FakeInlet(InterceptingAdapter):
                 pass
             return canned(request, 200, headers={"ETag": f'"{len(self.completed)}"'})
         body = json.loads(request.body or b"null")
+        if url.endswith("/v1/limits"):
+            rules = {"max_file_size": 2**40, "max_files_per_run": 100}
+            limits = {"uploads": rules | {"multipart_threshold": self.threshold}}
+            return canned(request, 200, json.dumps(limits).encode())
         if request.method == "POST" and url.endswith("/v1/uploads"):
             self.created.append(body)
             return canned(request, 201, json.dumps(self.run(body["files"])).encode())
@@ -1014,7 +1028,7 @@ class FakeInlet(InterceptingAdapter):
         expires = (datetime.now(UTC) + timedelta(minutes=15)).isoformat()
         files = []
         for index, spec in enumerate(specs):
-            if spec["size"] > 16 * MiB:
+            if spec["size"] > self.threshold:
                 count = -(-spec["size"] // (16 * MiB))
                 parts = [
                     {"part_number": n, "url": f"http://bucket.invalid/k{index}?partNumber={n}"}
@@ -1073,6 +1087,19 @@ def test_a_multipart_file_is_created_without_sha256_and_declares_it_at_complete(
     [complete] = adapter.completed
     assert complete["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
     assert [p["part_number"] for p in complete["parts"]] == [1, 2, 3]
+
+
+def test_a_file_the_server_takes_in_one_put_is_hashed_first(
+    fake_inlet: tuple[FakeInlet, Path, Path],
+) -> None:
+    """A server whose multipart threshold is above 40 MiB (`GET /v1/limits`) takes the big file
+    in one PUT, whose URL signs the sha256 declared at creation: it is hashed first."""
+    adapter, big, _ = fake_inlet
+    adapter.threshold = 64 * MiB
+    assert upload(big) == 0
+    [created] = adapter.created
+    assert created["files"][0]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert adapter.completed == []
 
 
 def test_a_file_changed_while_uploading_ends_in_a_clear_failure(

@@ -1119,6 +1119,7 @@ export interface components {
              * @description Whose limits (null: authentication is off)
              */
             owner: string | null;
+            uploads: components["schemas"]["UploadRules"];
             pending_runs: components["schemas"]["LimitUse"];
             /** @description Bytes declared by pending runs, not yet stored */
             pending_bytes: components["schemas"]["LimitUse"];
@@ -1344,6 +1345,27 @@ export interface components {
             error: components["schemas"]["ErrorInfo"] | null;
             /** Upload */
             upload: components["schemas"]["SingleUpload"] | components["schemas"]["MultipartUpload"];
+        };
+        /**
+         * UploadRules
+         * @description What a run may hold and how its files go up: the server's settings, the same for all.
+         */
+        UploadRules: {
+            /**
+             * Max File Size
+             * @description Largest file, in bytes (INLET_MAX_FILE_SIZE)
+             */
+            max_file_size: number;
+            /**
+             * Max Files Per Run
+             * @description Most files in one run (INLET_MAX_FILES_PER_RUN)
+             */
+            max_files_per_run: number;
+            /**
+             * Multipart Threshold
+             * @description Files larger than this upload as multipart and may declare their sha256 at `complete`; the others go in one PUT whose URL signs the sha256 declared at creation (INLET_MULTIPART_THRESHOLD)
+             */
+            multipart_threshold: number;
         };
     };
     responses: never;
