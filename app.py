@@ -1,7 +1,7 @@
 """Inlet's Lambda entry points: wiring only. Each view parses its input and makes one call into
 the services (`chalicelib.service.Inlet`), built once per process.
 
-All five functions load this module, so it imports only what wiring needs; a view imports what
+All six functions load this module, so it imports only what wiring needs; a view imports what
 only it uses, and `Inlet` builds each service on first use. On Lambda, the end of this module
 imports what the running function's first invocation uses, and nothing else (ADR 006;
 tests/deploy/test_package.py holds the lists).
@@ -50,6 +50,8 @@ BROWSER_ROUTES = (
     "/v1/uploads/{run_id}/files/{file_id}/complete",
     "/v1/runs",
     "/v1/runs/{run_id}",
+    "/v1/runs/{run_id}/files/{file_id}/download",
+    "/v1/runs/{run_id}/files/{file_id}/manifest",
     "/v1/limits",
 )
 
@@ -128,7 +130,9 @@ def create_upload() -> Response:
 @app.route("/v1/uploads/{run_id}", methods=["DELETE"])
 @api_view
 def cancel_upload(run_id: str) -> Response:
-    return json_response(inlet().uploads.cancel(run_id, owner()))
+    cancelled = inlet().uploads.cancel(run_id, owner())
+    inlet().publish_events()
+    return json_response(cancelled)
 
 
 @app.route("/v1/uploads/{run_id}/files/{file_id}/parts", methods=["POST"], content_types=ANY_BODY)
@@ -166,7 +170,21 @@ def list_runs() -> Response:
 @app.route("/v1/runs/{run_id}")
 @api_view
 def get_run(run_id: str) -> Response:
-    return json_response(inlet().runs.get(run_id, owner()))
+    """With `?wait=SECONDS`, answers as soon as the run leaves `pending` (long-poll)."""
+    return json_response(inlet().runs.get(run_id, owner(), request().query_params))
+
+
+@app.route("/v1/runs/{run_id}/files/{file_id}/download")
+@api_view
+def download_file(run_id: str, file_id: str) -> Response:
+    return json_response(inlet().downloads.link(run_id, file_id, owner()))
+
+
+@app.route("/v1/runs/{run_id}/files/{file_id}/manifest")
+@api_view
+def get_manifest(run_id: str, file_id: str) -> Response:
+    manifest = inlet().processing.manifest(run_id, file_id, request().query_params, owner())
+    return json_response(manifest)
 
 
 @app.route("/v1/limits")
@@ -196,14 +214,27 @@ def receive_bucket_events() -> Response:
     notification = parse_body(
         request(), webhook.BucketNotification, settings().inlet_max_body_bytes
     )
-    return json_response(inlet().events.from_webhook(notification))
+    result = inlet().events.from_webhook(notification)
+    inlet().publish_events()
+    return json_response(result)
 
 
 # The queue name is read when Chalice packages the app (it wires the event source mapping).
 @app.on_sqs_message(queue=settings().inlet_events_queue, batch_size=10)
 def handle_bucket_events(event: SQSEvent) -> dict[str, Any]:
-    """Bucket notifications via SQS; failed records are reported so only they are retried."""
-    return dict(inlet().events.from_queue(event.to_dict()))
+    """Bucket notifications via SQS; failed records are reported so only they are retried.
+    Then the run events they committed are published (the scheduled job retries the rest)."""
+    result = dict(inlet().events.from_queue(event.to_dict()))
+    inlet().publish_events()
+    return result
+
+
+# Each stored run's event is sent to this queue (chalicelib/outbox.py); its processors read the
+# run's files (archives: their manifest). One record at a time: an archive can take minutes.
+@app.on_sqs_message(queue=settings().inlet_processing_queue, batch_size=1)
+def process_stored_runs(event: SQSEvent) -> dict[str, Any]:
+    """Run events of stored runs; a failed record is reported so only it is retried."""
+    return dict(inlet().processing.from_queue(event.to_dict()))
 
 
 # The scheduled job (docs/events.md): lost events, expiry, orphaned objects. Its name predates
@@ -259,7 +290,13 @@ FIRST_IMPORTS = {
         S3_CLIENT,
     ),
     "app.token_authorizer": ("chalicelib.auth",),
-    "app.handle_bucket_events": ("chalicelib.events", "chalicelib.telemetry", S3_CLIENT),
+    "app.handle_bucket_events": (
+        "chalicelib.events",
+        "chalicelib.outbox",
+        "chalicelib.telemetry",
+        S3_CLIENT,
+    ),
+    "app.process_stored_runs": ("chalicelib.processing", "chalicelib.telemetry", S3_CLIENT),
     "app.expire_pending_runs": ("chalicelib.maintenance", "chalicelib.telemetry", S3_CLIENT),
     "app.migrate_database": ("chalicelib.migrate",),
 }

@@ -98,17 +98,40 @@ class Settings(BaseModel):
     inlet_quota_pending_bytes: Annotated[int, Field(ge=0)] = 200 * GiB
     inlet_quota_runs_per_minute: Annotated[int, Field(ge=0)] = 60
     inlet_quota_inbox_per_minute: Annotated[int, Field(ge=0)] = 120
+    # Getting files out (docs/contract.md): a download URL lives this long; `GET /v1/runs/{id}
+    # ?wait=` holds a request at most this long (under API Gateway's 29 s).
+    inlet_download_ttl: Annotated[int, Field(ge=10, le=3600)] = 300
+    inlet_max_wait_seconds: Annotated[int, Field(ge=0, le=25)] = 20
+    # Run events out (docs/consumers.md): the EventBridge bus to publish to (set by the CDK app),
+    # URLs that get each event as a signed webhook, the secret that signs them (or a file that
+    # holds it), and how often a delivery is tried before it goes to the dead letters.
+    inlet_event_bus: str | None = None
+    inlet_event_webhooks: tuple[str, ...] = ()
+    inlet_event_signing_secret: SecretStr | None = None
+    inlet_event_signing_secret_file: str | None = None
+    inlet_event_max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    # Processing of stored files (chalicelib/processing.py): `queue` sends each stored run's
+    # event to the processing queue, `off` processes nothing (a stack without SQS: MinIO's); the
+    # queue; and what an archive's manifest may hold before it is refused as a bomb.
+    inlet_processing: Literal["queue", "off"] = "queue"
+    inlet_processing_queue: Annotated[str, Field(min_length=1, max_length=80)] = "inlet-processing"
+    inlet_archive_max_entries: Annotated[int, Field(ge=1)] = 100_000
+    inlet_archive_max_bytes: Annotated[int, Field(ge=1)] = 64 * GiB
+    inlet_archive_max_ratio: Annotated[int, Field(ge=1)] = 200
 
     @model_validator(mode="before")
     @classmethod
-    def _read_secret_file(cls, values: Any) -> Any:
-        path = values.get("inlet_webhook_secret_file") if isinstance(values, dict) else None
-        if path and not values.get("inlet_webhook_secret"):
-            try:
-                secret = Path(path).read_text().strip()
-            except OSError as exc:
-                raise ValueError(f"INLET_WEBHOOK_SECRET_FILE cannot be read: {exc}") from None
-            values = values | {"inlet_webhook_secret": secret}
+    def _read_secret_files(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        for name in ("inlet_webhook_secret", "inlet_event_signing_secret"):
+            path = values.get(f"{name}_file")
+            if path and not values.get(name):
+                try:
+                    secret = Path(path).read_text().strip()
+                except OSError as exc:
+                    raise ValueError(f"{name.upper()}_FILE cannot be read: {exc}") from None
+                values = values | {name: secret}
         return values
 
     @model_validator(mode="after")
@@ -122,6 +145,16 @@ class Settings(BaseModel):
         secret = self.inlet_webhook_secret
         if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"INLET_WEBHOOK_SECRET needs {MIN_SECRET_LENGTH} characters or more")
+        signing = self.inlet_event_signing_secret
+        if self.inlet_event_webhooks and signing is None:
+            raise ValueError("INLET_EVENT_WEBHOOKS needs INLET_EVENT_SIGNING_SECRET")
+        if signing is not None and len(signing.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"INLET_EVENT_SIGNING_SECRET needs {MIN_SECRET_LENGTH} characters or more"
+            )
+        for url in self.inlet_event_webhooks:
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"INLET_EVENT_WEBHOOKS: {url!r} is not an http(s) URL")
         if self.inlet_authorizer == "gateway" and self.inlet_auth == "off":
             raise ValueError("INLET_AUTHORIZER=gateway needs INLET_AUTH=required")
         if self.inlet_max_file_size > MAX_PARTS * MAX_PART_SIZE:

@@ -34,6 +34,10 @@ class NotFound(ApiError):
     status, code = 404, "not_found"
 
 
+class NoManifest(NotFound):
+    code = "no_manifest"
+
+
 class Conflict(ApiError):
     """The run or file is in a state that refuses this; each case has a code of its own."""
 
@@ -62,6 +66,18 @@ class ObjectExists(Conflict):
 
 class ChecksumConflict(Conflict):
     code = "checksum_conflict"
+
+
+class FilePending(Conflict):
+    code = "file_pending"
+
+
+class FileFailed(Conflict):
+    code = "file_failed"
+
+
+class FileLost(Conflict):
+    code = "file_lost"
 
 
 class TokenExists(Conflict):
@@ -113,6 +129,10 @@ ERROR_CODES: dict[str, str] = {
     "object_exists": "409: an object is at the file's key already; the bucket keeps it",
     "checksum_conflict": "409: the sha256 given at complete differs from the one the file"
     " declared; nothing was changed",
+    "file_pending": "409: the file is not stored yet; nothing to download",
+    "file_failed": "409: the file failed verification; it cannot be downloaded",
+    "file_lost": "409: the file's recorded version is no longer in the bucket",
+    "no_manifest": "404: the file is not an archive; it has no manifest",
     "token_exists": "409: an API token with this name exists already",
     "too_large": "413: a file, the file count or the body is over the configured limit",
     "unsupported_media_type": "415: the body is not declared Content-Type: application/json",

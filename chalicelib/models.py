@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
@@ -47,6 +49,26 @@ class IncidentKind(enum.StrEnum):
     OVERWRITTEN = "overwritten"  # another version was written over the key
     DELETED = "deleted"  # a delete marker was placed on the key
     VERSION_LOST = "version_lost"  # the recorded version itself is gone
+
+
+class RunEventType(enum.StrEnum):
+    """What a run event tells consumers (docs/consumers.md)."""
+
+    STORED = "run.stored"
+    FAILED = "run.failed"
+    CANCELLED = "run.cancelled"
+    EXPIRED = "run.expired"
+    INCIDENT = "run.incident"  # an integrity incident at one of a stored run's keys
+
+
+class ProcessingStatus(enum.StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+
+
+class EntryKind(enum.StrEnum):
+    FILE = "file"
+    DIR = "dir"
 
 
 class RunSource(enum.StrEnum):
@@ -251,3 +273,107 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RunEvent(Base):
+    """The outbox: a run event, written in the transaction that changed the run, so it exists
+    exactly when the change does; published after commit by whoever drains the outbox
+    (chalicelib/outbox.py). `id` is the event id consumers deduplicate on."""
+
+    __tablename__ = "run_events"
+    __table_args__ = (
+        CheckConstraint(_in("type", RunEventType), name="type"),
+        Index("ix_run_events_run_occurred", "run_id", "occurred_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("ingestion_runs.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The whole event as published (schemas.RunEventOut), frozen when it happened.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EventDelivery(Base):
+    """One event on its way to one destination (`eventbridge`, `processing`, `webhook:<url>`):
+    retried with back-off until delivered, or moved to `dead_letters` after the last attempt."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (
+        # The drain's question: what is due and not delivered yet.
+        Index(
+            "ix_event_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("run_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    destination: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A drain claims a delivery until then, so two drains never send it at once.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    """A delivery that failed its last attempt; `replay` puts it back in `event_deliveries`."""
+
+    __tablename__ = "dead_letters"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("run_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    destination: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    died_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessingResult(Base):
+    """What a processor (chalicelib/processing.py) made of a stored file: once per file and
+    processor. A failure here never changes the file's own status."""
+
+    __tablename__ = "processing_results"
+    __table_args__ = (
+        CheckConstraint(_in("status", ProcessingStatus), name="status"),
+        Index("ix_processing_results_run_id", "run_id"),
+    )
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    processor: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("ingestion_runs.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    # The processor's own summary (the manifest's format and counts).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ManifestEntry(Base):
+    """One entry of an archive's manifest, in archive order (`seq`)."""
+
+    __tablename__ = "manifest_entries"
+    __table_args__ = (CheckConstraint(_in("kind", EntryKind), name="kind"),)
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(8))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))

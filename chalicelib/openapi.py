@@ -16,9 +16,10 @@ REF = "#/components/schemas/{model}"
 ERRORS = {
     "400": "Body is not a JSON object",
     "401": "Missing or wrong bearer token",
-    "404": "No such run or file",
+    "404": "No such run or file (`not_found`), or no manifest for it (`no_manifest`)",
     "409": "The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`,"
-    " `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md)",
+    " `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`,"
+    " `file_failed`, `file_lost` (docs/contract.md)",
     "413": "File, file count or body over the configured limit",
     "415": "The body is not declared `Content-Type: application/json` (`unsupported_media_type`)",
     "422": "Well-formed but invalid request",
@@ -44,6 +45,15 @@ FILE_ID = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "format": "uuid"},
+}
+
+WAIT = {
+    "name": "wait",
+    "in": "query",
+    "description": "Seconds to wait for the run to leave `pending` (at most"
+    " INLET_MAX_WAIT_SECONDS, 20 by default); it answers as soon as it does, or when the time is"
+    " up with the run still pending. 0 or absent: at once.",
+    "schema": {"type": "integer", "minimum": 0, "maximum": 25, "default": 0},
 }
 
 
@@ -135,6 +145,14 @@ def document() -> dict[str, Any]:
             "schema": {"type": "string", "maxLength": 200, "pattern": "^$|^.{3,}$"},
         },
     ]
+    manifest_params = [
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
+        },
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ]
     parts = "/v1/uploads/{run_id}/files/{file_id}/parts"
     paths: dict[str, Any] = {
         "/health": {
@@ -203,7 +221,28 @@ def document() -> dict[str, Any]:
             )
         },
         "/v1/runs/{run_id}": {
-            "get": _operation("A run with its files", s.RunDetail, params=[RUN_ID])
+            "get": _operation(
+                "A run with its files; with `wait`, as soon as it leaves `pending`",
+                s.RunDetail,
+                params=[RUN_ID, WAIT],
+                errors=("401", "404", "422", "503"),
+            )
+        },
+        "/v1/runs/{run_id}/files/{file_id}/download": {
+            "get": _operation(
+                "A short-lived presigned GET of a stored file's recorded version",
+                s.Download,
+                params=[RUN_ID, FILE_ID],
+                errors=("401", "404", "409", "503"),
+            )
+        },
+        "/v1/runs/{run_id}/files/{file_id}/manifest": {
+            "get": _operation(
+                "An archive's manifest (its entries, paged), as the manifest processor read it",
+                s.Manifest,
+                params=[RUN_ID, FILE_ID, *manifest_params],
+                errors=("401", "404", "422", "503"),
+            )
         },
         "/v1/limits": {
             "get": _operation(
@@ -236,6 +275,9 @@ def document() -> dict[str, Any]:
         s.RunPage,
         s.RunDetail,
         s.Limits,
+        s.Download,
+        s.Manifest,
+        s.RunEvent,
         s.ErrorResponse,
         webhook.BucketNotification,
         webhook.BucketEventsResult,
@@ -255,6 +297,19 @@ def document() -> dict[str, Any]:
             "description": "File ingestion: presigned uploads straight to the bucket, as runs.",
         },
         "paths": paths,
+        # What Inlet sends to each INLET_EVENT_WEBHOOKS URL (docs/consumers.md).
+        "webhooks": {
+            "runEvent": {
+                "post": {
+                    "summary": "A run event, signed (header `Inlet-Signature`)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(s.RunEvent)}},
+                    },
+                    "responses": {"2XX": {"description": "Received; any other answer is retried"}},
+                }
+            }
+        },
         "components": {
             "schemas": schemas,
             "securitySchemes": SECURITY_SCHEMES,

@@ -384,6 +384,91 @@ class RunDetail(RunOut):
     )
 
 
+# --- getting data out (docs/contract.md "Downloads", "Manifests"; docs/consumers.md) ---------
+
+
+class Download(Response):
+    """A short-lived presigned GET of exactly the recorded version of a stored file."""
+
+    url: str = Field(
+        description="GET it within `expires_at`; the response is the file as an attachment"
+        " under its original name"
+    )
+    expires_at: datetime
+    name: str
+    version_id: str | None = Field(
+        description="The version the URL reads; null on a store without versioning"
+    )
+    sha256: str = Field(description="The sha256 the bucket event handler verified")
+    size_bytes: int
+
+
+class ManifestEntry(Response):
+    path: str = Field(description="The entry's path inside the archive, `/`-separated")
+    kind: Literal["file", "dir"]
+    size_bytes: int
+    sha256: str | None = Field(description="Of the entry's bytes; null for a directory")
+
+
+class Manifest(Response):
+    """What an archive holds, as the `manifest` processor read it from the bucket."""
+
+    file_id: UUID
+    status: Literal["pending", "done", "failed"] = Field(
+        description="`pending`: not processed yet; `done`: every entry is listed; `failed`:"
+        " the archive was refused or unreadable (`error` says why and names the entry). The"
+        " file's own status is never changed by processing"
+    )
+    format: Literal["tar", "tar.gz", "zip"]
+    entry_count: int | None = Field(description="Entries (files and directories); null unless done")
+    file_count: int | None
+    dir_count: int | None
+    total_bytes: int | None = Field(description="The entries' sizes added up, unpacked")
+    processed_at: datetime | None
+    error: ErrorInfo | None
+    entries: list[ManifestEntry] = Field(description="A page of entries, in archive order")
+    next_cursor: str | None
+
+
+class EventFile(Response):
+    id: UUID
+    name: str
+    key: str
+    version_id: str | None
+    size_bytes: int
+    sha256: str | None
+    status: Literal["pending", "stored", "failed", "lost"]
+    error: ErrorInfo | None
+
+
+class EventRun(Response):
+    id: UUID
+    type: str
+    label: str | None
+    status: Literal["pending", "stored", "failed", "cancelled", "expired"]
+    source: Literal["api", "bucket"]
+    owner: str | None
+    created_at: datetime
+    stored_at: datetime | None
+    error: ErrorInfo | None
+
+
+class RunEvent(Response):
+    """A run event as published (EventBridge `detail`, a webhook's body); docs/consumers.md."""
+
+    id: UUID = Field(description="Unique per event: deduplicate on it (delivery is at least once)")
+    type: Literal["run.stored", "run.failed", "run.cancelled", "run.expired", "run.incident"]
+    occurred_at: datetime
+    run: EventRun
+    file_count: int = Field(description="The run's files, all of them")
+    files: list[EventFile] = Field(
+        description="The run's files in upload order, at most the first 100 (an EventBridge"
+        " event holds 256 KiB): when `files_truncated`, read the rest from `GET /v1/runs/{id}`"
+    )
+    files_truncated: bool
+    incident: Incident | None = Field(description="For `run.incident`: what happened; else null")
+
+
 class Health(Response):
     status: Literal["ok", "error"]
     checks: dict[str, str]

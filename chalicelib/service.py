@@ -19,9 +19,12 @@ from chalicelib.config import Settings
 from chalicelib.db import Database
 
 if TYPE_CHECKING:
+    from chalicelib.downloads import Downloads
     from chalicelib.events import BucketEvents
     from chalicelib.limits import Quotas
     from chalicelib.maintenance import ScheduleReport
+    from chalicelib.outbox import Outbox
+    from chalicelib.processing import Processing
     from chalicelib.runs import Runs
     from chalicelib.schemas import Health
     from chalicelib.storage import Storage
@@ -56,7 +59,7 @@ class Inlet:
     def runs(self) -> Runs:
         from chalicelib.runs import Runs
 
-        return Runs(self.db)
+        return Runs(self.db, self.settings.inlet_max_wait_seconds)
 
     @cached_property
     def events(self) -> BucketEvents:
@@ -69,6 +72,29 @@ class Inlet:
         from chalicelib.limits import Quotas
 
         return Quotas(self.db, self.settings)
+
+    @cached_property
+    def downloads(self) -> Downloads:
+        from chalicelib.downloads import Downloads
+
+        return Downloads(self.db, self.storage, self.settings)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from chalicelib.outbox import Outbox
+
+        return Outbox.from_settings(self.db, self.settings)
+
+    @cached_property
+    def processing(self) -> Processing:
+        from chalicelib.processing import Processing
+
+        return Processing(self.db, self.storage, self.settings)
+
+    def publish_events(self) -> None:
+        """Publish the run events committed so far (chalicelib/outbox.py): called after the work
+        that wrote them; what fails or is left is retried by the next drain."""
+        self.outbox.drain()
 
     def health(self) -> Health:
         from chalicelib import health
@@ -87,7 +113,13 @@ class Inlet:
         if budget is None:
             budget = maintenance.DEFAULT_BUDGET_SECONDS
         return maintenance.run_schedule(
-            self.db, self.storage, self.events, self.settings, now, budget=budget
+            self.db,
+            self.storage,
+            self.events,
+            self.settings,
+            now,
+            budget=budget,
+            outbox=self.outbox,
         )
 
 

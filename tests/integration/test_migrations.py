@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -31,7 +31,7 @@ TABLES = set(Base.metadata.tables)
 
 Row = dict[str, object]
 # What the database must hold: table -> row id -> column -> value, for the columns it has now.
-State = dict[str, dict[uuid.UUID, Row]]
+State = dict[str, dict[object, Row]]
 
 
 def linear_revisions() -> list[str]:
@@ -159,6 +159,58 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "message": "the recorded bytes are no longer in the bucket",
             },
         ],
+        "run_events": [
+            {
+                "id": (event := uuid.uuid4()),
+                "run_id": parent,
+                "type": "run.stored",
+                "occurred_at": T1,
+                "payload": {"id": str(event), "type": "run.stored", "files": [{"name": "é 🎉"}]},
+            }
+        ],
+        "event_deliveries": [
+            {
+                "event_id": event,
+                "destination": "webhook:https://example.com/hooks/inlet",
+                "attempts": 2,
+                "next_attempt_at": T1,
+                "claimed_until": T1,
+                "delivered_at": T1,
+                "last_error": "HTTP 503",
+            }
+        ],
+        "dead_letters": [
+            {
+                "event_id": event,
+                "destination": "eventbridge",
+                "attempts": 12,
+                "last_error": "AccessDenied",
+                "died_at": T1,
+            }
+        ],
+        "processing_results": [
+            {
+                "file_id": stored_file,
+                "processor": "manifest",
+                "run_id": parent,
+                "status": "failed",
+                "summary": {"format": "zip", "entries": 3},
+                "error_code": "path_traversal",
+                "error_message": "entry ../etc/passwd leaves the archive",
+                "started_at": T0,
+                "finished_at": T1,
+            }
+        ],
+        "manifest_entries": [
+            {
+                "file_id": stored_file,
+                "seq": 0,
+                "path": "etc/nginx/nginx.conf",
+                "kind": "file",
+                "size_bytes": 1234,
+                "sha256": "b" * 64,
+            }
+        ],
         "api_tokens": [
             {
                 "id": uuid.uuid4(),
@@ -188,6 +240,8 @@ def sql_type(value: object) -> TypeEngine[Any]:
         return sa.Uuid()
     if isinstance(value, datetime):
         return sa.DateTime(timezone=True)
+    if isinstance(value, dict):
+        return sa.JSON()
     if isinstance(value, int):
         return sa.BigInteger()
     assert isinstance(value, str), value
@@ -201,6 +255,19 @@ COLUMN_TYPES = {
     }
     for table, rows in sample_rows("types").items()
 }
+
+
+# Rows are told apart by their primary key: `id`, or these columns.
+PRIMARY_KEYS = {
+    "event_deliveries": ("event_id", "destination"),
+    "dead_letters": ("event_id", "destination"),
+    "processing_results": ("file_id", "processor"),
+    "manifest_entries": ("file_id", "seq"),
+}
+
+
+def row_key(table: str, row: Mapping[Any, Any]) -> object:
+    return tuple(row[column] for column in PRIMARY_KEYS.get(table, ("id",)))
 
 
 def typed_table(name: str, columns: Iterable[str]) -> sa.TableClause:
@@ -239,9 +306,7 @@ def seed(engine: Engine, state: State, tag: str) -> None:
                     column: value for column, value in row.items() if column in tables_now[table]
                 }
                 conn.execute(sa.insert(typed_table(table, kept)).values(kept))
-                key = row["id"]
-                assert isinstance(key, uuid.UUID)
-                state.setdefault(table, {})[key] = kept
+                state.setdefault(table, {})[row_key(table, row)] = kept
 
 
 def check(engine: Engine, state: State, step: str) -> None:
@@ -257,7 +322,7 @@ def check(engine: Engine, state: State, step: str) -> None:
             unknown = columns - set(COLUMN_TYPES.get(table, {}))
             assert not unknown, f"sample_rows lacks {table} columns {sorted(unknown)}: add them"
             query = sa.select(typed_table(table, sorted(columns)))
-            found = {row["id"]: dict(row) for row in conn.execute(query).mappings()}
+            found = {row_key(table, row): dict(row) for row in conn.execute(query).mappings()}
             expected = state.setdefault(table, {})
             lost, gained = expected.keys() - found.keys(), found.keys() - expected.keys()
             assert not lost, f"after {step}, {table} lost {len(lost)} of its {len(expected)} rows"

@@ -238,7 +238,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description No such run or file */
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -247,7 +247,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -310,7 +310,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description No such run or file */
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -319,7 +319,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -384,7 +384,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description No such run or file */
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -393,7 +393,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -499,7 +499,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description No such run or file */
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -508,7 +508,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -638,10 +638,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A run with its files */
+        /** A run with its files; with `wait`, as soon as it leaves `pending` */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Seconds to wait for the run to leave `pending` (at most INLET_MAX_WAIT_SECONDS, 20 by default); it answers as soon as it does, or when the time is up with the run still pending. 0 or absent: at once. */
+                    wait?: number;
+                };
                 header?: never;
                 path: {
                     run_id: string;
@@ -668,8 +671,170 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description No such run or file */
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Well-formed but invalid request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Database or bucket unreachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{run_id}/files/{file_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short-lived presigned GET of a stored file's recorded version */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    run_id: string;
+                    file_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Download"];
+                    };
+                };
+                /** @description Missing or wrong bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Database or bucket unreachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{run_id}/files/{file_id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An archive's manifest (its entries, paged), as the manifest processor read it */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    file_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Manifest"];
+                    };
+                };
+                /** @description Missing or wrong bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Well-formed but invalid request */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -800,7 +965,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description No such run or file */
+                /** @description No such run or file (`not_found`), or no manifest for it (`no_manifest`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -854,7 +1019,46 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    runEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A run event, signed (header `Inlet-Signature`) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RunEvent"];
+                };
+            };
+            responses: {
+                /** @description Received; any other answer is retried */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** BucketEventsResult */
@@ -932,6 +1136,36 @@ export interface components {
             /** Files */
             files: components["schemas"]["UploadFileOut"][];
         };
+        /**
+         * Download
+         * @description A short-lived presigned GET of exactly the recorded version of a stored file.
+         */
+        Download: {
+            /**
+             * Url
+             * @description GET it within `expires_at`; the response is the file as an attachment under its original name
+             */
+            url: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Name */
+            name: string;
+            /**
+             * Version Id
+             * @description The version the URL reads; null on a store without versioning
+             */
+            version_id: string | null;
+            /**
+             * Sha256
+             * @description The sha256 the bucket event handler verified
+             */
+            sha256: string;
+            /** Size Bytes */
+            size_bytes: number;
+        };
         /** ErrorBody */
         ErrorBody: {
             /**
@@ -939,7 +1173,7 @@ export interface components {
              * @description What went wrong, for programs to branch on (docs/contract.md)
              * @enum {string}
              */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "checksum_conflict" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "checksum_conflict" | "file_pending" | "file_failed" | "file_lost" | "no_manifest" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
             /** Message */
             message: string;
             /**
@@ -968,6 +1202,62 @@ export interface components {
         /** ErrorResponse */
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** EventFile */
+        EventFile: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Key */
+            key: string;
+            /** Version Id */
+            version_id: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Sha256 */
+            sha256: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "stored" | "failed" | "lost";
+            error: components["schemas"]["ErrorInfo"] | null;
+        };
+        /** EventRun */
+        EventRun: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Type */
+            type: string;
+            /** Label */
+            label: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "stored" | "failed" | "cancelled" | "expired";
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "api" | "bucket";
+            /** Owner */
+            owner: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Stored At */
+            stored_at: string | null;
+            error: components["schemas"]["ErrorInfo"] | null;
         };
         /** FileOut */
         FileOut: {
@@ -1132,6 +1422,72 @@ export interface components {
             /** Parts */
             parts: components["schemas"]["StoredPart"][];
         };
+        /**
+         * Manifest
+         * @description What an archive holds, as the `manifest` processor read it from the bucket.
+         */
+        Manifest: {
+            /**
+             * File Id
+             * Format: uuid
+             */
+            file_id: string;
+            /**
+             * Status
+             * @description `pending`: not processed yet; `done`: every entry is listed; `failed`: the archive was refused or unreadable (`error` says why and names the entry). The file's own status is never changed by processing
+             * @enum {string}
+             */
+            status: "pending" | "done" | "failed";
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "tar" | "tar.gz" | "zip";
+            /**
+             * Entry Count
+             * @description Entries (files and directories); null unless done
+             */
+            entry_count: number | null;
+            /** File Count */
+            file_count: number | null;
+            /** Dir Count */
+            dir_count: number | null;
+            /**
+             * Total Bytes
+             * @description The entries' sizes added up, unpacked
+             */
+            total_bytes: number | null;
+            /** Processed At */
+            processed_at: string | null;
+            error: components["schemas"]["ErrorInfo"] | null;
+            /**
+             * Entries
+             * @description A page of entries, in archive order
+             */
+            entries: components["schemas"]["ManifestEntry"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** ManifestEntry */
+        ManifestEntry: {
+            /**
+             * Path
+             * @description The entry's path inside the archive, `/`-separated
+             */
+            path: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "file" | "dir";
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Sha256
+             * @description Of the entry's bytes; null for a directory
+             */
+            sha256: string | null;
+        };
         /** MultipartUpload */
         MultipartUpload: {
             /**
@@ -1203,6 +1559,43 @@ export interface components {
              * @description Integrity incidents, oldest first
              */
             incidents?: components["schemas"]["Incident"][];
+        };
+        /**
+         * RunEvent
+         * @description A run event as published (EventBridge `detail`, a webhook's body); docs/consumers.md.
+         */
+        RunEvent: {
+            /**
+             * Id
+             * Format: uuid
+             * @description Unique per event: deduplicate on it (delivery is at least once)
+             */
+            id: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "run.stored" | "run.failed" | "run.cancelled" | "run.expired" | "run.incident";
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            run: components["schemas"]["EventRun"];
+            /**
+             * File Count
+             * @description The run's files, all of them
+             */
+            file_count: number;
+            /**
+             * Files
+             * @description The run's files in upload order, at most the first 100 (an EventBridge event holds 256 KiB): when `files_truncated`, read the rest from `GET /v1/runs/{id}`
+             */
+            files: components["schemas"]["EventFile"][];
+            /** Files Truncated */
+            files_truncated: boolean;
+            /** @description For `run.incident`: what happened; else null */
+            incident: components["schemas"]["Incident"] | null;
         };
         /** RunOut */
         RunOut: {
