@@ -1,9 +1,11 @@
-"""Reading runs: newest-first keyset pagination with filters, and run detail."""
+"""Reading runs: newest-first keyset pagination with filters, and run detail (at once, or as
+soon as the run leaves `pending`: `?wait=`)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,12 @@ MAX_PAGE = 200
 # `q=` matches labels by trigrams on Postgres (ix_ingestion_runs_label_trgm): a shorter term has
 # none, and would scan every run. Labels are at most 200 characters.
 MIN_QUERY, MAX_QUERY = 3, 200
+# `GET /v1/runs/{id}?wait=`: API Gateway ends a request after 29 s, so a longer wait is refused
+# (422), whatever the deployment allows; INLET_MAX_WAIT_SECONDS then cuts what is asked to what
+# it allows. A waiting request reads the run's status this often: the answer comes within one
+# interval and one read of the change.
+MAX_WAIT = 25
+POLL_SECONDS = 0.05
 
 
 def _error(code: str | None, message: str | None) -> ErrorInfo | None:
@@ -192,11 +200,24 @@ def totals(session: Session, run_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tu
     return {run_id: (int(count), int(size)) for run_id, count, size in rows}
 
 
+def wait_seconds(query: Mapping[str, str] | None) -> int:
+    """How long `GET /v1/runs/{id}` may wait for the run to leave `pending` (`?wait=`, 0 to
+    MAX_WAIT seconds; 0 when absent)."""
+    query = query or {}
+    unknown = sorted(set(query) - {"wait"})
+    if unknown:
+        raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}")
+    return query_int(query, "wait", 0, 0, MAX_WAIT)
+
+
 class Runs:
     """What the API tells about runs: pages of them, and one with its files."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, max_wait_seconds: int = 0) -> None:
+        """`max_wait_seconds`: the longest `get` holds a request (INLET_MAX_WAIT_SECONDS); a
+        longer `?wait=` is cut to it."""
         self.db = db
+        self.max_wait_seconds = max_wait_seconds
 
     def page(self, query_params: Mapping[str, str] | None, owner: str | None) -> RunPage:
         """Newest first; only `owner`'s runs unless owner is None (authentication off)."""
@@ -211,9 +232,44 @@ class Runs:
             next_cursor=encode_cursor(page[-1]) if more else None,
         )
 
-    def get(self, run_id: str, owner: str | None) -> RunDetail:
+    def get(
+        self, run_id: str, owner: str | None, query_params: Mapping[str, str] | None = None
+    ) -> RunDetail:
+        """The run with its files and incidents; with `?wait=SECONDS`, once the run has left
+        `pending` or the time (at most `max_wait_seconds`) is up, whichever comes first."""
+        wait = min(wait_seconds(query_params), self.max_wait_seconds)
+        run_uuid = parse_run_id(run_id)
+        if wait:
+            self._wait_while_pending(run_uuid, run_id, owner, wait)
+        return self._detail(run_uuid, run_id, owner)
+
+    def _wait_while_pending(
+        self, run_uuid: uuid.UUID, run_id: str, owner: str | None, seconds: int
+    ) -> None:
+        """Read the run's status every POLL_SECONDS until it is not `pending` or `seconds` have
+        passed. Each read is a transaction of its own and returns its connection to the pool,
+        so a waiting request holds no lock and no connection, and sees each commit at its
+        next read. A run that is not the caller's is 404 at once, never after the wait."""
+        deadline = time.monotonic() + seconds
+        status = self._status(run_uuid, owner)
+        if status is None:
+            raise NotFound(f"run {run_id} not found")
+        while status == RunStatus.PENDING and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(POLL_SECONDS, left))
+            status = self._status(run_uuid, owner)
+
+    def _status(self, run_uuid: uuid.UUID, owner: str | None) -> str | None:
+        """The run's status alone, by its primary key; None if there is no such run of `owner`'s
+        (None: authentication off, every run)."""
+        query = select(Run.status).where(Run.id == run_uuid)
+        if owner is not None:
+            query = query.where(Run.owner == owner)
         with self.db.session() as session:
-            run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
+            return session.scalar(query)
+
+    def _detail(self, run_uuid: uuid.UUID, run_id: str, owner: str | None) -> RunDetail:
+        with self.db.session() as session:
+            run = visible(session.get(Run, run_uuid), run_id, owner)
             files = run.files
             incidents = session.scalars(
                 select(Incident)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
+import unicodedata
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -93,6 +96,21 @@ def _version(value: str | None) -> str | None:
     return None if value in (None, "", "null") else value
 
 
+def attachment_disposition(name: str) -> str:
+    """`Content-Disposition: attachment` naming the file by the last segment of `name` (RFC 6266
+    4.3: a recipient must not be told a folder to write to): `filename*` carries it exactly,
+    UTF-8 percent-encoded (RFC 5987); `filename`, for clients that ignore `filename*`, an ASCII
+    stand-in with `_` for every other character and for `"`, `\\` and `%` (some clients take
+    `%XX` there for an escape, RFC 6266 appendix D)."""
+    base = re.split(r"[/\\]", name)[-1] or "file"
+    fallback = "".join(
+        ch if " " <= ch <= "~" and ch not in '"\\%' else "_"
+        for ch in unicodedata.normalize("NFKD", base)
+        if not unicodedata.combining(ch)  # é -> e, not e_
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(base, safe='')}"
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -115,11 +133,17 @@ class Storage:
         self.presigner = presigner or client
 
     def _presign(
-        self, operation: str, params: dict[str, Any], headers: dict[str, str] | None = None
+        self,
+        operation: str,
+        params: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        ttl: int | None = None,
     ) -> Presigned:
-        expires_at = datetime.now(UTC) + timedelta(seconds=self.presign_ttl)
+        """`ttl`: seconds the URL lives (the upload URLs' `presign_ttl` when None)."""
+        ttl = self.presign_ttl if ttl is None else ttl
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
         url = self.presigner.generate_presigned_url(
-            operation, Params={"Bucket": self.bucket, **params}, ExpiresIn=self.presign_ttl
+            operation, Params={"Bucket": self.bucket, **params}, ExpiresIn=ttl
         )
         return Presigned(
             url=url, expires_at=expires_at.replace(microsecond=0), headers=headers or {}
@@ -155,6 +179,19 @@ class Storage:
             params["ChecksumSHA256"] = checksum
             headers[CHECKSUM_HEADER] = checksum
         return self._presign("put_object", params, headers)
+
+    def presign_get(self, key: str, version_id: str | None, filename: str, ttl: int) -> Presigned:
+        """A GET of exactly the version `version_id` of `key` (the current object when None: a
+        store without versions), living `ttl` seconds. The bucket answers it with
+        `Content-Disposition: attachment` under `filename` (`attachment_disposition`): the
+        override is a query parameter, signed like the rest, so it cannot be changed either."""
+        params: dict[str, Any] = {
+            "Key": key,
+            "ResponseContentDisposition": attachment_disposition(filename),
+        }
+        if version_id is not None:
+            params["VersionId"] = version_id
+        return self._presign("get_object", params, ttl=ttl)
 
     def create_multipart(self, key: str, content_type: str) -> str:
         """The object it completes is stored as an attachment, like a single PUT's."""

@@ -19,6 +19,10 @@ import pytest
 import requests
 from chalice.test import Client
 
+from chalicelib.config import Settings
+from chalicelib.db import Database
+from chalicelib.events import BucketEvents, Outcome
+from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import CHECKSUM_HEADER, Storage
 from local import localstack as runner
 from tests.support.api import THREE_PARTS, create_run, sha256, spec
@@ -58,9 +62,9 @@ def refused(response: requests.Response, status: int, code: str) -> None:
     )
 
 
-def with_query(url: str, **changes: str) -> str:
+def with_query(url: str, *dropped: str, **changes: str) -> str:
     parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query)) | changes
+    query = {k: v for k, v in parse_qsl(parts.query) if k not in dropped} | changes
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -187,6 +191,59 @@ def test_preflight_from_an_unknown_origin_is_refused(api: Client) -> None:
     for response in (preflight("http://evil.example"), preflight(CORS_ORIGIN, "DELETE")):
         assert response.status_code == 403, response.text
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.localstack
+@pytest.mark.usefixtures("localstack")
+def test_download_url_reads_the_recorded_version_and_nothing_else(
+    api: Client, db: Database, storage: Storage, settings: Settings
+) -> None:
+    data = os.urandom(4096)
+    file = single_put(api, data, sha256=sha256(data))
+    upload = file["upload"]
+    assert requests.put(upload["url"], data=data, headers=upload["headers"], timeout=30).ok
+    stored = BucketEvents(db, storage, settings).process(ObjectEvent(storage.bucket, file["key"]))
+    assert stored == Outcome.STORED
+    run_id = file["key"].split("/")[1]
+    link = api.http.get(f"/v1/runs/{run_id}/files/{file['id']}/download").json_body
+    url = link["url"]
+    # Another version at the key, written over the recorded one.
+    other = storage.client.put_object(Bucket=storage.bucket, Key=file["key"], Body=b"other")
+    assert other["VersionId"] != link["version_id"]
+
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    assert sha256(response.content) == link["sha256"] == sha256(data)
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=\"etc.tgz\"; filename*=UTF-8''etc.tgz"
+    )
+
+    signature = dict(parse_qsl(urlsplit(url).query))["X-Amz-Signature"]
+    flipped = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    for tampered in (
+        url.replace("/etc.tgz?", "/other.tgz?"),  # another object
+        with_query(url, versionId=other["VersionId"]),  # another version of the key
+        with_query(url, "versionId"),  # the current version, whatever it is
+        with_query(url, **{"response-content-disposition": "inline"}),  # rendered, not saved
+        with_query(url, **{"X-Amz-Expires": "604800"}),  # a longer life
+        with_query(url, **{"X-Amz-Signature": flipped}),
+    ):
+        assert tampered != url
+        refused(requests.get(tampered, timeout=30), 403, "SignatureDoesNotMatch")
+
+
+@pytest.mark.localstack
+@pytest.mark.usefixtures("localstack")
+def test_expired_download_url_is_refused(storage: Storage) -> None:
+    key = f"runs/expiring/{os.urandom(4).hex()}.bin"
+    version = storage.client.put_object(Bucket=storage.bucket, Key=key, Body=b"x")["VersionId"]
+    presigned = storage.presign_get(key, version, "x.bin", ttl=1)
+    time.sleep(2.5)
+
+    response = requests.get(presigned.url, timeout=30)
+
+    refused(response, 403, "AccessDenied")
+    assert "expired" in response.text.lower()
 
 
 # --- the runner (local/localstack.py): finding a Python for LocalStack, or saying loudly why not --
