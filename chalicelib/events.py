@@ -19,7 +19,9 @@ harmless:
   statuses in that same transaction, so the last of several files finishing together always
   sees the others;
 - every version of an `inbox/` key is adopted as a run of its own exactly once, through the
-  files' unique (object key, version) (INSERT ... ON CONFLICT DO NOTHING).
+  files' unique (object key, version) (INSERT ... ON CONFLICT DO NOTHING);
+- a run that changes status, and each incident recorded, records its run event in the same
+  transaction (chalicelib/outbox.py): once, however often the bucket event comes.
 Permanent conditions (unknown keys, inactive runs, bad objects) are recorded or logged and return
 normally; transient errors (database, bucket, timeouts) raise, so the message is delivered again.
 """
@@ -53,10 +55,12 @@ from chalicelib.models import (
     Incident,
     IncidentKind,
     Run,
+    RunEventType,
     RunSource,
     RunStatus,
     utcnow,
 )
+from chalicelib.outbox import record_event
 from chalicelib.schemas import describe_character, escaped, neutralise
 from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import DeleteMarker, ObjectInfo, Storage, error_code
@@ -288,7 +292,8 @@ def verify(
 def settle(session: Session, run: Run) -> None:
     """The run's status from its files': stored when all are; failed when all are final and one
     failed verification (`files_failed`) or lost its recorded version (`files_lost`). Callers
-    hold the run's lock, so a concurrent finisher waits and then sees this one."""
+    hold the run's lock, so a concurrent finisher waits and then sees this one (and record the
+    run's event when its status changed: `settle_and_announce`)."""
     by_status = select(File.status, func.count()).where(File.run_id == run.id).group_by(File.status)
     counts: dict[str, int] = dict(session.execute(by_status).all())
     if not counts or counts.get(FileStatus.PENDING):
@@ -313,7 +318,21 @@ def settle(session: Session, run: Run) -> None:
         run.error_code = run.error_message = None
 
 
-def record(db: Database, target: Target, event: ObjectEvent, verdict: Verdict) -> Outcome:
+SETTLED_EVENTS = {RunStatus.STORED: RunEventType.STORED, RunStatus.FAILED: RunEventType.FAILED}
+
+
+def settle_and_announce(session: Session, settings: Settings, run: Run) -> None:
+    """Settle the run; if that changed its status, record its event (chalicelib/outbox.py) in
+    this transaction: once, since the change happens once under the run's lock."""
+    before = run.status
+    settle(session, run)
+    if run.status != before:
+        record_event(session, settings, run, SETTLED_EVENTS[RunStatus(run.status)])
+
+
+def record(
+    db: Database, settings: Settings, target: Target, event: ObjectEvent, verdict: Verdict
+) -> Outcome:
     """Write the verdict and settle the run, unless another delivery got there first (then
     DUPLICATE: the caller looks at the file as a final one)."""
     with db.session(serialize=True) as session:
@@ -342,7 +361,7 @@ def record(db: Database, target: Target, event: ObjectEvent, verdict: Verdict) -
         )
         if not written.rowcount:  # type: ignore[attr-defined]
             return Outcome.DUPLICATE
-        settle(session, run)
+        settle_and_announce(session, settings, run)
     return Outcome.STORED if verdict.status == FileStatus.STORED else Outcome.FAILED
 
 
@@ -649,6 +668,10 @@ class BucketEvents:
                     )
                     .returning(Run.id)
                 )
+                if inserted is not None:
+                    failed = session.get(Run, run_id)
+                    assert failed is not None
+                    record_event(session, self.settings, failed, RunEventType.FAILED)
             if inserted is None:
                 continue
             recorded += 1
@@ -703,7 +726,7 @@ class BucketEvents:
         verdict = verify(self.storage, self.settings, target.key, target, info)
         if verdict is None:
             return _ignore(event, "the object vanished while it was read: the file stays pending")
-        outcome = record(self.db, target, event, verdict)
+        outcome = record(self.db, self.settings, target, event, verdict)
         if outcome in (Outcome.STORED, Outcome.FAILED):
             _report(outcome, verdict, time.perf_counter() - started)
         return outcome
@@ -839,9 +862,12 @@ class BucketEvents:
                     file.status = FileStatus.LOST.value
                     file.error_code, file.error_message = VERSION_DELETED, finding.message
                     lost = True
+            session.flush()
             if lost:
-                session.flush()
-                settle(session, run)
+                settle_and_announce(session, self.settings, run)
+            # Each incident's event shows the run as the incident left it.
+            for incident in recorded:
+                record_event(session, self.settings, run, RunEventType.INCIDENT, incident)
         for incident in recorded:
             logger.warning(
                 "integrity incident",

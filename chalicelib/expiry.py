@@ -1,5 +1,6 @@
 """Expire runs left `pending` too long (abandoned uploads) and abort their multipart uploads,
-which the bucket would otherwise keep, and bill, until its lifecycle rule removes them.
+which the bucket would otherwise keep, and bill, until its lifecycle rule removes them. Each
+expired run records its `run.expired` event in the same transaction (chalicelib/outbox.py).
 
 The scheduled job (`chalicelib.maintenance`) passes the event handler: then a run is expired
 only after its objects are checked, and a run whose bytes are all in the bucket (an upload whose
@@ -16,10 +17,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
+from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.events import BucketEvents
 from chalicelib.logs import logger
-from chalicelib.models import File, FileStatus, Run, RunStatus, utcnow
+from chalicelib.models import File, FileStatus, Run, RunEventType, RunStatus, utcnow
+from chalicelib.outbox import record_event
 from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import Storage
 from chalicelib.uploads import abort_open_uploads
@@ -60,10 +63,18 @@ def _complete(storage: Storage, files: Iterable[File]) -> list[tuple[str, str | 
 
 
 def expire_run(
-    db: Database, storage: Storage, run_id: uuid.UUID, ttl: timedelta, *, check: bool = False
+    db: Database,
+    storage: Storage,
+    run_id: uuid.UUID,
+    ttl: timedelta,
+    *,
+    check: bool = False,
+    settings: Settings | None = None,
 ) -> tuple[Expiry, list[tuple[str, str | None]]]:
-    """Expire one run if it is still pending. With `check`, a run whose pending files all have
-    their bytes in the bucket is left pending: (COMPLETE, the files' keys and versions)."""
+    """Expire one run if it is still pending, with its `run.expired` event, sent to the
+    destinations `settings` names (None: recorded, sent nowhere). With `check`, a run whose
+    pending files all have their bytes in the bucket is left pending: (COMPLETE, the files'
+    keys and versions)."""
     with db.session(serialize=True) as session:
         run = session.get(Run, run_id, with_for_update=True)
         if run is None or run.status != RunStatus.PENDING:
@@ -77,6 +88,7 @@ def expire_run(
         run.status = RunStatus.EXPIRED.value
         run.error_code = "expired"
         run.error_message = f"still pending {ttl} after it was created"
+        record_event(session, settings, run, RunEventType.EXPIRED)
     logger.info("run expired", extra={"run_id": str(run_id), "created_at": str(run.created_at)})
     return Expiry.EXPIRED, []
 
@@ -99,13 +111,15 @@ def expire_pending(
     now: datetime | None = None,
     *,
     events: BucketEvents | None = None,
+    settings: Settings | None = None,
     limit: int = LIMIT,
     deadline: float | None = None,
 ) -> ExpiryReport:
     """Expire the runs created more than `ttl` before `now` and still pending, oldest first, at
     most `limit` of them and none started after `deadline` (time.monotonic()). With `events`,
-    each run's objects are checked first (see the module). A run that fails (the bucket, the
-    database) is logged and left pending for the next pass."""
+    each run's objects are checked first (see the module). Each `run.expired` event goes to the
+    destinations `settings` names (`expire_run`). A run that fails (the bucket, the database) is
+    logged and left pending for the next pass."""
     cutoff = (now or utcnow()) - ttl
     report = ExpiryReport()
     after: tuple[datetime, uuid.UUID] | None = None
@@ -130,14 +144,16 @@ def expire_pending(
             seen += 1
             after = (created_at, run_id)
             try:
-                verdict, files = expire_run(db, storage, run_id, ttl, check=events is not None)
+                verdict, files = expire_run(
+                    db, storage, run_id, ttl, check=events is not None, settings=settings
+                )
                 if verdict == Expiry.COMPLETE:
                     assert events is not None
                     _process(events, run_id, files)
                     # Processed without an error yet still pending (the object went away
                     # meanwhile, or the handler found nothing to record): expired after all,
                     # or the same run would be "complete" on every pass.
-                    verdict, _ = expire_run(db, storage, run_id, ttl)
+                    verdict, _ = expire_run(db, storage, run_id, ttl, settings=settings)
                     if verdict == Expiry.SETTLED:
                         report.completed += 1
                 if verdict == Expiry.EXPIRED:
@@ -154,7 +170,9 @@ def expire_runs(
     now: datetime | None = None,
     *,
     events: BucketEvents | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """Expire every run created more than `ttl` before `now` and still pending; how many. Without
     `events`, runs are expired whatever their objects hold (the scheduled job passes it)."""
-    return expire_pending(db, storage, ttl, now, events=events, limit=2**62).expired
+    expiry = expire_pending(db, storage, ttl, now, events=events, settings=settings, limit=2**62)
+    return expiry.expired

@@ -1,7 +1,7 @@
 """The scheduled job: what keeps the database and the bucket in agreement when events are lost
-and runs are abandoned. One invocation (`run_schedule`) does four steps, in this order, each
-bounded (a number of items, and a deadline no item starts after) so it ends well within the
-function's timeout; whatever is left waits for the next invocation:
+and runs are abandoned, and publishes the run events left. One invocation (`run_schedule`) does
+five steps, in this order, each bounded (a number of items, and a deadline no item starts after)
+so it ends well within the function's timeout; whatever is left waits for the next invocation:
 
 1. reconcile: a pending file of a pending run whose bytes have been in the bucket longer than
    INLET_RECONCILE_AFTER_SECONDS (a completed multipart upload; a single PUT's object, by its
@@ -15,7 +15,9 @@ function's timeout; whatever is left waits for the next invocation:
    there is processed instead, never expired;
 4. purge: every version (and delete marker) under `runs/{run_id}/` of a cancelled, expired or
    failed run is deleted INLET_ORPHAN_GRACE_HOURS after the run ended (late uploads included),
-   once: `Run.purged_at`. Nothing of a stored run is ever deleted.
+   once: `Run.purged_at`. Nothing of a stored run is ever deleted;
+5. publish (`chalicelib.outbox`): the run events due (this job's, and those a handler did not
+   get to publish: a process that died after its commit, a receiver that was down) are sent.
 
 Every step is idempotent and takes the run's lock where it decides, like the event handler, so
 it may run next to events, API calls and another invocation of itself."""
@@ -41,6 +43,7 @@ from chalicelib.events import BucketEvents, Outcome
 from chalicelib.expiry import expire_pending
 from chalicelib.logs import logger
 from chalicelib.models import File, FileStatus, Run, RunStatus, utcnow
+from chalicelib.outbox import DRAIN_BUDGET_SECONDS, Outbox
 from chalicelib.sqs import ObjectEvent
 from chalicelib.storage import Storage, error_code
 from chalicelib.telemetry import metrics
@@ -91,6 +94,9 @@ class ScheduleReport:
     bytes_purged: int = 0
     inbox_adopted: int = 0  # inbox drops the inbox rate had deferred, adopted now
     inbox_waiting: int = 0  # deferred inbox drops still unadopted after this pass
+    events_published: int = 0  # run event deliveries made
+    events_retried: int = 0  # deliveries that failed, due again after their back-off
+    events_dead: int = 0  # deliveries that failed their last attempt (local.admin dead-letters)
     errors: int = 0  # items left for the next invocation after an error (logged)
     unfinished: list[str] = field(default_factory=list)  # steps stopped by a bound
 
@@ -384,6 +390,21 @@ def purge_orphans(
         report.unfinished.append("purge")
 
 
+# --- 5. publish ----------------------------------------------------------------------------------
+
+
+def publish(outbox: Outbox, now: datetime, report: ScheduleReport, deadline: Deadline) -> None:
+    """Drain the outbox until the deadline; at least for DRAIN_BUDGET_SECONDS, so events are
+    published however long the other steps took (the deadline keeps a margin for it)."""
+    remaining = max(deadline.at - time.monotonic(), DRAIN_BUDGET_SECONDS)
+    drained = outbox.drain(now, budget=remaining)
+    report.events_published += drained.published
+    report.events_retried += drained.retried
+    report.events_dead += drained.dead
+    if drained.more:
+        report.unfinished.append("publish")
+
+
 # --- the job ----------------------------------------------------------------------------------
 
 
@@ -395,10 +416,12 @@ def run_schedule(
     now: datetime | None = None,
     *,
     budget: float = DEFAULT_BUDGET_SECONDS,
+    outbox: Outbox | None = None,
 ) -> ScheduleReport:
-    """Reconcile, adopt, expire, purge (see the module), within `budget` seconds of starting
-    new work. A step that fails as a whole (the database unreachable) does not stop the next
-    ones; the first such failure is raised at the end, so the invocation counts as failed."""
+    """Reconcile, adopt, expire, purge, publish (see the module), within `budget` seconds of
+    starting new work. A step that fails as a whole (the database unreachable) does not stop the
+    next ones; the first such failure is raised at the end, so the invocation counts as failed.
+    `outbox`: the one to drain (default: one for `settings`)."""
     now = now or utcnow()
     deadline = Deadline.within(budget)
     report = ScheduleReport()
@@ -415,7 +438,14 @@ def run_schedule(
     def expire() -> None:
         ttl = timedelta(hours=settings.inlet_pending_ttl_hours)
         expiry = expire_pending(
-            db, storage, ttl, now, events=events, limit=EXPIRE_LIMIT, deadline=deadline.at
+            db,
+            storage,
+            ttl,
+            now,
+            events=events,
+            settings=settings,
+            limit=EXPIRE_LIMIT,
+            deadline=deadline.at,
         )
         report.expired += expiry.expired
         report.completed_at_expiry += expiry.completed
@@ -429,6 +459,8 @@ def run_schedule(
     step("adopt", lambda: adopt_deferred(db, events, settings, now, report, deadline=deadline))
     step("expire", expire)
     step("purge", lambda: purge_orphans(db, storage, grace, now, report, deadline=deadline))
+    drained = outbox or Outbox.from_settings(db, settings)
+    step("publish", lambda: publish(drained, now, report, deadline))
     _report(report, time.perf_counter() - started)
     if failures:
         raise failures[0]
@@ -443,6 +475,9 @@ METRICS = {
     "inbox_waiting": ("InboxDropsWaiting", MetricUnit.Count),
     "objects_purged": ("ObjectsPurged", MetricUnit.Count),
     "bytes_purged": ("BytesReclaimed", MetricUnit.Bytes),
+    "events_published": ("RunEventsPublished", MetricUnit.Count),
+    "events_retried": ("RunEventsRetried", MetricUnit.Count),
+    "events_dead": ("RunEventsDeadLettered", MetricUnit.Count),
     "errors": ("ScheduleErrors", MetricUnit.Count),
 }
 

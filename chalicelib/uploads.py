@@ -29,7 +29,8 @@ from chalicelib.errors import (
     UploadGone,
 )
 from chalicelib.logs import logger
-from chalicelib.models import File, Run, RunSource, RunStatus
+from chalicelib.models import File, Run, RunEventType, RunSource, RunStatus
+from chalicelib.outbox import record_event
 from chalicelib.runs import file_out, parse_run_id, run_out, visible
 from chalicelib.schemas import (
     CompleteRequest,
@@ -423,7 +424,7 @@ class Uploads:
 
     def cancel(self, run_id: str, owner: str | None) -> RunOut:
         """Cancel a pending run and close its uploads (`close_open_uploads`): aborted multipart
-        uploads, tombstones at single-PUT keys; twice is harmless."""
+        uploads, tombstones at single-PUT keys; twice is harmless (one `run.cancelled` event)."""
         with self.db.session(serialize=True) as session:
             run = visible(
                 session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner
@@ -437,6 +438,7 @@ class Uploads:
                 close_open_uploads(self.storage, run.files)
                 run.status = RunStatus.CANCELLED.value
                 run.updated_at = datetime.now(UTC)
+                record_event(session, self.settings, run, RunEventType.CANCELLED)
                 logger.info("run cancelled")
             files = run.files
             return run_out(run, len(files), sum(f.size_bytes for f in files))

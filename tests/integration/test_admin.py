@@ -1,5 +1,6 @@
 """`python -m local.admin`, the operator's entry point: tokens created, listed and revoked in the
-database, as an operator would, in a process of its own."""
+database, and run events' dead letters listed and replayed, as an operator would, in a process of
+its own."""
 
 from __future__ import annotations
 
@@ -11,16 +12,25 @@ from pathlib import Path
 import pytest
 
 from chalicelib import tokens
+from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.errors import Unauthorized
+from chalicelib.outbox import Outbox
+from chalicelib.publishers import verify_signature
+from chalicelib.storage import Storage
+from chalicelib.uploads import Uploads
 from tests.support.config import ROOT
+from tests.support.events import create
+from tests.support.webhooks import SECRET, WebhookReceiver, run_events, with_events
 
 
-def admin(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def admin(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "local.admin", *args],
         cwd=ROOT,
-        env=os.environ | {"DATABASE_URL": database_url},
+        env=os.environ | {"DATABASE_URL": database_url} | (env or {}),
         capture_output=True,
         text=True,
         timeout=60,
@@ -75,3 +85,43 @@ def test_an_unmigrated_database_is_explained(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "make migrate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dead_letters_are_listed_and_replayed_and_a_runs_events_shown(
+    database_url: str, db: Database, quiet_storage: Storage, quiet_settings: Settings
+) -> None:
+    receiver = WebhookReceiver()  # not started: its port refuses
+    settings = with_events(quiet_settings, receiver, inlet_event_max_attempts=1)
+    created = create(db, quiet_storage, settings, b"never uploaded")
+    Uploads(db, quiet_storage, settings).cancel(str(created.run.id), None)
+    assert Outbox.from_settings(db, settings).drain().dead == 1
+    (event,) = run_events(db, created.run.id)
+    env = {"INLET_EVENT_WEBHOOKS": receiver.url, "INLET_EVENT_SIGNING_SECRET": SECRET}
+
+    listed = admin(database_url, "dead-letters")
+    assert listed.returncode == 0, listed.stderr
+    (line, error) = listed.stdout.splitlines()[1:]
+    assert line.split()[:4] == [str(event.id), "run.cancelled", str(created.run.id), "1"]
+    assert line.endswith(f"webhook:{receiver.url}")
+    assert "unreachable" in error
+    shown = admin(database_url, "events", str(created.run.id))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1].split()[:3] == ["dead", "attempts", "1"]
+
+    refused = admin(database_url, "replay")  # neither events nor --all
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert "--all" in refused.stderr
+
+    receiver.start()
+    try:
+        replayed = admin(database_url, "replay", "--all", env=env)
+        assert replayed.returncode == 0, replayed.stderr
+        assert "Replayed 1 dead letters: 1 delivered now" in replayed.stdout
+        (got,) = receiver.received
+        assert got.event == event.payload
+        assert verify_signature(SECRET, got.headers["inlet-signature"], got.body)
+    finally:
+        receiver.stop()
+    assert admin(database_url, "dead-letters").stdout.splitlines()[1:] == []
+    shown = admin(database_url, "events", str(created.run.id))
+    assert shown.stdout.splitlines()[1].split()[:3] == ["delivered", "attempts", "1"]
