@@ -11,7 +11,7 @@ STAGE ?=
 CDK := npx --yes aws-cdk@2
 CDK_APP := $(PY) -m infra.app
 
-.PHONY: help install dev test test-fast test-py test-web test-e2e test-localstack web openapi bench-hash bench-upload bench-load bench-coldstart bench-pages bench-keepalive bench-create bench-pump synth deploy destroy lint fmt migrate clean
+.PHONY: help install dev test test-fast test-py test-web test-e2e test-localstack web openapi bench-hash bench-upload bench-load bench-coldstart bench-pages bench-keepalive bench-create bench-pump bench-manifest synth deploy destroy lint fmt migrate clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench-create: install ## Benchmark: POST /v1/uploads with 1, 20 and 200 multipar
 
 bench-pump: install ## Benchmark: small objects/s through the local queue pump, end to end
 	$(PY) bench/bench_pump.py $(BENCH_ARGS)
+
+bench-manifest: install ## Benchmark: the archive manifest processor vs its limit and the naive way
+	$(PY) bench/bench_manifest.py $(BENCH_ARGS)
 
 synth: install web ## Synthesize the AWS stack offline into cdk.out (STAGE=dev by default)
 	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage": "$(or $(STAGE),dev)"}' $(CDK_APP)

@@ -67,20 +67,19 @@ def object_events(body: str) -> list[ObjectEvent]:
     return found
 
 
-def handle_batch(
-    event: dict[str, Any], process: Callable[[ObjectEvent], object], concurrency: int = 1
+def handle_messages(
+    event: dict[str, Any], process: Callable[[str], object], concurrency: int = 1
 ) -> PartialItemFailureResponse:
-    """Run `process` on every object event of an SQS Lambda event, `concurrency` records at a
-    time (each record's events in order); `{"batchItemFailures": [...]}` names the messages to
-    deliver again. A batch whose every record failed is still a partial response: no record is
-    lost or re-run because of another, and the queue's redrive policy counts each one's
+    """Run `process` on the body of every record of an SQS Lambda event, `concurrency` records
+    at a time; `{"batchItemFailures": [...]}` names the messages to deliver again (those whose
+    `process` raised). A batch whose every record failed is still a partial response: no record
+    is lost or re-run because of another, and the queue's redrive policy counts each one's
     receives."""
 
     def failed(record: dict[str, Any]) -> str | None:
         """The message id when the record failed, else None."""
         try:
-            for object_event in object_events(record["body"]):
-                process(object_event)
+            process(record["body"])
         except Exception:
             logger.exception(
                 "message failed; SQS will deliver it again",
@@ -92,9 +91,22 @@ def handle_batch(
 
     records: list[dict[str, Any]] = event.get("Records", [])
     if concurrency > 1 and len(records) > 1:
-        # Events wait on the bucket and the database, not on this CPU: overlap them.
+        # Records wait on the bucket and the database, not on this CPU: overlap them.
         with ThreadPoolExecutor(min(concurrency, len(records)), "inlet-record") as pool:
             outcomes = list(pool.map(failed, records))
     else:
         outcomes = [failed(record) for record in records]
     return {"batchItemFailures": [{"itemIdentifier": m} for m in outcomes if m is not None]}
+
+
+def handle_batch(
+    event: dict[str, Any], process: Callable[[ObjectEvent], object], concurrency: int = 1
+) -> PartialItemFailureResponse:
+    """Run `process` on every object event of an SQS Lambda event of bucket notifications,
+    `concurrency` records at a time (each record's events in order): `handle_messages`."""
+
+    def each_event(body: str) -> None:
+        for object_event in object_events(body):
+            process(object_event)
+
+    return handle_messages(event, each_event, concurrency)

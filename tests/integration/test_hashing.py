@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tracemalloc
 import uuid
 from collections.abc import Generator, Iterator
 
@@ -18,9 +17,8 @@ from chalicelib.storage import Storage, error_code, make_s3_client
 from local.processes import moto_server
 from local.resources import ensure_bucket
 from tests.support.config import BUCKET
+from tests.support.memory import MEMORY_LIMIT, peak_growth
 from tests.support.objects import upload_repeated
-
-MEMORY_LIMIT = 64 * MiB
 
 
 def put(storage: Storage, data: bytes) -> tuple[str, str]:
@@ -102,18 +100,6 @@ def remote_storage() -> Iterator[Storage]:
         client = make_s3_client(settings)
         ensure_bucket(client, settings.inlet_bucket)
         yield Storage(client, settings.inlet_bucket, settings.inlet_presign_ttl)
-
-
-def peak_growth(run: object) -> tuple[object, int]:
-    assert callable(run)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = run()
-        return result, tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
 
 
 @pytest.mark.slow
