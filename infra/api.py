@@ -1,5 +1,5 @@
-"""The Chalice app (API, bucket-events handler, expiry schedule, migrate function) through
-Chalice's CDK construct, with one least-privilege role per function, and the custom resource
+"""The Chalice app (API, bucket-events handler, processor, expiry schedule, migrate function)
+through Chalice's CDK construct, with one least-privilege role per function, and the custom resource
 that migrates the database on deploy before the new code goes live."""
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from constructs import Construct
 from infra import package
 from infra.config import ROOT, DeployConfig
 from infra.database import DataStore
+from infra.run_events import RunEventChannels
 from infra.uploads import UploadStore
 
 EVENTS_TIMEOUT = cdk.Duration.seconds(900)  # hashing a 50 GiB object takes minutes
+PROCESSING_TIMEOUT = cdk.Duration.seconds(900)  # so does reading a large archive's entries
 API_TIMEOUT = 30  # API Gateway gives up after 29 s anyway
 # Actions that have no resource-level permissions: they are granted on "*", and only these.
 NO_RESOURCE_ACTIONS = (
@@ -54,9 +56,12 @@ FUNCTIONS = {
     "HandleBucketEvents": FunctionSpec("events", int(EVENTS_TIMEOUT.to_seconds()), 1769),
     # The scheduled job reconciles uploads whose events were lost: it hashes, like the handler.
     "ExpirePendingRuns": FunctionSpec("schedule", int(EVENTS_TIMEOUT.to_seconds()), 1769),
+    # Streams one archive at a time (never whole in memory): decompressing and hashing entries
+    # wants CPU more than memory.
+    "ProcessStoredRuns": FunctionSpec("processing", int(PROCESSING_TIMEOUT.to_seconds()), 1024),
     "Migrate": FunctionSpec("database", 600, 512),
 }
-SQS_EVENT = "Events.HandleBucketEventsSqsEventSource.Properties"
+SQS_EVENT = "Events.{}SqsEventSource.Properties"
 
 
 # API Gateway's own answers -> (status, or None to keep its own; error code; message). Code and
@@ -101,15 +106,18 @@ class InletApi(Construct):
         config: DeployConfig,
         uploads: UploadStore,
         data: DataStore,
+        channels: RunEventChannels,
         cors_origins: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        roles = self._roles(stack, uploads, data)
+        roles = self._roles(stack, uploads, data, channels)
         environment = {
             "INLET_BUCKET": uploads.bucket.bucket_name,
             "INLET_EVENTS_QUEUE": config.queue_name,
             "INLET_MAX_RECEIVES": str(config.max_receives),
+            "INLET_EVENT_BUS": config.event_bus_name,
+            "INLET_PROCESSING_QUEUE": config.processing_queue_name,
             "INLET_CORS_ORIGINS": ",".join(cors_origins),
             "INLET_DB_SECRET_ARN": data.secret.secret_arn,
             "INLET_DB_HOST": data.proxy.endpoint,
@@ -143,14 +151,18 @@ class InletApi(Construct):
             function.add_property_override("Role", roles[spec.role].role_arn)
             function.add_property_override("Timeout", spec.timeout)
             function.add_property_override("MemorySize", spec.memory)
-        events = self.functions["HandleBucketEvents"]
-        # Without it Lambda ignores the handler's batchItemFailures and drops the whole batch.
-        events.add_property_override(
-            f"{SQS_EVENT}.FunctionResponseTypes", ["ReportBatchItemFailures"]
-        )
-        events.add_property_override(
-            f"{SQS_EVENT}.ScalingConfig.MaximumConcurrency", config.event_concurrency
-        )
+        for name, concurrency in (
+            ("HandleBucketEvents", config.event_concurrency),
+            ("ProcessStoredRuns", config.processing_concurrency),
+        ):
+            source = SQS_EVENT.format(name)
+            # Without it Lambda ignores the handler's batchItemFailures and drops the whole batch.
+            self.functions[name].add_property_override(
+                f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"]
+            )
+            self.functions[name].add_property_override(
+                f"{source}.ScalingConfig.MaximumConcurrency", concurrency
+            )
         template.get_resource("RestAPI").add_property_override("TracingEnabled", True)
         # The stack owns the log groups, with a retention. (Chalice's `log_retention_in_days`
         # cannot be used: 1.34 refers to `ApiHandler`, not `APIHandler`, in the API's group.)
@@ -215,16 +227,33 @@ class InletApi(Construct):
             return None
 
     def _roles(
-        self, stack: cdk.Stack, uploads: UploadStore, data: DataStore
+        self, stack: cdk.Stack, uploads: UploadStore, data: DataStore, channels: RunEventChannels
     ) -> dict[str, iam.Role]:
         bucket = uploads.bucket
         runs = bucket.arn_for_objects("runs/*")
         inbox = bucket.arn_for_objects("inbox/*")
         # HEAD of a missing object is 404 (not 403) only with s3:ListBucket; health checks use it.
         list_bucket = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+        # The exact version a file records: hashed, processed, or signed into a download URL.
+        read_versions = iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[runs, inbox]
+        )
+        # Whatever commits a run's state change drains the outbox after it (chalicelib/outbox.py):
+        # the API (cancel), the bucket-events handler and the scheduled job.
+        publish = [
+            iam.PolicyStatement(
+                actions=["events:PutEvents"], resources=[channels.bus.event_bus_arn]
+            ),
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+                resources=[channels.processing_queue.queue_arn],
+            ),
+        ]
         grants = {
             "api": [
                 list_bucket,
+                read_versions,
+                *publish,
                 iam.PolicyStatement(
                     # Presigned PUT, multipart create/upload part/complete, list parts, abort.
                     actions=[
@@ -237,10 +266,8 @@ class InletApi(Construct):
             ],
             "events": [
                 list_bucket,
-                # HEAD and GET of the exact version a file records.
-                iam.PolicyStatement(
-                    actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[runs, inbox]
-                ),
+                read_versions,
+                *publish,
                 iam.PolicyStatement(
                     actions=[
                         "sqs:ReceiveMessage",
@@ -258,9 +285,7 @@ class InletApi(Construct):
                     actions=["s3:ListBucket", "s3:ListBucketVersions"],
                     resources=[bucket.bucket_arn],
                 ),
-                iam.PolicyStatement(
-                    actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[runs, inbox]
-                ),
+                read_versions,
                 iam.PolicyStatement(
                     actions=[
                         "s3:PutObject",
@@ -269,6 +294,21 @@ class InletApi(Construct):
                         "s3:DeleteObjectVersion",
                     ],
                     resources=[runs],
+                ),
+                *publish,
+            ],
+            # Reads the stored files of the run an event names; publishes nothing.
+            "processing": [
+                list_bucket,
+                read_versions,
+                iam.PolicyStatement(
+                    actions=[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    resources=[channels.processing_queue.queue_arn],
                 ),
             ],
             "database": [],

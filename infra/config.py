@@ -28,6 +28,8 @@ STACK_OWNED = frozenset(
         "INLET_BUCKET",
         "INLET_EVENTS_QUEUE",
         "INLET_MAX_RECEIVES",
+        "INLET_EVENT_BUS",
+        "INLET_PROCESSING_QUEUE",
         "INLET_CORS_ORIGINS",
         "INLET_DB_SECRET_ARN",
         "INLET_DB_HOST",
@@ -49,6 +51,8 @@ class DeployConfig:
     max_receives: int = 5
     # Concurrent batches of the bucket-events handler: bounds database connections.
     event_concurrency: int = 10
+    # Concurrent invocations of the processor (one stored run each): bounds database connections.
+    processing_concurrency: int = 5
     alarm_email: str | None = None
     log_level: str = "INFO"
     # Keep the buckets and a final database snapshot when the stack is destroyed.
@@ -67,6 +71,16 @@ class DeployConfig:
     def queue_name(self) -> str:
         """A fixed name: Chalice wires the event source mapping by queue name at package time."""
         return f"{self.stack_name}-events"
+
+    @property
+    def processing_queue_name(self) -> str:
+        """Fixed, like the events queue's: the processor's event source mapping names it."""
+        return f"{self.stack_name}-processing"
+
+    @property
+    def event_bus_name(self) -> str:
+        """The EventBridge bus run events are published to: one per stage."""
+        return self.stack_name
 
     @classmethod
     def from_context(cls, get: Any) -> DeployConfig:
@@ -88,6 +102,9 @@ class DeployConfig:
             cors_origins=_strings(get("cors_origins")),
             max_receives=_integer(get, "max_receives", cls.max_receives, 1, 1000),
             event_concurrency=_integer(get, "event_concurrency", cls.event_concurrency, 2, 1000),
+            processing_concurrency=_integer(
+                get, "processing_concurrency", cls.processing_concurrency, 2, 1000
+            ),
             alarm_email=str(get("alarm_email") or "") or None,
             log_level=log_level,
             retain=str(get("retain") or "false").lower() in ("1", "true", "yes"),

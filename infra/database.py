@@ -1,9 +1,10 @@
 """The network and the database: a VPC of isolated subnets, Postgres on RDS behind RDS Proxy,
 its credentials in Secrets Manager.
 
-No NAT gateway: the functions reach S3 through a gateway endpoint (free) and Secrets Manager
-through an interface endpoint (which RDS Proxy needs too); SQS is polled by Lambda's service,
-not from the VPC. docs/deploy.md compares the costs.
+No NAT gateway: the functions reach S3 through a gateway endpoint (free), and Secrets Manager
+(which RDS Proxy needs too), SQS and EventBridge through interface endpoints: the outbox sends
+stored runs to the processing queue and run events to the bus from inside the VPC. Lambda's own
+service polls the queues. docs/deploy.md compares the costs.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ class DataStore(Construct):
         )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        self.vpc.add_interface_endpoint(
-            "SecretsManager",
-            service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-            subnets=self.subnets,
-        )
+        for name, service in (
+            ("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+            ("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS),
+            ("EventBridge", ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE),
+        ):
+            self.vpc.add_interface_endpoint(name, service=service, subnets=self.subnets)
         # The functions' security group: the only client the proxy admits.
         self.function_security_group = ec2.SecurityGroup(
             self,

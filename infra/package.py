@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 # The only services chalicelib creates boto3 clients for; every other service's model is dropped
 # from botocore (and boto3) data. tests/deploy/test_package.py fails when chalicelib creates a
 # client for a service missing here.
-SERVICES = frozenset({"s3", "secretsmanager"})
+SERVICES = frozenset({"s3", "secretsmanager", "sqs", "events"})
 SERVICE_DATA = ("botocore/data/", "boto3/data/")
 # The dependencies' own test suites (the app's own folders are kept whole, whatever their names).
 TEST_DIRS = frozenset({"tests", "test"})
@@ -88,6 +88,7 @@ def optimize(zip_path: Path) -> None:
 HANDLERS = {
     "APIHandler": "app.app",
     "HandleBucketEvents": "app.handle_bucket_events",
+    "ProcessStoredRuns": "app.process_stored_runs",
     "ExpirePendingRuns": "app.expire_pending_runs",
     "TokenAuthorizer": "app.token_authorizer",
     "Migrate": "app.migrate_database",
@@ -101,12 +102,17 @@ FIRST_EVENT = {
     "HandleBucketEvents": (
         "from chalicelib import telemetry\n"
         "services = app.inlet()\n"
-        "services.events, services.storage"
+        "services.events, services.outbox, services.storage"
+    ),
+    "ProcessStoredRuns": (
+        "from chalicelib import telemetry\n"
+        "services = app.inlet()\n"
+        "services.processing, services.storage"
     ),
     "ExpirePendingRuns": (
         "from chalicelib import maintenance, telemetry\n"
         "services = app.inlet()\n"
-        "services.events, services.storage"
+        "services.events, services.outbox, services.storage"
     ),
     "TokenAuthorizer": "from chalicelib import auth\napp.inlet().db",
     "Migrate": "from chalicelib import migrate\napp.inlet().db",

@@ -8,7 +8,8 @@ S3-compatible endpoint named by S3_ENDPOINT_URL. Idempotent: run it as often as 
   PUT straight to the bucket and read each part's ETag);
 - `--notify sqs` (default): the events queue (INLET_EVENTS_QUEUE), its dead-letter queue
   (INLET_MAX_RECEIVES) and the bucket notification of `runs/` and `inbox/` (objects created and
-  removed) to the queue;
+  removed) to the queue; and the processing queue (INLET_PROCESSING_QUEUE) with its own
+  dead-letter queue, which stored runs' events are sent to (chalicelib/outbox.py);
 - `--notify webhook`: the bucket notification to a MinIO webhook target instead
   (`--webhook-arn`, default `arn:minio:sqs::INLET:webhook`; see docs/minio.md);
 - `--migrate`: create the Postgres database of DATABASE_URL when it is missing, then apply
@@ -33,6 +34,7 @@ from local.resources import (
     EventQueue,
     ensure_bucket_notification,
     ensure_event_queue,
+    ensure_queue,
     ensure_upload_bucket,
     make_sqs_client,
 )
@@ -46,6 +48,9 @@ if TYPE_CHECKING:
 MINIO_WEBHOOK_ARN = "arn:minio:sqs::INLET:webhook"
 Notify = Literal["sqs", "webhook", "none"]
 T = TypeVar("T")
+# A message of the processing queue stays invisible this long while the pump processes it (one
+# at a time: local/pump.py), and a failed one comes back after it. AWS: 6 x the 900 s timeout.
+PROCESSING_VISIBILITY_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Resources:
     queue: EventQueue | None
     notify_target: str | None
     versioned: bool = True  # False: no versioning API; enable it yourself (docs/minio.md)
+    processing: EventQueue | None = None  # with `sqs` only: the other servers have no SQS
 
 
 def init_resources(
@@ -65,26 +71,37 @@ def init_resources(
     s3: S3Client | None = None,
     sqs: SQSClient | None = None,
 ) -> Resources:
-    """Bucket, CORS, and the bucket's notifications (queue and dead-letter queue for `sqs`)."""
+    """Bucket, CORS, and the bucket's notifications (for `sqs`: the events queue, and the
+    processing queue, each with its dead-letter queue)."""
     s3 = s3 or make_s3_client(settings)
     bucket = ensure_upload_bucket(
         s3, settings.inlet_bucket, settings.inlet_cors_origins, settings.aws_region
     )
     queue: EventQueue | None = None
+    processing: EventQueue | None = None
     target: str | None = None
     if notify == "sqs":
+        sqs = sqs or make_sqs_client(settings)
         queue = ensure_event_queue(
             s3,
-            sqs or make_sqs_client(settings),
+            sqs,
             settings.inlet_bucket,
             settings.inlet_events_queue,
             settings.inlet_max_receives,
+        )
+        processing = ensure_queue(
+            sqs,
+            settings.inlet_processing_queue,
+            settings.inlet_max_receives,
+            PROCESSING_VISIBILITY_SECONDS,
         )
         target = queue.arn
     elif notify == "webhook":
         ensure_bucket_notification(s3, settings.inlet_bucket, webhook_arn, WEBHOOK_EVENTS)
         target = webhook_arn
-    return Resources(settings.inlet_bucket, bucket.cors, queue, target, bucket.versioned)
+    return Resources(
+        settings.inlet_bucket, bucket.cors, queue, target, bucket.versioned, processing
+    )
 
 
 def ensure_database(database_url: str) -> bool:
@@ -151,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if made.queue is not None:
         lines.append(f"  events queue  {made.queue.url}")
         lines.append(f"  dead letters  {made.queue.dead_letter_url}")
+    if made.processing is not None:
+        lines.append(f"  processing    {made.processing.url}")
+        lines.append(f"  dead letters  {made.processing.dead_letter_url}")
     lines.append(f"  notifications runs/ and inbox/ -> {made.notify_target or 'none'}")
     if args.migrate:
         created = ensure_database(settings.database_url)

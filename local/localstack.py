@@ -147,7 +147,7 @@ def localstack_environment(port: int, data_dir: Path) -> dict[str, str]:
     return os.environ | {
         "OVERRIDE_IN_DOCKER": "0",
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "SERVICES": "s3,sqs",
+        "SERVICES": "s3,sqs,events",
         "S3_SKIP_SIGNATURE_VALIDATION": "0",
         "FILESYSTEM_ROOT": str(data_dir),
         "SKIP_SSL_CERT_DOWNLOAD": "1",

@@ -1,18 +1,21 @@
 """The queue pump: what AWS does for the deployed event functions, on one machine.
 
-`chalice local` serves HTTP routes but no event sources. The pump long-polls the events queue
-with `receivers` threads, as Lambda's event source polls with several concurrent invocations;
-each invokes the app's registered SQS handler with a Lambda-shaped event and context, so
-Chalice's wrapper and middleware run exactly as on Lambda (the handler processes a batch's
-records INLET_EVENT_CONCURRENCY at a time); it deletes the messages that succeeded and leaves the
-reported failures to SQS (redelivery, then the dead-letter queue). It also invokes the
-scheduled handler (the scheduled job: lost events, expiry, orphaned objects) every
-`SCHEDULE_EVERY` seconds, where AWS does every 15 minutes.
+`chalice local` serves HTTP routes but no event sources. A `Pump` long-polls one queue with
+`receivers` threads, as Lambda's event source polls with several concurrent invocations; each
+invokes the app's registered SQS handler with a Lambda-shaped event and context, so Chalice's
+wrapper and middleware run exactly as on Lambda; it deletes the messages that succeeded and
+leaves the reported failures to SQS (redelivery, then the dead-letter queue). Two pumps run:
+- the events queue's, batches of 10 to `handle_bucket_events` (which processes a batch's records
+  INLET_EVENT_CONCURRENCY at a time); it also invokes the scheduled handler (the scheduled job:
+  lost events, expiry, orphaned objects, unpublished run events) every `SCHEDULE_EVERY` seconds,
+  where AWS does every 15 minutes;
+- the processing queue's (INLET_PROCESSING_QUEUE: the stored runs' events the outbox sends), one
+  message at a time to `process_stored_runs`, as its event source mapping does on AWS.
 
-`make dev` runs a `Pump` in a thread of its runner; `python -m local.pump` runs one as a process
-of its own (the docker compose `pump` service). With `--schedule-only` there is no queue (MinIO
-pushes its events to `POST /v1/bucket-events`): only the scheduled job runs. SIGTERM or Ctrl-C
-stops it within a poll.
+`make dev` runs both in threads of its runner; `python -m local.pump` runs them as a process of
+its own (the docker compose `pump` service), the processing queue's from the moment it exists.
+With `--schedule-only` there is no queue (MinIO pushes its events to `POST /v1/bucket-events`,
+and has no SQS): only the scheduled job runs. SIGTERM or Ctrl-C stops it within a poll.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 # Threads long-polling the queue, each invoking the handler with its own batch.
 RECEIVERS = 4
+# The processing queue: one stored run at a time, so a slow archive is never received twice
+# (its visibility timeout is local/init.py's PROCESSING_VISIBILITY_SECONDS).
+PROCESSING_RECEIVERS = 1
 
 # How often the scheduled job runs locally. With INLET_RECONCILE_AFTER_SECONDS (60) an upload
 # whose event is lost is stored within 90 s (plus its hashing): "within two minutes" in make dev.
@@ -100,6 +106,8 @@ class Pump:
         schedule_every: float = SCHEDULE_EVERY,
         wait_seconds: int = 1,
         receivers: int = RECEIVERS,
+        batch_size: int = 10,
+        function_name: str = "handle_bucket_events",
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
@@ -108,6 +116,8 @@ class Pump:
         self.schedule_every = schedule_every
         self.wait_seconds = wait_seconds
         self.receivers = receivers
+        self.batch_size = batch_size  # the event source mapping's BatchSize (at most 10)
+        self.function_name = function_name
         self.region = sqs.meta.region_name
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.queue_arn = attributes["Attributes"]["QueueArn"]
@@ -117,18 +127,21 @@ class Pump:
         messages it did not report as failed. Returns how many messages were received."""
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=10,
+            MaxNumberOfMessages=self.batch_size,
             WaitTimeSeconds=self.wait_seconds,
             MessageSystemAttributeNames=["All"],
         )
         messages = response.get("Messages", [])
         if not messages:
             return 0
-        context = lambda_context("handle_bucket_events")
+        context = lambda_context(self.function_name)
         try:
             result = self.on_messages(sqs_event(messages, self.queue_arn, self.region), context)
         except Exception:  # as on Lambda: an invocation error leaves the whole batch to SQS
-            logger.exception("the events handler failed; its batch will be delivered again")
+            logger.exception(
+                "the queue's handler failed; its batch will be delivered again",
+                extra={"function": self.function_name},
+            )
             return len(messages)
         failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -176,7 +189,9 @@ class Pump:
     def running(self) -> Iterator[Pump]:
         """Pump in a background thread for the duration of the `with` block."""
         stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop,), name="inlet-pump", daemon=True)
+        thread = threading.Thread(
+            target=self.run, args=(stop,), name=f"inlet-pump-{self.function_name}", daemon=True
+        )
         thread.start()
         try:
             yield self
@@ -188,17 +203,53 @@ class Pump:
 QUEUE_WAIT_SECONDS = 120
 
 
-def queue_url(settings: Settings, stop: threading.Event) -> str | None:
-    """The events queue's URL, waiting for it to be created (by `python -m local.init`)."""
+def queue_url(
+    settings: Settings,
+    name: str,
+    stop: threading.Event,
+    seconds: float | None = QUEUE_WAIT_SECONDS,
+) -> str | None:
+    """The URL of the queue `name`, waiting for it to be created (by `python -m local.init`) at
+    most `seconds` (None: until stopped); None if stopped first."""
     sqs = make_sqs_client(settings)
-    for _ in range(QUEUE_WAIT_SECONDS):
+    deadline = None if seconds is None else time.monotonic() + seconds
+    waiting = False
+    while True:
         try:
-            return sqs.get_queue_url(QueueName=settings.inlet_events_queue)["QueueUrl"]
+            return sqs.get_queue_url(QueueName=name)["QueueUrl"]
         except (ClientError, EndpointConnectionError, ConnectionClosedError) as exc:
-            logger.info("waiting for the events queue", extra={"error": repr(exc)})
+            if not waiting:
+                logger.info("waiting for a queue", extra={"queue": name, "error": repr(exc)})
+                waiting = True
+        if deadline is not None and time.monotonic() >= deadline:
+            raise SystemExit(f"the queue {name} does not exist; run local.init")
         if stop.wait(1):
             return None
-    raise SystemExit(f"the queue {settings.inlet_events_queue} does not exist; run local.init")
+
+
+def processing_pump(sqs: SQSClient, url: str, wait_seconds: int = 1) -> Pump:
+    """Stored runs' events to the app's processor, one at a time (BatchSize 1 on AWS too)."""
+    import app  # after the environment is complete: the handlers read their settings from it
+
+    return Pump(
+        sqs,
+        url,
+        app.process_stored_runs,
+        wait_seconds=wait_seconds,
+        receivers=PROCESSING_RECEIVERS,
+        batch_size=1,
+        function_name="process_stored_runs",
+    )
+
+
+def pump_stored_runs(settings: Settings, sqs: SQSClient, wait: int, stop: threading.Event) -> None:
+    """The processing queue's pump, from the moment the queue exists until `stop`. It does not
+    hold up the events: a stack whose init predates the processing queue still stores uploads
+    (their `run.stored` events wait in the outbox, retried, until the queue is there)."""
+    url = queue_url(settings, settings.inlet_processing_queue, stop, seconds=None)
+    if url is not None:
+        logger.info("pumping stored runs", extra={"processing_queue_url": url})
+        processing_pump(sqs, url, wait).run(stop)
 
 
 def run_schedule_only(region: str, every: float, stop: threading.Event) -> None:
@@ -231,13 +282,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.schedule_only:
         run_schedule_only(settings.aws_region, args.schedule_every, stop)
         return
-    url = queue_url(settings, stop)
+    url = queue_url(settings, settings.inlet_events_queue, stop)
     if url is None:
         return
     import app
 
+    sqs = make_sqs_client(settings)
     pump = Pump(
-        make_sqs_client(settings),
+        sqs,
         url,
         app.handle_bucket_events,
         app.expire_pending_runs,
@@ -246,7 +298,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         receivers=args.receivers,
     )
     logger.info("pumping bucket events", extra={"queue_url": url, "receivers": args.receivers})
+    stored_runs = threading.Thread(
+        target=pump_stored_runs,
+        args=(settings, sqs, args.wait_seconds, stop),
+        name="inlet-pump-stored-runs",
+        daemon=True,
+    )
+    stored_runs.start()
     pump.run(stop)
+    stored_runs.join()
 
 
 if __name__ == "__main__":

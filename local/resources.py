@@ -95,6 +95,8 @@ def ensure_upload_bucket(
 
 @dataclass(frozen=True)
 class EventQueue:
+    """A queue and its dead-letter queue: the bucket-events queue, or the processing queue."""
+
     url: str
     arn: str
     dead_letter_url: str
@@ -110,6 +112,21 @@ def _queue(sqs: SQSClient, name: str, attributes: dict[str, str]) -> tuple[str, 
     return url, arn["QueueArn"]
 
 
+def ensure_queue(
+    sqs: SQSClient, queue_name: str, max_receives: int = 5, visibility_timeout: int = 30
+) -> EventQueue:
+    """A queue with its dead-letter queue `<queue_name>-dlq` (a message lands there after
+    `max_receives` failed deliveries, and is kept 14 days). Idempotent."""
+    dlq_url, dlq_arn = _queue(sqs, f"{queue_name}-dlq", {"MessageRetentionPeriod": "1209600"})
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
+    url, arn = _queue(
+        sqs,
+        queue_name,
+        {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
+    )
+    return EventQueue(url=url, arn=arn, dead_letter_url=dlq_url, dead_letter_arn=dlq_arn)
+
+
 def ensure_event_queue(
     s3: S3Client,
     sqs: SQSClient,
@@ -118,18 +135,11 @@ def ensure_event_queue(
     max_receives: int = 5,
     visibility_timeout: int = 30,
 ) -> EventQueue:
-    """The bucket-events queue with its dead-letter queue (a message lands there after
-    `max_receives` failed deliveries), and the bucket's notification of every object created or
-    removed under `runs/` and `inbox/` to it. Idempotent."""
-    dlq_url, dlq_arn = _queue(sqs, f"{queue_name}-dlq", {"MessageRetentionPeriod": "1209600"})
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
-    url, arn = _queue(
-        sqs,
-        queue_name,
-        {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
-    )
-    ensure_bucket_notification(s3, bucket, arn)
-    return EventQueue(url=url, arn=arn, dead_letter_url=dlq_url, dead_letter_arn=dlq_arn)
+    """The bucket-events queue with its dead-letter queue, and the bucket's notification of
+    every object created or removed under `runs/` and `inbox/` to it. Idempotent."""
+    queue = ensure_queue(sqs, queue_name, max_receives, visibility_timeout)
+    ensure_bucket_notification(s3, bucket, queue.arn)
+    return queue
 
 
 def ensure_bucket_notification(

@@ -1,9 +1,10 @@
 """`make dev`: the whole stack on one machine, no Docker, no cloud account.
 
 An S3 and SQS emulator (moto server, in a child process), the database (SQLite by default, or
-DATABASE_URL), migrations, the queue pump, the API under `chalice local`, and the web page on an
-origin of its own (local/web.py, INLET_WEB_PORT): never the emulator's, which serves uploads.
-Prints the URLs; Ctrl-C stops everything.
+DATABASE_URL), migrations, the queue pumps (bucket events and the scheduled job; stored runs to
+the processor), the API under `chalice local`, and the web page on an origin of its own
+(local/web.py, INLET_WEB_PORT): never the emulator's, which serves uploads. Run events go to
+the webhooks of INLET_EVENT_WEBHOOKS, if any. Prints the URLs; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from chalicelib.migrate import upgrade_url
 from chalicelib.storage import make_s3_client
 from local.init import init_resources
 from local.processes import HOST, ROOT, moto_server, stop_group, wait_until_ok
-from local.pump import SCHEDULE_EVERY, Pump
-from local.resources import make_sqs_client
+from local.pump import SCHEDULE_EVERY, Pump, processing_pump
+from local.resources import EventQueue, make_sqs_client
 from local.settings import LocalSettings
 from local.web import page_status, serving, site_for
 
@@ -61,10 +62,11 @@ def dev_environment(environ: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def event_pump(settings: Settings, queue_url: str) -> Iterator[Pump]:
-    """Bucket events and the scheduled job, through the app's own Chalice handlers (as on
-    Lambda). The job runs every 30 s (AWS: every 15 min), so with INLET_RECONCILE_AFTER_SECONDS
-    at 60 an upload whose event is lost (or never sent) is stored within two minutes."""
+def event_pump(settings: Settings, queue_url: str, processing_url: str) -> Iterator[Pump]:
+    """Bucket events and the scheduled job, and stored runs to the processor, through the app's
+    own Chalice handlers (as on Lambda). The job runs every 30 s (AWS: every 15 min), so with
+    INLET_RECONCILE_AFTER_SECONDS at 60 an upload whose event is lost (or never sent) is stored
+    within two minutes."""
     import app  # only now: its handlers read their settings from the environment set above
 
     sqs = make_sqs_client(settings)
@@ -75,7 +77,7 @@ def event_pump(settings: Settings, queue_url: str) -> Iterator[Pump]:
         app.expire_pending_runs,
         schedule_every=SCHEDULE_EVERY,
     )
-    with pump.running():
+    with processing_pump(sqs, processing_url).running(), pump.running():
         yield pump
 
 
@@ -98,6 +100,16 @@ def api_process(
         yield process
     finally:
         stop_group(process)
+
+
+def queue_banner(queue: EventQueue) -> str:
+    return f"{queue.url} (dead letters: {queue.dead_letter_url})"
+
+
+def run_events_banner(settings: Settings) -> str:
+    if not settings.inlet_event_webhooks:
+        return "no webhook (INLET_EVENT_WEBHOOKS=URL,... with INLET_EVENT_SIGNING_SECRET)"
+    return "signed webhooks to " + ", ".join(settings.inlet_event_webhooks)
 
 
 def auth_banner(settings: Settings) -> str:
@@ -138,11 +150,13 @@ def main() -> None:
         os.environ.update(env)
         settings = LocalSettings.from_env(env)
         s3 = make_s3_client(settings)
-        # Bucket, CORS, queue, dead-letter queue, notification: the same code as `local.init`.
-        events = init_resources(settings, s3=s3).queue
+        # Bucket, CORS, queues, dead-letter queues, notification: the same code as `local.init`.
+        made = init_resources(settings, s3=s3)
+        events, processing = made.queue, made.processing
         assert events is not None
+        assert processing is not None
         upgrade_url(settings.database_url)
-        stack.enter_context(event_pump(settings, events.url))
+        stack.enter_context(event_pump(settings, events.url, processing.url))
         api_url = f"http://{HOST}:{settings.inlet_api_port}"
         api = stack.enter_context(api_process(env, str(settings.inlet_api_port)))
         wait_until_ok(f"{api_url}/health", 30, api)
@@ -154,7 +168,9 @@ def main() -> None:
             f"  OpenAPI       {api_url}/v1/openapi.json\n"
             f"  S3 endpoint   {settings.s3_endpoint_url}   bucket: {settings.inlet_bucket}\n"
             f"  Database      {settings.database_url}\n"
-            f"  Bucket events {events.url} (dead letters: {events.dead_letter_url})\n"
+            f"  Bucket events {queue_banner(events)}\n"
+            f"  Processing    {queue_banner(processing)}\n"
+            f"  Run events    {run_events_banner(settings)}\n"
             f"  Auth          {auth_banner(settings)}\n",
             flush=True,
         )

@@ -43,7 +43,15 @@ CONTEXT = {
     "alarm_email": "ops@example.com",
 }
 SETTINGS = {"INLET_PENDING_TTL_HOURS": "12"}
-FUNCTIONS = ("APIHandler", "HandleBucketEvents", "ExpirePendingRuns", "Migrate")
+FUNCTIONS = (
+    "APIHandler",
+    "HandleBucketEvents",
+    "ProcessStoredRuns",
+    "ExpirePendingRuns",
+    "Migrate",
+)
+# The functions that change runs' states, and so drain the outbox after their commits.
+PUBLISHERS = ("APIHandler", "HandleBucketEvents", "ExpirePendingRuns")
 # Actions without resource-level permissions: a list of its own, so that widening the one in
 # infra/api.py fails here.
 WILDCARD_OK = {
@@ -389,11 +397,21 @@ def test_batch_failures_are_reported_by_the_event_source_mapping(
             },
         },
     )
-    [mapping] = resources(expanded, "AWS::Lambda::EventSourceMapping").values()
-    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    queue_arn = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + f"{STACK}-events"
-    assert mapping["Properties"]["EventSourceArn"] == {"Fn::Sub": queue_arn}
-    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 10}
+    mapping = mapping_of(expanded, f"{STACK}-events")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 10}
+
+
+def mapping_of(expanded: Any, queue: str) -> dict[str, Any]:
+    """The properties of the one event source mapping that polls `queue` (by name)."""
+    queue_arn = {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + queue}
+    [mapping] = [
+        m["Properties"]
+        for m in resources(expanded, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == queue_arn
+    ]
+    found: dict[str, Any] = mapping
+    return found
 
 
 def test_the_expiry_job_runs_on_a_schedule(expanded: Any) -> None:
@@ -420,6 +438,8 @@ def test_functions_are_traced_configured_and_in_the_vpc(template: Any) -> None:
         assert variables["INLET_DB_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
         assert variables["INLET_EVENTS_QUEUE"] == f"{STACK}-events"
         assert variables["INLET_MAX_RECEIVES"] == str(MAX_RECEIVES)
+        assert variables["INLET_EVENT_BUS"] == STACK
+        assert variables["INLET_PROCESSING_QUEUE"] == f"{STACK}-processing"
         assert variables["INLET_PENDING_TTL_HOURS"] == "12"
         assert variables["POWERTOOLS_SERVICE_NAME"] == "inlet"
         assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
@@ -427,6 +447,8 @@ def test_functions_are_traced_configured_and_in_the_vpc(template: Any) -> None:
     for hashing in ("HandleBucketEvents", "ExpirePendingRuns"):
         function = functions[hashing]["Properties"]
         assert (function["Timeout"], function["MemorySize"]) == (900, 1769)
+    processor = functions["ProcessStoredRuns"]["Properties"]
+    assert (processor["Timeout"], processor["MemorySize"]) == (900, 1024)
     template.has_resource_properties("AWS::Serverless::Api", {"TracingEnabled": True})
     for name in functions:
         template.has_resource_properties(
@@ -453,7 +475,20 @@ def test_each_function_has_its_own_least_privilege_role(template: Any) -> None:
     )
     assert "s3:PutObject" not in actions_of("HandleBucketEvents")
     assert {"s3:PutObject", "s3:AbortMultipartUpload"} <= actions_of("APIHandler")
-    assert not any(a.startswith("sqs:") for a in actions_of("APIHandler"))
+    # Downloads: the API signs GETs of the recorded version, which S3 checks against its role.
+    assert {"s3:GetObject", "s3:GetObjectVersion"} <= actions_of("APIHandler")
+    # It sends stored runs to the processing queue (the outbox), and reads no queue.
+    assert {a for a in actions_of("APIHandler") if a.startswith("sqs:")} == {
+        "sqs:SendMessage",
+        "sqs:GetQueueUrl",
+    }
+    # The processor reads stored files and its queue; it writes nothing and publishes nothing.
+    processor = actions_of("ProcessStoredRuns")
+    assert {"s3:GetObject", "s3:GetObjectVersion", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= (
+        processor
+    )
+    assert not any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort", "events:")) for a in processor)
+    assert "sqs:SendMessage" not in processor
     assert not any(a.startswith("s3:") for a in actions_of("Migrate"))
     # The scheduled job reconciles (reads, hashes), expires (aborts, closes keys) and purges.
     assert {a for a in actions_of("ExpirePendingRuns") if a.startswith("s3:")} == {
@@ -632,6 +667,110 @@ def test_by_default_the_app_checks_tokens_and_the_gateway_does_not(
     assert "securityDefinitions" not in body
 
 
+# --- run events: the bus, the processing queue, the processor ---------------------------------
+
+
+def test_the_stack_creates_the_stages_event_bus_and_names_it_in_an_output(template: Any) -> None:
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": STACK})
+    bus = logical_id(template, "AWS::Events::EventBus", "RunEventsBus")
+    template.has_output("EventBusName", {"Value": {"Ref": bus}})
+    template.has_output("EventBusArn", {"Value": {"Fn::GetAtt": [bus, "Arn"]}})
+    # No rule is deployed: consumers add their own (docs/deploy.md).
+    rules = resources(template, "AWS::Events::Rule")
+    assert not [r for r in rules.values() if "EventBusName" in r["Properties"]]
+
+
+def test_the_functions_that_change_runs_may_publish_to_the_bus_and_the_processing_queue(
+    template: Any,
+) -> None:
+    bus = logical_id(template, "AWS::Events::EventBus", "RunEventsBus")
+    queue = logical_id(template, "AWS::SQS::Queue", "RunEventsProcessingQueue")
+    functions = resources(template, "AWS::Serverless::Function")
+    roles = resources(template, "AWS::IAM::Role")
+
+    def grants(function: str) -> list[dict[str, Any]]:
+        role = functions[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        return [
+            statement
+            for policy in roles[role]["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+        ]
+
+    put_events = {
+        "Effect": "Allow",
+        "Action": "events:PutEvents",
+        "Resource": {"Fn::GetAtt": [bus, "Arn"]},
+    }
+    send = {
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+    }
+    for function in PUBLISHERS:
+        assert put_events in grants(function), function
+        assert send in grants(function), function
+    for function in set(functions) - set(PUBLISHERS):
+        actions = {a for s in grants(function) for a in as_list(s["Action"])}
+        assert not actions & {"events:PutEvents", "sqs:SendMessage"}, function
+
+
+def test_the_processing_queue_redrives_to_its_dead_letter_queue_and_alarms(template: Any) -> None:
+    dlq = logical_id(template, "AWS::SQS::Queue", "RunEventsProcessingDeadLetterQueue")
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "QueueName": f"{STACK}-processing",
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+                "maxReceiveCount": MAX_RECEIVES,
+            },
+            "VisibilityTimeout": 6 * 900,  # at least 6x the processor's timeout
+            "SqsManagedSseEnabled": True,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {"QueueName": f"{STACK}-processing-dlq", "MessageRetentionPeriod": 1209600},
+    )
+    topic = logical_id(template, "AWS::SNS::Topic", "UploadsAlarmTopic")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}],
+            "Threshold": 0,
+            "AlarmActions": [{"Ref": topic}],
+        },
+    )
+    template.has_output("ProcessingDeadLetterQueueUrl", {"Value": {"Ref": dlq}})
+
+
+def test_the_processor_takes_one_stored_run_at_a_time_and_reports_failures(
+    template: Any, expanded: Any
+) -> None:
+    template.has_resource_properties(
+        "AWS::Serverless::Function",
+        {
+            "Handler": "app.process_stored_runs",
+            "Events": {
+                "ProcessStoredRunsSqsEventSource": {
+                    "Type": "SQS",
+                    "Properties": Match.object_like(
+                        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 1}
+                    ),
+                }
+            },
+        },
+    )
+    mapping = mapping_of(expanded, f"{STACK}-processing")
+    assert (mapping["BatchSize"], mapping["FunctionResponseTypes"]) == (
+        1,
+        ["ReportBatchItemFailures"],
+    )
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 5}
+    assert mapping["FunctionName"] == {"Ref": "ProcessStoredRuns"}
+
+
 # --- database, migrations, web page -----------------------------------------------------------
 
 
@@ -648,7 +787,13 @@ def test_the_database_is_private_and_reached_through_rds_proxy(template: Any) ->
     )
     template.resource_count_is("AWS::EC2::NatGateway", 0)
     template.resource_count_is("AWS::EC2::InternetGateway", 0)
-    for service, kind in (("secretsmanager", "Interface"), ("s3", "Gateway")):
+    # SQS and EventBridge: the outbox publishes from inside the VPC, which has no way out.
+    for service, kind in (
+        ("secretsmanager", "Interface"),
+        ("sqs", "Interface"),
+        ("events", "Interface"),
+        ("s3", "Gateway"),
+    ):
         name = {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, f".{service}"]]}
         template.has_resource_properties(
             "AWS::EC2::VPCEndpoint", {"ServiceName": name, "VpcEndpointType": kind}
@@ -659,7 +804,7 @@ def test_migrations_run_on_deploy_before_the_new_code(template: Any) -> None:
     [(name, migrations)] = resources(template, "Custom::InletMigrations").items()
     assert migrations["Properties"]["Revisions"]
     functions = resources(template, "AWS::Serverless::Function")
-    for function in ("APIHandler", "HandleBucketEvents", "ExpirePendingRuns"):
+    for function in ("APIHandler", "HandleBucketEvents", "ProcessStoredRuns", "ExpirePendingRuns"):
         assert name in functions[function]["DependsOn"], function
     template.has_resource_properties(
         "AWS::IAM::Policy",
@@ -874,6 +1019,11 @@ def test_context_defaults(page: Path) -> None:
         "inlet-dev-events",
         5,
     )
+    assert (config.processing_queue_name, config.event_bus_name) == (
+        "inlet-dev-processing",
+        "inlet-dev",
+    )
+    assert (config.event_concurrency, config.processing_concurrency) == (10, 5)
     assert not config.retain
     assert config.cors_origins == ()
     assert config.settings == ()
@@ -886,6 +1036,9 @@ def test_context_defaults(page: Path) -> None:
         ({"stage": "Prod!"}, "stage"),
         ({"max_receives": "0"}, "max_receives"),
         ({"max_receives": "five"}, "max_receives"),
+        ({"processing_concurrency": "1"}, "processing_concurrency"),
+        ({"settings": '{"INLET_EVENT_BUS": "other"}'}, "set by the stack"),
+        ({"settings": '{"INLET_PROCESSING_QUEUE": "other"}'}, "set by the stack"),
         ({"log_level": "LOUD"}, "log_level"),
         ({"settings": '{"INLET_BUCKET": "mine"}'}, "set by the stack"),
         ({"settings": '{"INLET_NOPE": "1"}'}, "not an Inlet setting"),

@@ -215,7 +215,20 @@ def test_every_inlet_service_has_a_valid_configuration(
     default = [s for n, s in inlet_services(services).items() if n in DEFAULT_SERVICES]
     buckets = {Settings.from_env(environment(s)).inlet_bucket for s in default}
     queues = {Settings.from_env(environment(s)).inlet_events_queue for s in default}
-    assert len(buckets) == len(queues) == 1, "init, api, pump and web must agree"
+    processing = {Settings.from_env(environment(s)).inlet_processing_queue for s in default}
+    assert len(buckets) == len(queues) == len(processing) == 1, "init, api, pump and web agree"
+    # Run events go to no webhook unless the shell (or .env) names some.
+    assert all(not Settings.from_env(environment(s)).inlet_event_webhooks for s in default)
+
+
+def test_webhook_receivers_on_the_host_are_reachable(services: dict[str, dict[str, Any]]) -> None:
+    """Whatever drains the outbox (the API, the pumps) resolves host.docker.internal, on Linux
+    engines too, where only this mapping gives the name."""
+    for name in ("api", "pump", "api-minio", "pump-minio"):
+        assert "host.docker.internal:host-gateway" in services[name]["extra_hosts"], name
+    env = environment(services["pump"])
+    assert (env["INLET_EVENT_WEBHOOKS"], env["INLET_EVENT_SIGNING_SECRET"]) == ("", "")
+    assert services["pump"]["environment"]["INLET_EVENT_WEBHOOKS"] == "${INLET_EVENT_WEBHOOKS:-}"
 
 
 def test_commands_exist(services: dict[str, dict[str, Any]]) -> None:
@@ -238,7 +251,7 @@ def test_commands_exist(services: dict[str, dict[str, Any]]) -> None:
 
 def test_localstack_checks_signatures(services: dict[str, dict[str, Any]]) -> None:
     env = environment(services["localstack"])
-    assert set(env["SERVICES"].split(",")) == {"s3", "sqs"}
+    assert set(env["SERVICES"].split(",")) == {"s3", "sqs", "events"}
     assert env["S3_SKIP_SIGNATURE_VALIDATION"] == "0"
     # LocalStack verifies signatures with the secret key "test".
     assert environment(services["api"])["AWS_SECRET_ACCESS_KEY"] == "test"

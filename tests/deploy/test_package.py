@@ -21,7 +21,7 @@ from infra.package import FIRST_EVENT, SERVICES, optimize, startup_code
 from tests.support.config import ROOT
 
 # What no start of the function may load on its way to its first event (`FIRST_EVENT`).
-HTTP_ONLY = {"chalicelib.openapi", "chalicelib.uploads", "chalicelib.runs"}
+HTTP_ONLY = {"chalicelib.openapi", "chalicelib.uploads", "chalicelib.runs", "chalicelib.downloads"}
 EVENTS_ONLY = {
     "chalicelib.events",
     "chalicelib.hashing",
@@ -30,6 +30,10 @@ EVENTS_ONLY = {
     "aws_lambda_powertools.utilities.batch",
 }
 SCHEDULE_ONLY = {"chalicelib.maintenance", "chalicelib.expiry"}
+# Reading stored archives: the processor only.
+PROCESSING_ONLY = {"chalicelib.processing", "chalicelib.archives"}
+# Publishing run events after a commit: the functions that change runs' states.
+OUTBOX_ONLY = {"chalicelib.outbox", "chalicelib.publishers"}
 MIGRATE_ONLY = {"chalicelib.migrate", "alembic"}
 # The token check: the API's middleware and the authorizer.
 AUTH_ONLY = {"chalicelib.auth", "chalicelib.tokens"}
@@ -38,11 +42,37 @@ AUTH_ONLY = {"chalicelib.auth", "chalicelib.tokens"}
 DATABASE_ONLY = {"chalicelib.storage", "chalicelib.schemas", "chalicelib.limits"}
 NOT_LOADED = {
     # `GET /v1/openapi.json` alone loads chalicelib.openapi: not on the way of the others.
-    "APIHandler": EVENTS_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY | {"chalicelib.openapi"},
-    "HandleBucketEvents": HTTP_ONLY | AUTH_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY,
-    "ExpirePendingRuns": {"chalicelib.openapi"} | AUTH_ONLY | MIGRATE_ONLY,
-    "TokenAuthorizer": HTTP_ONLY | EVENTS_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY | DATABASE_ONLY,
-    "Migrate": HTTP_ONLY | EVENTS_ONLY | SCHEDULE_ONLY | DATABASE_ONLY,
+    "APIHandler": EVENTS_ONLY
+    | SCHEDULE_ONLY
+    | MIGRATE_ONLY
+    | PROCESSING_ONLY
+    | {"chalicelib.openapi"},
+    "HandleBucketEvents": HTTP_ONLY | AUTH_ONLY | SCHEDULE_ONLY | MIGRATE_ONLY | PROCESSING_ONLY,
+    # Stored runs' events: no upload or listing code, no token check, no bucket events, no
+    # publishing (processing changes no run's state).
+    "ProcessStoredRuns": HTTP_ONLY
+    | AUTH_ONLY
+    | SCHEDULE_ONLY
+    | MIGRATE_ONLY
+    | OUTBOX_ONLY
+    | {"chalicelib.events", "chalicelib.webhook"},
+    "ExpirePendingRuns": {"chalicelib.openapi", "chalicelib.downloads"}
+    | AUTH_ONLY
+    | MIGRATE_ONLY
+    | PROCESSING_ONLY,
+    "TokenAuthorizer": HTTP_ONLY
+    | EVENTS_ONLY
+    | SCHEDULE_ONLY
+    | MIGRATE_ONLY
+    | DATABASE_ONLY
+    | PROCESSING_ONLY
+    | OUTBOX_ONLY,
+    "Migrate": HTTP_ONLY
+    | EVENTS_ONLY
+    | SCHEDULE_ONLY
+    | DATABASE_ONLY
+    | PROCESSING_ONLY
+    | OUTBOX_ONLY,
 }
 # `import app` outside Lambda (no `_HANDLER`: tests, `make dev`): wiring; no service, no token
 # check, no database library, no S3 client.
@@ -61,6 +91,8 @@ ENTRY_NOT_LOADED = {
     *EVENTS_ONLY,
     *SCHEDULE_ONLY,
     *MIGRATE_ONLY,
+    *PROCESSING_ONLY,
+    *OUTBOX_ONLY,
 }
 
 
@@ -114,9 +146,12 @@ def test_each_function_imports_at_init_what_its_first_invocation_uses(function: 
 def test_the_start_of_the_queue_handler_and_the_schedule_builds_their_services() -> None:
     """The first-event paths are not empty: they load what the functions' work needs."""
     events = loaded_modules(startup_code("HandleBucketEvents", first_event=True))
-    assert {"chalicelib.events", "chalicelib.hashing", "boto3", "psycopg"} <= events
+    assert {"chalicelib.events", "chalicelib.hashing", "chalicelib.outbox", "psycopg"} <= events
+    assert "boto3" in events
+    processing = loaded_modules(startup_code("ProcessStoredRuns", first_event=True))
+    assert {"chalicelib.processing", "boto3", "psycopg"} <= processing
     schedule = loaded_modules(startup_code("ExpirePendingRuns", first_event=True))
-    assert {"chalicelib.maintenance", "chalicelib.events"} <= schedule
+    assert {"chalicelib.maintenance", "chalicelib.events", "chalicelib.outbox"} <= schedule
     api = loaded_modules(startup_code("APIHandler", first_event=True))
     assert {"chalicelib.uploads", "chalicelib.runs", "chalicelib.limits", "boto3"} <= api
 
@@ -148,7 +183,8 @@ def created_clients() -> set[str]:
 
 def test_the_package_keeps_the_model_of_every_service_chalicelib_creates_a_client_for() -> None:
     clients = created_clients()
-    assert {"s3", "secretsmanager"} <= clients  # the scan sees the calls we know of
+    # The scan sees the calls we know of: the bucket, the database secret, the outbox's channels.
+    assert {"s3", "secretsmanager", "sqs", "events"} <= clients
     assert clients <= SERVICES, f"add {sorted(clients - SERVICES)} to infra/package.SERVICES"
 
 

@@ -16,19 +16,22 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from chalicelib.bucket import WEBHOOK_EVENTS
 from chalicelib.config import Settings
 from chalicelib.db import Database, make_engine
 from chalicelib.migrate import upgrade_url
+from chalicelib.models import EventDelivery, RunEvent
+from chalicelib.publishers import PROCESSING
 from chalicelib.storage import Storage, make_s3_client
 from local import init
-from local.resources import EventQueue, make_sqs_client
+from local.resources import EventQueue, ensure_queue, make_sqs_client
 from tests.support.api import at, insert_run
 from tests.support.config import CORS_ORIGIN, ROOT
 from tests.support.databases import PG_ADMIN_URL
 from tests.support.events import create, detail, sha256, wait_until
+from tests.support.queues import queue_depth
 
 
 def endpoint_settings(s3_endpoint: str, **changes: object) -> Settings:
@@ -36,6 +39,7 @@ def endpoint_settings(s3_endpoint: str, **changes: object) -> Settings:
         "s3_endpoint_url": s3_endpoint,
         "inlet_bucket": f"inlet-init-{uuid.uuid4().hex[:8]}",
         "inlet_events_queue": f"inlet-init-{uuid.uuid4().hex[:8]}",
+        "inlet_processing_queue": f"inlet-init-processing-{uuid.uuid4().hex[:8]}",
         "inlet_cors_origins": (CORS_ORIGIN,),
         "inlet_max_receives": 4,
     }
@@ -48,6 +52,7 @@ def environment(settings: Settings) -> dict[str, str]:
         "S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
         "INLET_BUCKET": settings.inlet_bucket,
         "INLET_EVENTS_QUEUE": settings.inlet_events_queue,
+        "INLET_PROCESSING_QUEUE": settings.inlet_processing_queue,
         "INLET_CORS_ORIGINS": ",".join(settings.inlet_cors_origins),
         "INLET_MAX_RECEIVES": str(settings.inlet_max_receives),
         "DATABASE_URL": settings.database_url,
@@ -86,12 +91,30 @@ def test_init_creates_bucket_cors_queues_and_notifications(s3_endpoint: str) -> 
         ("inbox/", made.queue.arn, ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")),
         ("runs/", made.queue.arn, ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")),
     ]
+    # The processing queue (stored runs' events, sent by the outbox): a dead-letter queue of its
+    # own, and a visibility timeout that outlasts processing one archive.
+    assert made.processing is not None
+    assert made.processing.url.endswith(f"/{settings.inlet_processing_queue}")
+    assert made.processing.dead_letter_url.endswith(f"/{settings.inlet_processing_queue}-dlq")
+    processing = sqs.get_queue_attributes(
+        QueueUrl=made.processing.url, AttributeNames=["RedrivePolicy", "VisibilityTimeout"]
+    )["Attributes"]
+    processing_redrive = json.loads(processing["RedrivePolicy"])
+    assert (
+        processing_redrive["deadLetterTargetArn"],
+        int(processing_redrive["maxReceiveCount"]),
+    ) == (
+        made.processing.dead_letter_arn,
+        4,
+    )
+    assert int(processing["VisibilityTimeout"]) == init.PROCESSING_VISIBILITY_SECONDS
 
 
 def test_init_without_notifications(s3_endpoint: str) -> None:
     settings = endpoint_settings(s3_endpoint)
     made = init.init_resources(settings, notify="none")
     assert (made.queue, made.notify_target, made.cors) == (None, None, True)
+    assert made.processing is None
 
 
 def test_webhook_notifications_subscribe_to_created_and_removed_bytes_only() -> None:
@@ -231,6 +254,10 @@ def test_the_command_line(s3_endpoint: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert f"bucket        {settings.inlet_bucket}  (CORS for {CORS_ORIGIN})" in result.stdout
     assert f"/{settings.inlet_events_queue}-dlq" in result.stdout
+    processing = make_sqs_client(settings).get_queue_url(QueueName=settings.inlet_processing_queue)[
+        "QueueUrl"
+    ]
+    assert f"processing    {processing}\n" in result.stdout
     assert "database      migrated to head" in result.stdout
     engine = make_engine(settings.database_url)
     assert {"ingestion_runs", "files"} <= set(inspect(engine).get_table_names())
@@ -265,12 +292,29 @@ def settled(db: Database, run_id: uuid.UUID | str, process: subprocess.Popen[byt
     return detail(db, run_id).status != "pending"
 
 
+def processing_delivered(db: Database, run_id: uuid.UUID) -> bool:
+    """The outbox has sent the run's `run.stored` event to the processing queue."""
+    with db.session() as session:
+        delivered = session.scalar(
+            select(EventDelivery.delivered_at)
+            .join(RunEvent, RunEvent.id == EventDelivery.event_id)
+            .where(RunEvent.run_id == run_id, EventDelivery.destination == PROCESSING)
+        )
+    return delivered is not None
+
+
 def test_pump_process_stores_an_upload_and_stops_on_sigterm(
     db: Database, event_settings: Settings, event_storage: Storage, event_queue: EventQueue
 ) -> None:
-    """`python -m local.pump`, as the compose `pump` service runs it."""
+    """`python -m local.pump`, as the compose `pump` service runs it: it pumps the events queue
+    and the processing queue (the stored run's event, which the outbox sent there)."""
+    sqs = make_sqs_client(event_settings)
+    processing = ensure_queue(sqs, f"inlet-processing-{uuid.uuid4().hex[:8]}", 3, 0)
     settings = event_settings.model_copy(
-        update={"inlet_events_queue": event_queue.url.rsplit("/", 1)[-1]}
+        update={
+            "inlet_events_queue": event_queue.url.rsplit("/", 1)[-1],
+            "inlet_processing_queue": processing.url.rsplit("/", 1)[-1],
+        }
     )
     data = os.urandom(4000)
     created = create(db, event_storage, settings, data)
@@ -291,6 +335,15 @@ def test_pump_process_stores_an_upload_and_stops_on_sigterm(
         )
         run = detail(db, created.run.id)
         assert (run.status, run.files[0].sha256) == ("stored", sha256(data))
+        wait_until(
+            lambda: processing_delivered(db, created.run.id), "the run.stored event sent", every=0.2
+        )
+        wait_until(
+            lambda: queue_depth(sqs, processing.url) == 0,
+            "the pump taking the event off the processing queue",
+            every=0.2,
+        )
+        assert queue_depth(sqs, processing.dead_letter_url) == 0
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output = process.communicate(timeout=120)[0]
