@@ -39,6 +39,10 @@ ErrorCode = Literal[
     "upload_gone",  # 409: the multipart upload no longer exists in the bucket
     "object_exists",  # 409: an object is at the file's key already; the bucket keeps it
     "checksum_conflict",  # 409: the sha256 given at complete differs from the declared one
+    "file_pending",  # 409: the file is not stored yet; nothing to download
+    "file_failed",  # 409: the file failed verification; it cannot be downloaded
+    "file_lost",  # 409: the file's recorded version is no longer in the bucket
+    "no_manifest",  # 404: the file is not an archive; it has no manifest
     "token_exists",  # 409
     "too_large",
     "unsupported_media_type",  # 415: a body not declared Content-Type: application/json
@@ -169,6 +173,17 @@ class StoredPart(TypedDict):
 
 class ListPartsResponse(TypedDict):
     parts: list[StoredPart]
+
+
+class Download(TypedDict):
+    """A short-lived presigned GET of exactly the recorded version of a stored file."""
+
+    url: str
+    expires_at: str
+    name: str
+    version_id: str | None
+    sha256: str
+    size_bytes: int
 
 
 class RunPage(TypedDict):
@@ -391,8 +406,16 @@ class ApiClient:
         page = self._call("GET", "/v1/runs", query=query)
         return cast(RunPage, page)
 
-    def get_run(self, run_id: str) -> RunDetail:
-        return cast(RunDetail, self._call("GET", f"/v1/runs/{run_id}"))
+    def get_run(self, run_id: str, wait: int | None = None) -> RunDetail:
+        """`wait`: seconds the server may hold the request while the run is pending (a
+        long-poll; it answers as soon as the run leaves `pending`). A server older than `?wait=`
+        answers at once."""
+        return cast(RunDetail, self._call("GET", f"/v1/runs/{run_id}", query={"wait": wait}))
+
+    def download(self, run_id: str, file_id: str) -> Download:
+        """A presigned GET of a stored file's recorded version, with its sha256 and size."""
+        path = f"/v1/runs/{run_id}/files/{file_id}/download"
+        return cast(Download, self._call("GET", path))
 
     def limits(self) -> Limits:
         """The caller's quotas and rate limits, with their use now."""

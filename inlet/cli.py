@@ -1,4 +1,5 @@
-"""`inlet`: upload files to Inlet and inspect runs, over the HTTP API only."""
+"""`inlet`: upload files to Inlet, inspect runs and download their files, over the HTTP API
+and presigned URLs only."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import json
 import os
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,11 +25,13 @@ from inlet.api import (
     RunDetail,
     RunOut,
 )
+from inlet.download import Downloader, Mismatch, Outcome, Target, local_names, select
 from inlet.files import Cancelled, LocalFile
 from inlet.plan import HASH_FIRST_MAX, Plan, Request, hash_first_max, plan_upload
 from inlet.progress import Bars, Quiet, Reporter
 from inlet.retry import API_RETRY, TRANSFER_RETRY, RetryPolicy
 from inlet.state import StateStore, state_dir
+from inlet.text import printable
 from inlet.upload import FileChanged, Uploader, UploadError
 
 EXIT_OK = 0
@@ -37,22 +40,27 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_UPLOAD = 4
 EXIT_TIMEOUT = 5
+EXIT_MISMATCH = 6
 EXIT_INTERRUPTED = 130
 
 EPILOG = f"""\
 exit codes:
-  {EXIT_OK}    success (with --wait: every file of the run is stored)
+  {EXIT_OK}    success (with --wait: every file of the run is stored; download: every file
+       asked for is saved and verified)
   {EXIT_RUN_FAILED}    with --wait: the run ended failed, cancelled or expired
-  {EXIT_USAGE}    usage error: bad arguments, a missing or unreadable file
+  {EXIT_USAGE}    usage error: bad arguments, a missing or unreadable file, a FILE the run
+       does not have, a download that would replace a file (without --force)
   {EXIT_API}    the API refused a request, answered an error or could not be reached
-  {EXIT_UPLOAD}    bytes could not be uploaded to the bucket, even after retries
+  {EXIT_UPLOAD}    bytes could not be moved to or from the bucket, even after retries
   {EXIT_TIMEOUT}    --wait-timeout passed before the run was final
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); run the same command again to resume
+  {EXIT_MISMATCH}    a downloaded file's sha256 or size is not the recorded one (not kept)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); an upload resumes when the same command runs again
 
 environment:
   INLET_API_URL    the API (default {DEFAULT_API_URL}); --api overrides it
   INLET_API_TOKEN  the API token, sent as `Authorization: Bearer`; --token overrides it
-  INLET_PARALLEL   parts uploaded at once (default 4); --parallel overrides it
+  INLET_PARALLEL   parts uploaded, or files downloaded, at once (default 4); --parallel
+                   overrides it
   INLET_STATE_DIR  where unfinished uploads are remembered (default ~/.cache/inlet)
 """
 
@@ -100,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
         prog="inlet",
-        description="Upload files to Inlet and inspect runs.",
+        description="Upload files to Inlet, inspect runs, download their files.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
@@ -132,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument(
         "--wait",
         action="store_true",
-        help="wait until the run is final; exit 1 unless it is stored",
+        help="wait until the run is final (long-poll); exit 1 unless it is stored",
     )
     upload.add_argument(
         "--wait-timeout",
@@ -152,6 +160,35 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", parents=[common], help="cancel a pending run")
     cancel.add_argument("run_id", metavar="RUN_ID")
 
+    download = commands.add_parser(
+        "download",
+        parents=[common],
+        help="download a run's stored files, each verified by its sha256",
+        description="Download files of a run straight from the bucket, in parallel. Each is "
+        "verified against the size and sha256 the server recorded and takes its name only "
+        "then; a mismatch keeps nothing and exits 6.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    download.add_argument("run_id", metavar="RUN_ID")
+    download.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="a file's name or id (default: every stored file of the run)",
+    )
+    download.add_argument(
+        "--out", metavar="DIR", default=".", help="where to save them (default: here)"
+    )
+    download.add_argument("--force", action="store_true", help="replace files that exist")
+    download.add_argument(
+        "--parallel",
+        type=_positive,
+        metavar="N",
+        default=os.environ.get("INLET_PARALLEL", "4"),  # parsed by `type`
+        help="files downloaded at once (default: 4, env INLET_PARALLEL)",
+    )
+
     commands.add_parser("health", parents=[common], help="check the API, database and bucket")
     commands.add_parser(
         "limits", parents=[common], help="your quotas and rate limits, and how much is in use"
@@ -160,31 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- output ---------------------------------------------------------------------------------
-
-# What `inlet` never writes raw, whoever wrote the text (the API, an old row, a key dropped into
-# the bucket): controls (C0, DEL, C1: ESC starts terminal sequences, BEL rings), bidirectional
-# embeddings, overrides, isolates and marks (they reorder a line on terminals that do bidi),
-# line and paragraph separators, lone surrogates. Each is written as a visible escape.
-BIDI_CHARACTERS = frozenset(
-    map(chr, [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-)
-UNSAFE_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: object) -> str:
-    """`text` safe to print: every unsafe character as `\\x1b` or `\\u202e`; the rest (any
-    script, emoji and their joiners, combining marks) as it is."""
-    return "".join(
-        _escape(ch)
-        if ch in BIDI_CHARACTERS or unicodedata.category(ch) in UNSAFE_CATEGORIES
-        else ch
-        for ch in str(text)
-    )
 
 
 def out(line: str) -> None:
@@ -263,20 +275,34 @@ def bars(console: Console, title: str, total: int, transient: bool = False) -> I
         yield reporter
 
 
+# Seconds each `GET /v1/runs/{id}?wait=` asks the server to hold it while the run is pending;
+# the server holds it at most INLET_MAX_WAIT_SECONDS (20 by default, under API Gateway's 29 s).
+LONG_POLL = 20
+# A pending answer sooner than this came from a server that does not hold requests.
+HELD_AT_LEAST = 1.0
+
+
 def wait_for_run(api: ApiClient, run_id: str, timeout: float | None) -> RunDetail:
-    """Poll until the run is final; backs off from 0.25 s to 2 s between polls. The server
-    verifies a run in a second or two per GiB after its last byte: polling often early answers
-    that soon after, and a run that takes long costs one small GET every 2 s."""
+    """Until the run is final, by long-poll: the server answers as soon as the run leaves
+    `pending`, or after its wait (then the loop asks again), so a run is seen final one round
+    trip after it is, with one request per 20 s meanwhile. A server that answers at once (older
+    than `?wait=`, or one with INLET_MAX_WAIT_SECONDS=0) is polled instead, backing off from
+    0.25 s to 2 s. `timeout` bounds the whole wait: no request asks to be held beyond it."""
     deadline = None if timeout is None else time.monotonic() + timeout
     delay = 0.25
     while True:
-        run = api.get_run(run_id)
+        asked = time.monotonic()
+        left = None if deadline is None else deadline - asked
+        wait = LONG_POLL if left is None else max(0, min(LONG_POLL, int(left)))
+        run = api.get_run(run_id, wait=wait)
         if run["status"] in FINAL_STATUSES:
             return run
-        if deadline is not None and time.monotonic() + delay > deadline:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
             raise WaitTimeout(f"run {run_id} is still {run['status']} after {timeout:g} s")
-        time.sleep(delay)
-        delay = min(2.0, delay * 1.25)
+        if now - asked < HELD_AT_LEAST:
+            time.sleep(delay if deadline is None else min(delay, deadline - now))
+            delay = min(2.0, delay * 1.25)
 
 
 def _local_files(paths: list[str]) -> list[LocalFile]:
@@ -354,6 +380,78 @@ def cmd_upload(args: argparse.Namespace, api: ApiClient) -> int:
     run = api.get_run(plan.state.run_id)
     show(args, run, lambda: print_run(run))
     return EXIT_OK
+
+
+def _targets(args: argparse.Namespace, run: RunDetail) -> list[Target]:
+    """Where each chosen file goes; refuses (exit 2) to replace a file without --force."""
+    try:
+        chosen, skipped = select(run, args.files)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    for file in skipped:
+        fail(f"{file['name']}: not downloaded, it is {file['status']}")
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: {exc.strerror or exc}") from None
+    names = local_names(run["files"])
+    targets = [Target(file, out_dir / names[file["id"]]) for file in chosen]
+    existing = [str(t.path) for t in targets if os.path.lexists(t.path)]
+    if existing and not args.force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise UsageError(f"{existing[0]} exists{more}; --force replaces it")
+    return targets
+
+
+def outcome_code(outcome: Outcome) -> int:
+    """A refusal of the API 3, a transfer 4, bytes that are not the recorded ones 6."""
+    if outcome.error is None:
+        return EXIT_OK
+    if isinstance(outcome.error, ApiError):
+        return EXIT_API
+    return EXIT_MISMATCH if isinstance(outcome.error, Mismatch) else EXIT_UPLOAD
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    file, link, error = outcome.target.file, outcome.link, outcome.error
+    return {
+        "id": file["id"],
+        "name": file["name"],
+        "path": str(outcome.target.path) if link else None,
+        "size_bytes": file["size_bytes"],
+        "sha256": link["sha256"] if link else None,
+        "version_id": link["version_id"] if link else None,
+        "error": None if error is None else {"code": error.code, "message": str(error)},
+    }
+
+
+def cmd_download(args: argparse.Namespace, api: ApiClient) -> int:
+    run = api.get_run(args.run_id)
+    targets = _targets(args, run)
+    console = Console(stderr=True)
+    total = sum(t.file["size_bytes"] for t in targets)
+    try:
+        with bars(console, "download", total) as progress:
+            downloader = Downloader(api, run["id"], args.parallel, progress, args.retry, args.force)
+            outcomes = downloader.download(targets)
+    except (KeyboardInterrupt, Cancelled):
+        fail("interrupted; the files saved so far are verified, nothing else was kept")
+        return EXIT_INTERRUPTED
+    for outcome in outcomes:
+        error = outcome.error
+        if isinstance(error, ApiError):
+            fail(f"{outcome.target.file['name']}: {refusal(error)}")
+        elif error is not None:
+            fail(str(error))
+
+    def text() -> None:
+        for outcome in outcomes:
+            if outcome.link:  # sha256sum's format: `sha256sum -c` checks them again
+                out(f"{outcome.link['sha256']}  {outcome.target.path}")
+
+    show(args, {"run_id": run["id"], "files": [outcome_json(o) for o in outcomes]}, text)
+    return max(map(outcome_code, outcomes), default=EXIT_OK)
 
 
 def cmd_runs(args: argparse.Namespace, api: ApiClient) -> int:
@@ -445,6 +543,7 @@ def refusal(exc: ApiError) -> str:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, ApiClient], int]] = {
     "upload": cmd_upload,
+    "download": cmd_download,
     "runs": cmd_runs,
     "run": cmd_run,
     "cancel": cmd_cancel,
@@ -468,7 +567,7 @@ def main(argv: list[str] | None = None, retry: RetryPolicy | None = None) -> int
     # A refusal that asks to wait (429 Retry-After) is waited out, bounded by the policy, and
     # said on stderr as it happens.
     api = ApiClient(api_url, token, pool_size=pool_size, retry=retry or API_RETRY, notice=fail)
-    args.retry = retry or TRANSFER_RETRY  # for the upload's bucket transfers
+    args.retry = retry or TRANSFER_RETRY  # for bucket transfers, up and down
     try:
         return COMMANDS[args.command](args, api)
     except UsageError as exc:

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -17,9 +18,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from inlet.text import printable
+
 
 class Reporter(Protocol):
-    """What the hashing pass and the upload engine report; callable from any thread."""
+    """What the hashing pass, the upload engine and downloads report; callable from any
+    thread."""
 
     def add(self, description: str, total: int, done: int = 0) -> int: ...
 
@@ -51,8 +55,10 @@ class Bars:
         self._total = self._progress.add_task(title, total=total)
 
     def add(self, description: str, total: int, done: int = 0) -> int:
+        """A bar for one file; its name is someone else's text: escaped, and never markup."""
         self._progress.advance(self._total, done)
-        return int(self._progress.add_task(f"  {description}", total=total, completed=done))
+        label = f"  {escape(printable(description))}"
+        return int(self._progress.add_task(label, total=total, completed=done))
 
     def advance(self, task: int, count: int) -> None:
         with self._lock:

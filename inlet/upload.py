@@ -73,7 +73,8 @@ def _accepted(response: requests.Response) -> bool:
     return response.ok and bool(response.headers.get("ETag"))
 
 
-def _describe(response: requests.Response) -> str:
+def describe_refusal(response: requests.Response) -> str:
+    """`HTTP 403 AccessDenied`: the status and the bucket's error code (S3's XML `<Code>`)."""
     found = S3_CODE.search(response.text or "")
     return f"HTTP {response.status_code} {found.group(1) if found else response.reason}"
 
@@ -284,7 +285,7 @@ class Uploader:
                 return response.headers["ETag"]
             if response.status_code == 412 and not job.number:
                 return self._already_in(job)
-            failure = _describe(response) if not response.ok else "no ETag in the response"
+            failure = describe_refusal(response) if not response.ok else "no ETag in the response"
             if not self._worth_retrying(response, job, signed):
                 break
         what = f"part {job.number} of {job.file.name}" if job.number else job.file.name

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -20,17 +21,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
+import inlet.download
 import inlet.plan
 import inlet.retry
 import inlet.upload
-from chalicelib.config import MiB
+from chalicelib.config import MiB, Settings
+from chalicelib.storage import make_s3_client
 from inlet.api import ApiClient
 from inlet.cli import main, wait_for_run
 from inlet.files import sha256_file
 from inlet.retry import RetryPolicy
 from local.processes import free_port
 from tests.support.http import InterceptingAdapter, Send, canned, use_adapter
+from tests.support.stack import BUCKET as STACK_BUCKET
 from tests.support.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -487,3 +493,218 @@ def test_health_runs_run_and_cancel(cli_env: dict[str, str], stack: Stack) -> No
     detail = run_cli(cli_env, "run", created["id"], "--json")
     assert json.loads(detail.stdout)["status"] == "cancelled"
     assert "status   cancelled" in run_cli(cli_env, "run", created["id"]).stdout
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+
+def uploaded(env: dict[str, str], *paths: Path, label: str = "to-download") -> dict[str, Any]:
+    """The run of `paths`, uploaded by the CLI and stored."""
+    args = ["upload", *map(str, paths), "--type", "app_bundle", "--label", label, "--wait"]
+    result = run_cli(env, *args, "--wait-timeout", "60", "--json")
+    assert result.returncode == 0, result.stderr
+    run: dict[str, Any] = json.loads(result.stdout)
+    assert run["status"] == "stored"
+    return run
+
+
+def test_upload_then_download_every_byte_verified(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A multipart file, a name with emoji and accents, and two files of the same name: each
+    comes back byte for byte under a name of its own, verified, with progress bars drawn."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    paths = [
+        make_file(tmp_path / "big.bin", 12 * MiB),
+        make_file(tmp_path / "🦆 notes é.txt", 1000),
+        make_file(tmp_path / "one" / "same.conf", 10),
+        make_file(tmp_path / "two" / "same.conf", 20),
+    ]
+    run = uploaded(cli_env, *paths)
+    out = tmp_path / "out"
+
+    result = run_cli(cli_env | {"TTY_COMPATIBLE": "1"}, "download", run["id"], "--out", str(out))
+
+    assert result.returncode == 0, result.stderr
+    got = {p.name: p.read_bytes() for p in out.iterdir()}
+    # Files created in one request may share a timestamp: which of the two is "(2)" is not set.
+    same = sorted((paths[2].read_bytes(), paths[3].read_bytes()))
+    first, second = same if got["same.conf"] == same[0] else same[::-1]
+    expected = {
+        "big.bin": paths[0].read_bytes(),
+        "🦆 notes é.txt": paths[1].read_bytes(),
+        "same.conf": first,
+        "same (2).conf": second,
+    }
+    assert got == expected
+    assert sorted(result.stdout.splitlines()) == sorted(
+        f"{sha256(data)}  {out / name}" for name, data in expected.items()
+    )
+    # sha256sum's format: the files check again with it
+    check = subprocess.run(
+        ["sha256sum", "-c", "-"], input=result.stdout, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    # the bars: the total and a line per file, drawn on stderr for a terminal
+    assert "download" in result.stderr
+    for name in ("big.bin", "🦆 notes é.txt", "same.conf"):
+        assert name in result.stderr
+    assert "12.0/12.0 MiB" in result.stderr
+
+    again = run_cli(cli_env, "download", run["id"], "same.conf", "--out", str(out))
+    assert again.returncode == 2
+    assert f"{out / 'same.conf'} exists (and 1 more); --force replaces it" in one_line_error(
+        again.stderr
+    )
+    forced = run_cli(cli_env, "download", run["id"], "same.conf", "--out", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stderr == "", "no progress when stderr is not a terminal"
+
+
+class TamperedBody(InterceptingAdapter):
+    """The bucket's answer to a GET, with its first byte changed on the way: the same length."""
+
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        response = send()
+        if request.method == "GET" and response.ok:
+            data = response.raw.read()
+            tampered = bytes([data[0] ^ 0xFF]) + data[1:]
+            response.raw = urllib3.HTTPResponse(
+                body=io.BytesIO(tampered), status=200, preload_content=False
+            )
+        return response
+
+
+def test_bytes_that_are_not_the_recorded_ones_are_not_kept(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = make_file(tmp_path / "precious.conf", 4096)
+    run = uploaded(cli_env, path)
+    use_download_adapter(monkeypatch, TamperedBody())
+    out = tmp_path / "out"
+
+    assert main(["download", run["id"], "--out", str(out)], retry=NO_WAIT) == 6
+
+    assert list(out.iterdir()) == [], "neither the file nor its temporary file is left"
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    error = one_line_error(captured.err)
+    assert error.startswith("inlet: precious.conf: the bytes from the bucket are not the recorded")
+    tampered = bytes([path.read_bytes()[0] ^ 0xFF]) + path.read_bytes()[1:]
+    assert f"sha256 expected {sha256(path.read_bytes())}, got {sha256(tampered)}" in error
+
+
+def use_download_adapter(monkeypatch: pytest.MonkeyPatch, adapter: HTTPAdapter) -> None:
+    """The downloads' presigned-URL session goes through `adapter`."""
+
+    def session(parallel: int) -> requests.Session:
+        through = requests.Session()
+        through.mount("http://", adapter)
+        return through
+
+    monkeypatch.setattr(inlet.download, "s3_session", session)
+
+
+class ExpiredOnce(InterceptingAdapter):
+    """Answers the first GET as S3 does an expired URL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[str] = []
+
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        if not self.refused:
+            self.refused.append(request.url or "")
+            body = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+            return canned(request, 403, body)
+        return send()
+
+
+def test_an_expired_download_url_is_asked_for_again(
+    cli_env: dict[str, str],
+    stack: Stack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = make_file(tmp_path / "late.bin", 3000)
+    run = uploaded(cli_env, path)
+    adapter = ExpiredOnce()
+    use_download_adapter(monkeypatch, adapter)
+    links: list[Any] = []
+    download = ApiClient.download
+
+    def recording_download(self: ApiClient, run_id: str, file_id: str) -> Any:
+        links.append(download(self, run_id, file_id))
+        return links[-1]
+
+    monkeypatch.setattr(ApiClient, "download", recording_download)
+
+    assert main(["download", run["id"], "--out", str(tmp_path / "out")], retry=NO_WAIT) == 0
+    assert (tmp_path / "out" / "late.bin").read_bytes() == path.read_bytes()
+    assert [link["url"] for link in links[:1]] == adapter.refused
+    assert len(links) == 2
+    assert links[0]["version_id"] == links[1]["version_id"] == run["files"][0]["version_id"]
+
+
+def test_an_overwritten_key_still_downloads_the_recorded_version(
+    cli_env: dict[str, str], stack: Stack, tmp_path: Path
+) -> None:
+    """Other bytes written over the key in the (versioned) bucket: the download reads the
+    version that was verified, never the newer one."""
+    path = make_file(tmp_path / "kept.conf", 2048)
+    run = uploaded(cli_env, path)
+    s3 = make_s3_client(Settings(s3_endpoint_url=stack.s3_url))
+    s3.put_object(Bucket=STACK_BUCKET, Key=run["files"][0]["key"], Body=b"someone else's bytes")
+
+    result = run_cli(cli_env, "download", run["id"], "--out", str(tmp_path / "out"), "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "kept.conf").read_bytes() == path.read_bytes()
+    [file] = json.loads(result.stdout)["files"]
+    assert (file["version_id"], file["error"]) == (run["files"][0]["version_id"], None)
+
+
+def test_a_pending_file_cannot_be_downloaded(cli_env: dict[str, str], stack: Stack) -> None:
+    created = requests.post(
+        f"{stack.api_url}/v1/uploads",
+        json={"type": "single_conf", "files": [{"name": "not-yet.conf", "size": 3}]},
+        timeout=10,
+    ).json()["run"]
+
+    result = run_cli(cli_env, "download", created["id"])
+
+    assert result.returncode == 3
+    error = one_line_error(result.stderr)
+    assert error.startswith("inlet: not-yet.conf: ")
+    assert "(file_pending, HTTP 409)" in error
+
+    unknown = run_cli(cli_env, "download", str(uuid.uuid4()))
+    assert unknown.returncode == 3
+    assert "not_found" in one_line_error(unknown.stderr)
+
+
+def test_upload_wait_long_polls(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--wait` asks the server to hold each request (`?wait=`) instead of polling."""
+    asked: list[int | None] = []
+    get_run = ApiClient.get_run
+
+    def recording_get_run(self: ApiClient, run_id: str, wait: int | None = None) -> Any:
+        asked.append(wait)
+        return get_run(self, run_id, wait)
+
+    monkeypatch.setattr(ApiClient, "get_run", recording_get_run)
+    path = make_file(tmp_path / "waited.bin", 8 * MiB)
+    args = ["upload", str(path), "--type", "app_bundle", "--wait", "--wait-timeout", "60"]
+
+    assert main([*args, "--json"], retry=NO_WAIT) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["status"] == "stored"
+    assert asked
+    assert all(wait == 20 for wait in asked), asked

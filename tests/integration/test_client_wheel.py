@@ -130,7 +130,9 @@ def test_the_installed_client_imports_nothing_of_the_repository(installed: Insta
     result = installed.run("python", "-c", probe)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    assert {"inlet.cli", "inlet.api", "inlet.upload", "inlet.retry"} <= set(found["names"])
+    assert {"inlet.cli", "inlet.api", "inlet.upload", "inlet.download", "inlet.retry"} <= set(
+        found["names"]
+    )
     assert not {"chalicelib", "local", "infra", "app", "tests"} & set(found["tops"])
     site = str(installed.venv.resolve())
     assert all(str(Path(f).resolve()).startswith(site) for f in found["files"]), found["files"]
@@ -143,13 +145,14 @@ def test_the_installed_client_against_the_stack(
 
     helped = installed.run("inlet", "--help")
     assert helped.returncode == 0, helped.stderr
-    assert "Upload files to Inlet and inspect runs." in helped.stdout
+    assert "Upload files to Inlet, inspect runs, download their files." in helped.stdout
     commands = helped.stdout.split("\n  COMMAND\n", 1)[1].split("\n\n")[0].split("\n")
     assert [line.split()[0] for line in commands] == [
         "upload",
         "runs",
         "run",
         "cancel",
+        "download",
         "health",
         "limits",
     ]
@@ -171,6 +174,11 @@ def test_the_installed_client_against_the_stack(
     run = json.loads(uploaded.stdout)
     assert run["status"] == "stored"
     assert stack.read_object(run["files"][0]["key"]) == data.read_bytes()
+
+    back = tmp_path / "back"
+    downloaded = installed.run("inlet", "download", run["id"], "--out", str(back), env=env)
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert (back / data.name).read_bytes() == data.read_bytes()
 
     listed = installed.run("inlet", "runs", "--type", "single_conf", "--json", env=env)
     assert listed.returncode == 0, listed.stderr

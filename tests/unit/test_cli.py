@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import io
 import json
 import operator
 import socket
@@ -18,19 +19,24 @@ import typing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from rich.console import Console
 
 import inlet
 import inlet.api
 import inlet.cli
+import inlet.download
+import inlet.text
 from inlet.api import ApiClient, ApiError, RunPage
 from inlet.cli import build_parser, human_size
 from inlet.files import Cancelled, FileSlice, LocalFile, content_type, sha256_file
 from inlet.plan import _status
-from inlet.progress import Quiet
+from inlet.progress import Bars, Quiet
 from inlet.retry import (
     API_RETRY,
     TRANSFER_RETRY,
@@ -754,6 +760,7 @@ RESPONSES = [
     inlet.api.Limits,
     inlet.api.UploadRules,
     inlet.api.LimitUse,
+    inlet.api.Download,
 ]
 TYPED = {typed.__name__: typed for typed in [*RESPONSES, inlet.api.FileSpec]}
 
@@ -822,6 +829,7 @@ def test_responses_are_typed_as_the_document_says() -> None:
         ("get", "/v1/runs"): "RunPage",
         ("get", "/v1/runs/{run_id}"): "RunDetail",
         ("get", "/v1/limits"): "Limits",
+        ("get", "/v1/runs/{run_id}/files/{file_id}/download"): "Download",
     }
     for (method, path), name in returned.items():
         answers = OPENAPI["paths"][path][method]["responses"]
@@ -839,6 +847,7 @@ def test_responses_are_typed_as_the_document_says() -> None:
             "list_runs",
             "get_run",
             "limits",
+            "download",
         )
     }
     assert hints == {
@@ -849,6 +858,7 @@ def test_responses_are_typed_as_the_document_says() -> None:
         "list_runs": inlet.api.RunPage,
         "get_run": inlet.api.RunDetail,
         "limits": inlet.api.Limits,
+        "download": inlet.api.Download,
     }
 
 
@@ -937,10 +947,10 @@ def assert_nothing_raw(text: str) -> None:
 
 
 def test_printable_escapes_controls_and_bidi_and_keeps_the_rest() -> None:
-    assert inlet.cli.printable(HOSTILE) == SAFE
+    assert inlet.text.printable(HOSTILE) == SAFE
     kept = "👨\u200d👩\u200d👧 ❤\ufe0f cafe\u0301 日本語 דוח.pdf ملف \ue000"
-    assert inlet.cli.printable(kept) == kept
-    assert_nothing_raw(inlet.cli.printable("".join(RAW)))
+    assert inlet.text.printable(kept) == kept
+    assert_nothing_raw(inlet.text.printable("".join(RAW)))
 
 
 def test_runs_and_run_print_other_peoples_text_escaped(
@@ -1148,3 +1158,479 @@ def test_a_resumed_multipart_file_is_hashed_again(tmp_path: Path) -> None:
     uploader.upload([file], {}, done.append)
     assert declared == [hashlib.sha256(b"0123456789ab").hexdigest()] == [file.sha256]
     assert done == [file]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- downloads: names -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("recorded", "local"),
+    [
+        ("report 2026.pdf", "report 2026.pdf"),  # spaces stay
+        ("café résumé.txt", "café résumé.txt"),  # accents stay
+        ("👨\u200d👩\u200d👧 family ❤\ufe0f.png", "👨\u200d👩\u200d👧 family ❤\ufe0f.png"),
+        ("דוח\u200f.pdf", "דוח\u200f.pdf"),  # a bidi mark (the API accepts it) stays
+        ("../x", ".._x"),
+        ("../../etc/passwd", ".._.._etc_passwd"),
+        ("/abs/path", "_abs_path"),
+        ("dir\\win.ini", "dir_win.ini"),
+        ("a\x00b\x1b[31m\n.conf", "a_b_[31m_.conf"),
+        ("invoice\u202efdp.exe", "invoice_fdp.exe"),
+        ("line\u2028break", "line_break"),
+        ("", "_"),
+        (".", "_"),
+        ("..", "__"),
+        (".bashrc", ".bashrc"),
+    ],
+)
+def test_safe_name(recorded: str, local: str) -> None:
+    assert inlet.download.safe_name(recorded) == local
+
+
+@pytest.mark.parametrize(
+    ("recorded", "ending"),
+    [("a" * 300 + ".tar.gz", "a.tar.gz"), ("🦆" * 200 + ".conf", "🦆.conf"), ("é" * 255, "é")],
+)
+def test_safe_name_fits_a_file_system_name_and_keeps_the_extension(
+    recorded: str, ending: str
+) -> None:
+    """255 bytes of UTF-8 at most, cut between characters (never inside one)."""
+    local = inlet.download.safe_name(recorded)
+    assert 250 < len(local.encode()) <= 255
+    assert local.endswith(ending)
+    assert set(local) == set(recorded)
+
+
+def run_file(file_id: str, name: str, status: str = "stored", data: bytes = b"") -> dict[str, Any]:
+    return {
+        "id": file_id,
+        "name": name,
+        "status": status,
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest() if status == "stored" else None,
+    }
+
+
+def test_duplicate_names_get_a_deterministic_number() -> None:
+    files = [
+        run_file("f1", "a.conf"),
+        run_file("f2", "b.tar.gz"),
+        run_file("f3", "a.conf"),
+        run_file("f4", "A.CONF"),  # the same name on macOS and Windows
+        run_file("f5", "b.tar.gz"),
+        run_file("f6", "a (2).conf"),  # taken by f3 already
+        run_file("f7", "dir/a.conf"),
+        run_file("f8", "dir\\a.conf"),
+        run_file("f9", "cafe\u0301"),  # NFD and NFC: one name on macOS
+        run_file("f10", "caf\u00e9"),
+    ]
+    names = inlet.download.local_names(files)  # type: ignore[arg-type]
+    assert names == {
+        "f1": "a.conf",
+        "f2": "b.tar.gz",
+        "f3": "a (2).conf",
+        "f4": "A (3).CONF",
+        "f5": "b (2).tar.gz",
+        "f6": "a (2) (2).conf",
+        "f7": "dir_a.conf",
+        "f8": "dir_a (2).conf",
+        "f9": "cafe\u0301",
+        "f10": "caf\u00e9 (2)",
+    }
+    again = inlet.download.local_names(files)  # type: ignore[arg-type]
+    assert again == names, "the same run, the same names"
+
+
+def test_files_are_chosen_by_id_or_name() -> None:
+    run: Any = {
+        "id": "r1",
+        "files": [
+            run_file("f1", "a.conf"),
+            run_file("f2", "b.conf", "pending"),
+            run_file("f3", "a.conf"),
+            run_file("f4", "c.conf", "failed"),
+        ],
+    }
+    select = inlet.download.select
+
+    def ids(files: list[Any]) -> list[str]:
+        return [file["id"] for file in files]
+
+    chosen, skipped = select(run, [])
+    assert (ids(chosen), ids(skipped)) == (["f1", "f3"], ["f2", "f4"])
+    assert ids(select(run, ["a.conf"])[0]) == ["f1", "f3"]
+    assert ids(select(run, ["f4", "f2", "f2"])[0]) == ["f2", "f4"]  # asked for: the API says why
+    with pytest.raises(
+        LookupError, match=r"run r1 has no file 'nope'; its files: a\.conf, b\.conf"
+    ):
+        select(run, ["a.conf", "nope"])
+    nothing_stored: Any = {"id": "r2", "files": [run_file("f2", "b.conf", "pending")]}
+    assert ids(select(nothing_stored, [])[0]) == ["f2"]
+
+
+def test_download_arguments() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["download", "r1", "a.conf", "f2", "--out", "d", "--force"])
+    assert (args.run_id, args.files, args.out, args.force) == ("r1", ["a.conf", "f2"], "d", True)
+    defaults = parser.parse_args(["download", "r1"])
+    assert (defaults.files, defaults.out, defaults.force, defaults.parallel) == ([], ".", False, 4)
+    for bad in (["download"], ["download", "r1", "--parallel", "0"]):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(bad)
+        assert exited.value.code == 2
+
+
+# --- downloads: fetching, verifying, exit codes ---------------------------------------------
+
+
+class BrokenBody:
+    """A body whose connection breaks after its first bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, amount: int, decode_content: bool) -> Any:
+        yield self.data[:3]
+        raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+
+    def close(self) -> None:
+        pass
+
+
+def bucket_answer(request: requests.PreparedRequest, status: int, body: Any) -> requests.Response:
+    """An answer read as the bucket's are: streamed from `raw`."""
+    response = requests.Response()
+    response.status_code, response.reason = status, "Canned"
+    response.raw = (
+        body
+        if isinstance(body, BrokenBody)
+        else urllib3.HTTPResponse(body=io.BytesIO(body), status=status, preload_content=False)
+    )
+    response.request, response.url = request, request.url or ""
+    return response
+
+
+class FakeDownloads(InterceptingAdapter):
+    """The API (a run, its files, download links) and the bucket, as `inlet download` uses
+    them. `served` replaces what the bucket sends for a file; `refusals` are statuses the bucket
+    answers a file's first GETs with; `broken` files lose their connection on the first GET."""
+
+    def __init__(self, *files: tuple[str, str, str, bytes]) -> None:
+        super().__init__()
+        self.files = [run_file(*file) for file in files]
+        self.data = {file[0]: file[3] for file in files}
+        self.served: dict[str, bytes] = {}
+        self.refusals: dict[str, list[int]] = {}
+        self.broken: set[str] = set()
+        self.links: list[str] = []
+        self.gets: list[str] = []
+
+    def intercept(self, request: requests.PreparedRequest, send: Send) -> requests.Response:
+        url = request.url or ""
+        if url.startswith("http://bucket.invalid/"):
+            assert "Authorization" not in request.headers, "the token never goes to the bucket"
+            file_id = urlsplit(url).path.rsplit("/", 1)[1]
+            self.gets.append(file_id)
+            refusals = self.refusals.get(file_id) or []
+            if refusals:
+                status = refusals.pop(0)
+                return bucket_answer(request, status, b"<Error><Code>Refused</Code></Error>")
+            if file_id in self.broken:
+                self.broken.discard(file_id)
+                return bucket_answer(request, 200, BrokenBody(self.data[file_id]))
+            return bucket_answer(request, 200, self.served.get(file_id, self.data[file_id]))
+        path = urlsplit(url).path
+        if path.endswith("/download"):
+            file_id = path.split("/")[-2]
+            self.links.append(file_id)
+            [file] = [f for f in self.files if f["id"] == file_id]
+            if file["status"] != "stored":
+                code = {"pending": "file_pending", "failed": "file_failed"}[file["status"]]
+                error = {"code": code, "message": f"file {file_id} is {file['status']}"}
+                body = json.dumps({"error": error | {"details": []}}).encode()
+                return canned(request, 409, body)
+            link = {
+                "url": f"http://bucket.invalid/{file_id}?X-Amz-Signature={len(self.links)}",
+                "expires_at": "2030-01-01T00:00:00Z",
+                "name": file["name"],
+                "version_id": "v1",
+                "sha256": file["sha256"],
+                "size_bytes": file["size_bytes"],
+            }
+            return canned(request, 200, json.dumps(link).encode())
+        assert path == "/v1/runs/r1", path
+        return canned(request, 200, json.dumps({"id": "r1", "files": self.files}).encode())
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> FakeDownloads:
+    """Two files of the same name and an emoji one, all stored."""
+    adapter = FakeDownloads(
+        ("f1", "a.conf", "stored", b"first a"),
+        ("f2", "a.conf", "stored", b"second a, longer"),
+        ("f3", "../🦆 notes.txt", "stored", b"quack" * 1000),
+    )
+    monkeypatch.setattr(requests.Session, "get_adapter", lambda self, url: adapter)
+    return adapter
+
+
+def download(out: Path, *args: str) -> int:
+    argv = ["download", "r1", *args, "--out", str(out), "--api", "http://api.invalid"]
+    return inlet.cli.main(argv, retry=NO_WAIT)
+
+
+def saved(out: Path) -> dict[str, bytes]:
+    """Every file in `out`, temporary ones too."""
+    return {p.name: p.read_bytes() for p in out.iterdir()} if out.exists() else {}
+
+
+def test_download_saves_every_stored_file_verified(
+    downloads: FakeDownloads, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "new" / "dir"  # made as needed
+    assert download(out) == 0
+    assert saved(out) == {
+        "a.conf": b"first a",
+        "a (2).conf": b"second a, longer",
+        ".._🦆 notes.txt": b"quack" * 1000,
+    }
+    captured = capsys.readouterr()
+    assert captured.err == "", "no progress drawn when stderr is not a terminal"
+    # sha256sum's format, in the run's order
+    assert captured.out.splitlines() == [
+        f"{sha256(b'first a')}  {out / 'a.conf'}",
+        f"{sha256(b'second a, longer')}  {out / 'a (2).conf'}",
+        f"{sha256(b'quack' * 1000)}  {out / '.._🦆 notes.txt'}",
+    ]
+    assert sorted(downloads.links) == ["f1", "f2", "f3"]
+
+
+def test_download_chosen_files_as_json(
+    downloads: FakeDownloads, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert download(tmp_path, "f2", "--json") == 0
+    assert saved(tmp_path) == {"a (2).conf": b"second a, longer"}, "its name in the whole run"
+    assert json.loads(capsys.readouterr().out) == {
+        "run_id": "r1",
+        "files": [
+            {
+                "id": "f2",
+                "name": "a.conf",
+                "path": str(tmp_path / "a (2).conf"),
+                "size_bytes": 16,
+                "sha256": sha256(b"second a, longer"),
+                "version_id": "v1",
+                "error": None,
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("served", "code", "size"),
+    [
+        (b"other a", "sha256_mismatch", "size expected 7 bytes, got 7"),  # same size
+        (b"first", "size_mismatch", "size expected 7 bytes, got 5"),
+        (b"first a, and more", "size_mismatch", "size expected 7 bytes, got more than 7"),
+    ],
+)
+def test_a_mismatch_keeps_nothing_and_exits_6(
+    downloads: FakeDownloads,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    served: bytes,
+    code: str,
+    size: str,
+) -> None:
+    downloads.served["f1"] = served
+    assert download(tmp_path, "--json") == 6
+    files = saved(tmp_path)
+    assert "a.conf" not in files
+    assert not [name for name in files if name.endswith(".part")], "no temporary file left"
+    assert set(files) == {"a (2).conf", ".._🦆 notes.txt"}, "the files that verified are kept"
+    captured = capsys.readouterr()
+    [error] = captured.err.splitlines()
+    assert error.startswith("inlet: a.conf: the bytes from the bucket are not the recorded ones")
+    assert f"sha256 expected {sha256(b'first a')}, got " in error
+    assert size in error
+    if code == "sha256_mismatch":
+        assert f"got {sha256(served)};" in error
+    [first, *_] = json.loads(captured.out)["files"]
+    assert (first["path"], first["error"]["code"]) == (None, code)
+
+
+def test_an_expired_url_is_asked_for_again_once(
+    downloads: FakeDownloads, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    downloads.refusals["f1"] = [403]
+    assert download(tmp_path, "f1") == 0
+    assert downloads.links == ["f1", "f1"]
+    assert saved(tmp_path) == {"a.conf": b"first a"}
+
+    downloads.links.clear()
+    downloads.refusals["f1"] = [403, 403]
+    assert download(tmp_path, "f1", "--force") == 4
+    assert downloads.links == ["f1", "f1"], "once only"
+    assert capsys.readouterr().err.splitlines()[-1] == "inlet: a.conf: HTTP 403 Refused"
+    assert saved(tmp_path) == {"a.conf": b"first a"}, "the file there is left alone"
+
+
+def test_bucket_failures_follow_the_retry_rule(
+    downloads: FakeDownloads, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    downloads.refusals["f1"] = [500, 503]
+    downloads.broken.add("f2")  # the connection breaks mid-body: read again from the start
+    assert download(tmp_path, "a.conf") == 0
+    assert saved(tmp_path) == {"a.conf": b"first a", "a (2).conf": b"second a, longer"}
+    assert (downloads.gets.count("f1"), downloads.gets.count("f2")) == (3, 2)
+
+    downloads.gets.clear()
+    downloads.refusals["f3"] = [500] * 10
+    downloads.refusals["f1"] = [404]
+    assert download(tmp_path, "f3", "f1", "--force") == 4
+    assert downloads.gets.count("f3") == NO_WAIT.attempts
+    assert downloads.gets.count("f1") == 1, "a 404 is final"
+    assert capsys.readouterr().err.splitlines() == [
+        "inlet: a.conf: HTTP 404 Refused",
+        "inlet: ../🦆 notes.txt: HTTP 500 Refused",
+    ]
+    assert ".._🦆 notes.txt" not in saved(tmp_path)
+
+
+def test_existing_files_are_replaced_only_with_force(
+    downloads: FakeDownloads, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a (2).conf").write_bytes(b"mine")
+    (tmp_path / "A.conf").symlink_to(tmp_path / "nowhere")  # dangling: still there
+    assert download(tmp_path) == 2
+    assert f"inlet: {tmp_path / 'a (2).conf'} exists; --force replaces it\n" == (
+        capsys.readouterr().err
+    )
+    assert downloads.links == [], "refused before anything is fetched"
+    assert download(tmp_path, "f2", "--force") == 0
+    assert (tmp_path / "a (2).conf").read_bytes() == b"second a, longer"
+
+
+def test_files_that_are_not_stored(
+    downloads: FakeDownloads, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    downloads.files += [run_file("f4", "later.bin", "pending"), run_file("f5", "bad", "failed")]
+    assert download(tmp_path / "all") == 0, "by default: the stored ones"
+    assert capsys.readouterr().err.splitlines() == [
+        "inlet: later.bin: not downloaded, it is pending",
+        "inlet: bad: not downloaded, it is failed",
+    ]
+    assert download(tmp_path / "one", "later.bin") == 3
+    assert capsys.readouterr().err == (
+        "inlet: later.bin: file f4 is pending (file_pending, HTTP 409)\n"
+    )
+    downloads.served["f1"] = b"tampered"
+    assert download(tmp_path / "both", "a.conf", "bad") == 6, "a mismatch says the most"
+    assert download(tmp_path / "none", "nope") == 2
+    assert "run r1 has no file 'nope'" in capsys.readouterr().err
+
+
+def test_the_download_bars_show_each_file_by_its_escaped_name() -> None:
+    drawn = io.StringIO()
+    console = Console(file=drawn, force_terminal=True, width=200, color_system=None)
+    with Bars(console, "download", 10) as bars:
+        bars.add("[/]x\x1b[31m.bin", 10)  # rich markup that would not parse, and an escape
+    assert "\n  [/]x\\x1b[31m.bin  " in drawn.getvalue()
+
+
+# --- waiting for a run: long-poll -----------------------------------------------------------
+
+
+class Clock:
+    """`time` as wait_for_run sees it: nothing really waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class WaitingApi:
+    """`GET /v1/runs/{id}?wait=`: the run is stored after `stored_at` seconds; a long-polling
+    server holds each request until then or its wait is up (at most `max_wait`), an old one
+    answers at once."""
+
+    def __init__(self, clock: Clock, stored_at: float, max_wait: int | None) -> None:
+        self.clock = clock
+        self.stored_at = stored_at
+        self.max_wait = max_wait
+        self.asked: list[tuple[float, int | None]] = []  # (when, wait=)
+
+    @property
+    def waits(self) -> list[int | None]:
+        return [wait for _, wait in self.asked]
+
+    def get_run(self, run_id: str, wait: int | None = None) -> dict[str, Any]:
+        self.asked.append((self.clock.now, wait))
+        if self.max_wait is not None and self.clock.now < self.stored_at:
+            held = min(wait or 0, self.max_wait)
+            self.clock.now = min(self.clock.now + held, max(self.stored_at, self.clock.now))
+        status = "stored" if self.clock.now >= self.stored_at else "pending"
+        return {"id": run_id, "status": status}
+
+
+def waiting(
+    monkeypatch: pytest.MonkeyPatch, stored_at: float, max_wait: int | None
+) -> tuple[WaitingApi, Clock]:
+    clock = Clock()
+    fake_time = types.SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep)
+    monkeypatch.setattr(inlet.cli, "time", fake_time)
+    return WaitingApi(clock, stored_at, max_wait), clock
+
+
+def test_waiting_long_polls_without_sleeping(monkeypatch: pytest.MonkeyPatch) -> None:
+    api, clock = waiting(monkeypatch, stored_at=47.5, max_wait=20)
+    run = inlet.cli.wait_for_run(api, "r1", None)  # type: ignore[arg-type]
+    assert run["status"] == "stored"
+    assert api.waits == [20, 20, 20]
+    assert clock.now == 47.5, "seen the moment it is stored"
+    assert clock.slept == []
+
+
+def test_a_server_with_a_shorter_wait_is_asked_again_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api, clock = waiting(monkeypatch, stored_at=12, max_wait=5)  # INLET_MAX_WAIT_SECONDS=5
+    assert inlet.cli.wait_for_run(api, "r1", None)["status"] == "stored"  # type: ignore[arg-type]
+    assert (api.waits, clock.slept) == ([20, 20, 20], [])
+
+
+def test_an_old_server_that_answers_at_once_is_polled_with_back_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api, clock = waiting(monkeypatch, stored_at=10, max_wait=None)
+    assert inlet.cli.wait_for_run(api, "r1", None)["status"] == "stored"  # type: ignore[arg-type]
+    assert clock.slept[:3] == [0.25, 0.3125, 0.390625]
+    assert max(clock.slept) == 2.0
+    assert len(api.waits) == len(clock.slept) + 1 < 15
+
+
+@pytest.mark.parametrize("max_wait", [20, None])
+def test_the_wait_timeout_bounds_every_request(
+    monkeypatch: pytest.MonkeyPatch, max_wait: int | None
+) -> None:
+    api, clock = waiting(monkeypatch, stored_at=1000, max_wait=max_wait)
+    with pytest.raises(inlet.cli.WaitTimeout, match=r"run r1 is still pending after 30\.5 s"):
+        inlet.cli.wait_for_run(api, "r1", 30.5)  # type: ignore[arg-type]
+    assert clock.now == 30.5
+    assert all(wait is not None and wait <= 30.5 - when for when, wait in api.asked), (
+        "never asks to be held past the deadline"
+    )
+    if max_wait is not None:
+        assert api.waits[:2] == [20, 10]
+    assert len(api.asked) < 30
