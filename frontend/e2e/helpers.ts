@@ -1,6 +1,7 @@
-import { expect, type Page, type Response, type TestInfo } from '@playwright/test'
+import AxeBuilder from '@axe-core/playwright'
+import { expect, type APIRequestContext, type Page, type Response, type TestInfo } from '@playwright/test'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { python, type StackInfo } from './stack'
@@ -23,6 +24,82 @@ export function makeFile(name: string, size: number): TestFile {
   const path = join(dir, name)
   writeFileSync(path, data)
   return { path, name, size, sha256: createHash('sha256').update(data).digest('hex') }
+}
+
+export function sha256Of(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** One member of a test archive: a file with its text, or a folder (`text` null). */
+export interface ArchiveMember {
+  path: string
+  text: string | null
+}
+
+const MAKE_TAR_GZ = `
+import io, json, sys, tarfile
+out, members = sys.argv[1], json.loads(sys.argv[2])
+with tarfile.open(out, "w:gz") as tar:
+    for path, text in members:
+        info = tarfile.TarInfo(path)
+        info.mtime = 1_700_000_000
+        if text is None:
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        else:
+            data = text.encode()
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+`
+
+/** A .tar.gz holding `members` in this order, names as given (`../x` too: Python's tarfile writes
+ *  what it is told), built by the repo's Python. */
+export async function makeTarGz(name: string, members: ArchiveMember[]): Promise<TestFile> {
+  const path = join(dir, name)
+  await python(['-c', MAKE_TAR_GZ, path, JSON.stringify(members.map((m) => [m.path, m.text]))])
+  const data = readFileSync(path)
+  return { path, name, size: data.length, sha256: sha256Of(data) }
+}
+
+/** Uploads `file` as a new run the way any API client does (POST /v1/uploads, then the PUT with
+ *  its signed headers); the run's id. */
+export async function uploadThroughApi(
+  request: APIRequestContext,
+  stack: Pick<StackInfo, 'apiUrl'>,
+  file: TestFile,
+  label: string,
+): Promise<string> {
+  const created = await request.post(`${stack.apiUrl}/v1/uploads`, {
+    data: {
+      type: 'app_bundle',
+      label,
+      files: [{ name: file.name, size: file.size, sha256: file.sha256, content_type: 'application/gzip' }],
+    },
+  })
+  expect(created.status(), await created.text()).toBe(201)
+  const body = (await created.json()) as { run: { id: string }; files: { upload: { method: string; url: string; headers: Record<string, string> } }[] }
+  const { upload } = body.files[0]
+  expect(upload.method).toBe('PUT')
+  const put = await request.put(upload.url, { headers: upload.headers, data: readFileSync(file.path) })
+  expect(put.status(), await put.text()).toBe(200)
+  return body.run.id
+}
+
+/** Waits until the API says the run is `stored`. */
+export async function expectStored(request: APIRequestContext, stack: Pick<StackInfo, 'apiUrl'>, runId: string): Promise<void> {
+  await expect
+    .poll(async () => ((await (await request.get(`${stack.apiUrl}/v1/runs/${runId}`)).json()) as { status: string }).status, {
+      timeout: 60_000,
+    })
+    .toBe('stored')
+}
+
+/** axe-core on the page as it is now (every rule axe runs by default): no violation. */
+export async function expectNoAxeViolations(page: Page, info: TestInfo, name: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze()
+  await info.attach(`axe-${name}`, { body: JSON.stringify(results.violations, null, 2), contentType: 'application/json' })
+  const found = results.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+  expect(found, `axe-core found accessibility violations on ${name}`).toEqual([])
 }
 
 /** The stack the global setup started (e2e/global-setup.ts). */

@@ -27,6 +27,8 @@ export function makeQueryClient(): QueryClient {
         refetchOnWindowFocus: true,
         staleTime: 1000,
       },
+      // The page's mutations only read (a download link): the same rule
+      mutations: { retry: retryQuery },
     },
   })
 }

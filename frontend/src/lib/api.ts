@@ -5,12 +5,14 @@ import type {
   CompletedPart,
   CreateUploadRequest,
   CreateUploadResponse,
+  Download,
   ErrorCode,
   ErrorDetail,
   ErrorResponse,
   FileOut,
   Limits,
   ListPartsResponse,
+  Manifest,
   RunDetail,
   RunOut,
   RunPage,
@@ -63,6 +65,12 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
 /** The API answered with one of these codes. */
 export function hasCode(error: unknown, ...codes: ApiErrorCode[]): error is ApiError {
   return error instanceof ApiError && codes.includes(error.code)
+}
+
+export interface ManifestQuery {
+  /** Entries per page: 1 to 1,000 (the API's default is 200). */
+  limit?: number
+  cursor?: string | null
 }
 
 export interface RunQuery {
@@ -176,6 +184,24 @@ export class ApiClient {
 
   getRun(runId: string, signal?: AbortSignal): Promise<RunDetail> {
     return this.request('GET', `/v1/runs/${enc(runId)}`, undefined, signal)
+  }
+
+  /**
+   * A short-lived presigned GET of a stored file's recorded version; the bucket answers it as an
+   * attachment under the file's name. 409 `file_pending`, `file_failed`, `file_lost` otherwise.
+   */
+  downloadLink(runId: string, fileId: string, signal?: AbortSignal): Promise<Download> {
+    return this.request('GET', `/v1/runs/${enc(runId)}/files/${enc(fileId)}/download`, undefined, signal)
+  }
+
+  /** One page of an archive's manifest (404 `no_manifest` for a file that is not an archive). */
+  getManifest(runId: string, fileId: string, query: ManifestQuery = {}, signal?: AbortSignal): Promise<Manifest> {
+    const params = new URLSearchParams()
+    if (query.limit) params.set('limit', String(query.limit))
+    if (query.cursor) params.set('cursor', query.cursor)
+    const qs = params.toString()
+    const path = `/v1/runs/${enc(runId)}/files/${enc(fileId)}/manifest${qs ? `?${qs}` : ''}`
+    return this.request('GET', path, undefined, signal)
   }
 
   /** The caller's quotas and rate limits, and how much of each is in use. */

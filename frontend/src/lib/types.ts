@@ -30,10 +30,14 @@ export type ErrorBody = Schemas['ErrorBody']
 export type ErrorDetail = Schemas['ErrorDetail']
 export type Limits = Schemas['Limits']
 export type LimitUse = Schemas['LimitUse']
+export type Download = Schemas['Download']
+export type Manifest = Schemas['Manifest']
+export type ManifestEntry = Schemas['ManifestEntry']
 
 export type RunStatus = RunOut['status']
 export type FileStatus = FileOut['status']
 export type IncidentKind = Incident['kind']
+export type ManifestStatus = Manifest['status']
 /** What went wrong, for the page to branch on (never the message text). */
 export type ErrorCode = ErrorBody['code']
 

@@ -1,7 +1,7 @@
 // Test doubles: an HTTP API behind a fake fetch, a fake S3 byte sender, a fake hasher.
 import { createHash } from 'node:crypto'
 import { ApiClient } from '../lib/api'
-import type { RunDetail, RunOut } from '../lib/types'
+import type { FileOut, Manifest, RunDetail, RunOut } from '../lib/types'
 import type { Hasher } from '../upload/hasher'
 import type { UploadPartBytes } from '../upload/uppy'
 
@@ -83,6 +83,50 @@ export function makeRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
         error: null,
       },
     ],
+  }
+}
+
+/** A stored file of `run` (an archive by default). */
+export function makeStoredFile(run: Pick<RunOut, 'id'>, overrides: Partial<FileOut> = {}): FileOut {
+  const id = overrides.id ?? 'f0000000-0000-0000-0000-00000000000a'
+  const name = overrides.name ?? 'etc.tgz'
+  return {
+    id,
+    run_id: run.id,
+    name,
+    key: `runs/${run.id}/${id}/${name}`,
+    size_bytes: 2048,
+    content_type: 'application/gzip',
+    status: 'stored',
+    sha256: 'cd'.repeat(32),
+    declared_sha256: null,
+    etag: '"e"',
+    version_id: 'v1',
+    stored_at: '2026-11-27T10:00:04Z',
+    error: null,
+    ...overrides,
+  }
+}
+
+/** A manifest page: `done` with `entries` unless told otherwise; counts from the entries. */
+export function makeManifest(overrides: Partial<Manifest> = {}): Manifest {
+  const entries = overrides.entries ?? []
+  const status = overrides.status ?? 'done'
+  const done = status === 'done'
+  const files = entries.filter((e) => e.kind === 'file')
+  return {
+    file_id: 'f0000000-0000-0000-0000-00000000000a',
+    status,
+    format: 'tar.gz',
+    entry_count: done ? entries.length : null,
+    file_count: done ? files.length : null,
+    dir_count: done ? entries.length - files.length : null,
+    total_bytes: done ? files.reduce((sum, e) => sum + e.size_bytes, 0) : null,
+    processed_at: status === 'pending' ? null : '2026-11-27T10:00:09Z',
+    error: null,
+    next_cursor: null,
+    ...overrides,
+    entries,
   }
 }
 

@@ -1,7 +1,7 @@
 import { screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
-import { fakeApi, makeRunDetail } from '../../test/fakes'
+import { fakeApi, makeManifest, makeRunDetail } from '../../test/fakes'
 import { ids, renderWith } from '../../test/render'
 import { RunDetailPage } from './RunDetailPage'
 import { timeline } from './timeline'
@@ -82,9 +82,13 @@ describe('RunDetailPage', () => {
 
   it('shows the recorded version, and incidents in the timeline of a run still stored', async () => {
     const run = { ...stored, incidents: [overwritten, { ...overwritten, kind: 'deleted' as const, other_version_id: 'v-marker', detected_at: '2026-11-27T12:00:00Z', message: 'a delete marker (v-marker) was placed' }] }
-    const { api } = fakeApi({ 'GET /v1/runs/:id': () => ({ body: run }) })
+    const { api } = fakeApi({
+      'GET /v1/runs/:id': () => ({ body: run }),
+      'GET /v1/runs/:id/files/:fid/manifest': () => ({ body: makeManifest({ entries: [] }) }),
+    })
     renderWith(<RunDetailPage id={ids[0]} />, api)
     expect(await screen.findByTestId('file-version')).toHaveTextContent('v-recorded')
+    expect(await screen.findByText('The archive is empty.')).toBeInTheDocument()
     expect(screen.getByRole('status')).toHaveTextContent('The bucket changed under 1 file of this run')
     expect(screen.getByTestId('run-status')).toHaveTextContent('stored')
     expect(timeline(run).map((e) => [e.title, e.tone])).toEqual([

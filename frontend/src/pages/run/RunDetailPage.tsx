@@ -68,7 +68,7 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
       )}
       <IncidentsNotice run={run} />
       <RunSummary run={run} />
-      <RunFiles files={run.files} />
+      <RunFiles files={run.files} refreshMs={refreshMs} />
       <Timeline run={run} />
     </div>
   )

@@ -2,9 +2,14 @@ import { CopyButton } from '../../components/CopyButton'
 import { StatusBadge } from '../../components/StatusBadge'
 import { displayText, formatBytes, formatDateTime } from '../../lib/format'
 import type { FileOut } from '../../lib/types'
+import { DownloadButton } from './DownloadButton'
+import { FileContents } from './FileContents'
+import { isArchiveName } from './manifest'
 
-/** The run's files: size, status, the server's sha256 with a copy button, key and errors. */
-export function RunFiles({ files }: { files: FileOut[] }) {
+/** The run's files: size, status, the server's sha256 with a copy button, key and errors; a
+ *  stored file's download button, and a stored archive's contents. `refreshMs`: how often a
+ *  pending manifest is asked again. */
+export function RunFiles({ files, refreshMs }: { files: FileOut[]; refreshMs: number }) {
   return (
     <section aria-labelledby="files-heading" className="space-y-3">
       <h2 id="files-heading" className="text-lg font-semibold text-slate-900">
@@ -15,7 +20,7 @@ export function RunFiles({ files }: { files: FileOut[] }) {
       ) : (
         <ul className="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white shadow-sm">
           {files.map((file) => (
-            <RunFile key={file.id} file={file} />
+            <RunFile key={file.id} file={file} refreshMs={refreshMs} />
           ))}
         </ul>
       )}
@@ -23,7 +28,7 @@ export function RunFiles({ files }: { files: FileOut[] }) {
   )
 }
 
-function RunFile({ file }: { file: FileOut }) {
+function RunFile({ file, refreshMs }: { file: FileOut; refreshMs: number }) {
   // Names and keys are anyone's text (a key dropped into the bucket): shown without controls,
   // each isolated in <bdi> so it cannot reorder what is next to it.
   const name = displayText(file.name)
@@ -36,6 +41,7 @@ function RunFile({ file }: { file: FileOut }) {
         <span className="text-sm text-slate-500">{formatBytes(file.size_bytes)}</span>
         {/* A lost file looks like a failed one: it is no longer stored. */}
         <StatusBadge status={file.status === 'lost' ? 'failed' : file.status} label={file.status} />
+        {file.status === 'stored' && <DownloadButton file={file} />}
       </div>
       <div className="flex flex-wrap items-center gap-2 text-xs">
         <span className="font-medium text-slate-500">sha256</span>
@@ -77,6 +83,7 @@ function RunFile({ file }: { file: FileOut }) {
           <strong>{file.error.code}</strong>: <bdi>{displayText(file.error.message)}</bdi>
         </p>
       )}
+      {file.status === 'stored' && isArchiveName(file.name) && <FileContents file={file} refreshMs={refreshMs} />}
     </li>
   )
 }
