@@ -52,9 +52,9 @@ SMALL = 4096  # bytes per small file
 
 
 def small_files(count: int) -> Iterator[tuple[str, bytes]]:
-    block = os.urandom(SMALL)
+    """Random bytes: a compressed archive is as large as its files, as with real binaries."""
     for n in range(count):
-        yield f"etc/conf.d/{n // 100:03}/file-{n:05}.conf", n.to_bytes(4, "big") + block[4:]
+        yield f"etc/conf.d/{n // 100:03}/file-{n:05}.conf", os.urandom(SMALL)
 
 
 def tar_gz(count: int) -> bytes:

@@ -24,14 +24,16 @@ import errno
 import hashlib
 import io
 import itertools
+import queue
 import re
 import stat
 import struct
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol, Self
 
@@ -53,6 +55,9 @@ MAX_CENTRAL_DIRECTORY = 64 * MiB
 # headers do not each cost a GET).
 BLOCK_SIZE = 2 * MiB
 CACHED_BLOCKS = 4
+# The bucket's chunks are read this many ahead of the unpacking and hashing, in a thread of
+# their own: the network and the hashing overlap (both release the GIL).
+PREFETCH_CHUNKS = 4
 
 _SUFFIXES: tuple[tuple[str, Format], ...] = (
     (".tar.gz", "tar.gz"),
@@ -120,7 +125,7 @@ def entries(source: Source, archive: Format, limits: Limits) -> Iterator[Entry]:
     if archive == "zip":
         yield from _zip_entries(_RangedReader(source, meter), meter)
     else:
-        raw = _ChunkReader(source.stream(), meter)
+        raw = _ChunkReader(prefetched(source.stream()), meter)
         yield from _tar_entries(_Gunzip(raw, meter) if archive == "tar.gz" else raw, meter)
 
 
@@ -316,11 +321,78 @@ class _Gunzip(_Reader):
         super().close()
 
 
+def prefetched(chunks: Iterator[bytes], depth: int = PREFETCH_CHUNKS) -> Generator[bytes]:
+    """`chunks`, read at most `depth` ahead by a thread of their own. Their errors come out
+    here; closing this generator stops the thread, which closes `chunks` (a GET's connection)."""
+    buffer: queue.Queue[object] = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(end)
+        except Exception as exc:
+            put(exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="inlet-prefetch", daemon=True)
+    reader.start()
+    try:
+        while (item := buffer.get()) is not end:
+            if isinstance(item, Exception):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+class _Stream:
+    """Exact amounts from a stream of chunks of any size."""
+
+    def __init__(self, chunks: Generator[bytes]) -> None:
+        self._chunks = chunks
+        self._left = b""
+
+    def take(self, count: int) -> bytes:
+        parts, got = [self._left[:count]], min(count, len(self._left))
+        self._left = self._left[count:]
+        while got < count:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                raise EOFError(f"the object ended {count - got} bytes early")
+            parts.append(chunk[: count - got])
+            self._left = chunk[count - got :]
+            got += len(parts[-1])
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._chunks.close()
+
+
 class _RangedReader(io.RawIOBase):
     """A seekable file object over ranged reads of the source, `BLOCK_SIZE` blocks at a time,
-    the last `CACHED_BLOCKS` kept: what zipfile needs, with flat memory. Counts the bytes it
-    hands out (re-reading the same bytes counts again: overlapping entries pay for their
-    reads)."""
+    the last `CACHED_BLOCKS` kept: what zipfile needs, with flat memory. A block read right after
+    the one before it continues the same GET (open to the object's end, read ahead), so a zip read
+    in order costs a GET for its central directory and one for its entries, not one per block.
+    Counts the bytes it hands out (re-reading the same bytes counts again: overlapping entries
+    pay for their reads)."""
 
     def __init__(self, source: Source, meter: _Meter) -> None:
         super().__init__()
@@ -329,6 +401,8 @@ class _RangedReader(io.RawIOBase):
         self._size = source.size
         self._position = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._stream: _Stream | None = None
+        self._next_streamed = -1  # the block the open GET hands out next
 
     def readable(self) -> bool:
         return True
@@ -353,8 +427,13 @@ class _RangedReader(io.RawIOBase):
             start = index * BLOCK_SIZE
             end = min(start + BLOCK_SIZE, self._size) - 1
             try:
-                block = b"".join(self._source.read(start, end))
+                if index != self._next_streamed or self._stream is None:
+                    self._close_stream()
+                    self._stream = _Stream(prefetched(self._source.read(start, self._size - 1)))
+                block = self._stream.take(end - start + 1)
+                self._next_streamed = index + 1
             except Exception as exc:
+                self._close_stream()
                 raise SourceError(f"reading bytes {start}-{end} failed: {exc}") from exc
             self._blocks[index] = block
             while len(self._blocks) > CACHED_BLOCKS:
@@ -377,6 +456,15 @@ class _RangedReader(io.RawIOBase):
             self._position += count
         self._meter.read += done
         return done
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream, self._next_streamed = None, -1
+
+    def close(self) -> None:
+        self._close_stream()
+        super().close()
 
 
 # --- tar --------------------------------------------------------------------------------------

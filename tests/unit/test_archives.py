@@ -4,7 +4,9 @@ zipfile, and on hostile ones: each gives its exact manifest or its refusal code.
 from __future__ import annotations
 
 import io
+import os
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib.archives import (
+    BLOCK_SIZE,
+    PREFETCH_CHUNKS,
     ArchiveRefused,
     Entry,
     Format,
@@ -21,6 +25,7 @@ from chalicelib.archives import (
     archive_format,
     clean_path,
     entries,
+    prefetched,
 )
 from chalicelib.config import GiB, MiB
 from tests.support.archives import (
@@ -32,6 +37,7 @@ from tests.support.archives import (
     manifest_of,
     overlapping_zip_bomb,
     quoted_overlap_zip_bomb,
+    sha256,
     special,
     tar_bytes,
     tar_with,
@@ -230,6 +236,49 @@ class CountingSource(BytesSource):
             yield chunk
 
 
+class ReadCounting(BytesSource):
+    """Counts the GETs (ranged reads) an archive costs; serves each in chunks, as a GET does."""
+
+    reads: int = 0
+
+    def read(self, start: int, end: int) -> Iterator[bytes]:
+        self.reads += 1
+        for at in range(start, end + 1, self.chunk):
+            yield self.data[at : min(at + self.chunk, end + 1)]
+
+
+def test_a_zip_read_in_order_costs_a_get_for_its_directory_and_one_for_its_entries() -> None:
+    members: list[Member] = [(f"conf/{n:03}.conf", os.urandom(50_000)) for n in range(200)]
+    source = ReadCounting(zip_bytes(members, compression=zipfile.ZIP_STORED))
+    assert source.size > 4 * BLOCK_SIZE
+    found = list(entries(source, "zip", LIMITS))
+    assert [(e.path, e.sha256) for e in found] == [(p, sha256(d)) for p, d in members if d]
+    assert source.reads <= 3, "a block after the one before continues the same GET"
+
+
+def test_prefetched_hands_on_errors_and_stops_its_reader_when_closed() -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"first"
+        raise OSError("connection reset")
+
+    with pytest.raises(OSError, match="connection reset"):
+        list(prefetched(failing()))
+
+    closed = threading.Event()
+
+    def endless() -> Iterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+        finally:
+            closed.set()  # the GET's connection would be released here
+
+    chunks = prefetched(endless())
+    assert next(chunks) == b"x"
+    chunks.close()
+    assert closed.is_set()
+
+
 def test_a_gzip_bomb_is_stopped_early() -> None:
     data = gzip_bomb_tar(128 * MiB)
     source = CountingSource(data, chunk=16 * 1024)
@@ -237,8 +286,10 @@ def test_a_gzip_bomb_is_stopped_early() -> None:
         list(entries(source, "tar.gz", LIMITS))
     assert raised.value.code == "compression_ratio"
     assert "'zeros.bin'" in raised.value.message
-    # Stopped a few MiB in (200 times what was read, past the 4 MiB floor), not at 128 MiB.
-    assert source.handed <= len(data) / 4
+    # Stopped a few MiB in (200 times what was read, past the 4 MiB floor), not at 128 MiB; the
+    # bucket is read at most PREFETCH_CHUNKS chunks (and the one in hand) ahead of the unpacking.
+    assert source.handed <= len(data) / 4 + (PREFETCH_CHUNKS + 1) * source.chunk
+    assert source.handed < len(data)
 
 
 def test_a_zip_bomb_by_ratio() -> None:
