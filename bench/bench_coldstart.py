@@ -165,7 +165,7 @@ def rows(functions: list[str]) -> dict[str, str]:
         found[f"{function}: entry"] = package.startup_code(function, first_event=False)
         found[f"{function}: entry + first event"] = package.startup_code(function, first_event=True)
     everything = "\n".join(package.FIRST_EVENT.values())
-    found["all five functions' first events in one process"] = f"import app\n{everything}"
+    found["every function's first event in one process"] = f"import app\n{everything}"
     return found
 
 
