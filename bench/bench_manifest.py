@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_hash import Sample, machine, mb_per_s, measure, sha256_in_memory  # noqa: E402
+from bench_hash import Sample, machine, mb_per_s, measure, sha256_in_memory  # noqa: E402
+
 from chalicelib.archives import Limits, entries  # noqa: E402
 from chalicelib.config import MiB, Settings  # noqa: E402
 from chalicelib.db import Database  # noqa: E402
