@@ -55,9 +55,13 @@ def event_body(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"))
 
 
+def _signature(secret: str, body: bytes, timestamp: int) -> str:
+    """HMAC-SHA256 of "<timestamp>.<body>", over the body's exact bytes."""
+    return hmac.new(secret.encode(), b"%d." % timestamp + body, hashlib.sha256).hexdigest()
+
+
 def signature_header(secret: str, body: str, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+    return f"t={timestamp},v1={_signature(secret, body.encode(), timestamp)}"
 
 
 def verify_signature(
@@ -71,7 +75,7 @@ def verify_signature(
     `tolerance` seconds of `now`. Several `v1=` entries may be given (during a secret's rotation);
     one matching is enough. Compares in constant time. Receivers can copy this function, or the
     shorter one in docs/consumers.md."""
-    text = body.decode() if isinstance(body, bytes) else body
+    data = body if isinstance(body, bytes) else body.encode()
     timestamp: int | None = None
     candidates: list[str] = []
     for item in header.split(","):
@@ -84,7 +88,7 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    expected = signature_header(secret, text, timestamp).rpartition("v1=")[2]
+    expected = _signature(secret, data, timestamp)
     return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
 
 

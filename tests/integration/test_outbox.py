@@ -92,6 +92,8 @@ def test_a_signature_fails_for_a_tampered_body_another_secret_or_a_stale_time() 
 
     assert not verify_signature(SECRET, header, body.replace("stored", "failed"), now=T)
     assert not verify_signature(SECRET, header, body + " ", now=T)
+    # Bytes that are not UTF-8 (a forged body) are a failed check, never an error.
+    assert not verify_signature(SECRET, header, body.encode() + b"\xff", now=T)
     assert not verify_signature("another-secret-of-the-same-sort", header, body, now=T)
     assert not verify_signature(SECRET, header, body, now=T + 301)  # a replay, later
     assert not verify_signature(SECRET, header, body, now=T - 301)
