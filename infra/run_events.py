@@ -9,15 +9,12 @@ bus: consumers add their own (docs/deploy.md has an example).
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import DeployConfig
-from infra.uploads import DLQ_RETENTION, VISIBILITY_FACTOR
+from infra.uploads import watched_queue
 
 
 class RunEventChannels(Construct):
@@ -32,40 +29,15 @@ class RunEventChannels(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=config.event_bus_name)
-        self.dead_letter_queue = sqs.Queue(
+        self.processing_queue, self.dead_letter_queue, self.dead_letter_alarm = watched_queue(
             self,
-            "ProcessingDeadLetterQueue",
-            queue_name=f"{config.processing_queue_name}-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.processing_queue = sqs.Queue(
-            self,
-            "ProcessingQueue",
-            queue_name=config.processing_queue_name,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=cdk.Duration.seconds(
-                processor_timeout.to_seconds() * VISIBILITY_FACTOR
-            ),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=config.max_receives
-            ),
-        )
-        self.dead_letter_alarm = cloudwatch.Alarm(
-            self,
-            "ProcessingDeadLetterAlarm",
+            "Processing",
+            config.processing_queue_name,
+            handler_timeout=processor_timeout,
+            max_receives=config.max_receives,
+            alarm_topic=alarm_topic,
             alarm_description=(
                 "Stored runs' events failed processing INLET_MAX_RECEIVES times and wait in the "
                 "processing dead-letter queue; fix the cause, then redrive them (docs/deploy.md)."
             ),
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.dead_letter_alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))

@@ -34,6 +34,52 @@ VISIBILITY_FACTOR = 6
 DLQ_RETENTION = cdk.Duration.days(14)
 
 
+def watched_queue(
+    scope: Construct,
+    id_prefix: str,
+    queue_name: str,
+    *,
+    handler_timeout: cdk.Duration,
+    max_receives: int,
+    alarm_topic: sns.ITopic,
+    alarm_description: str,
+) -> tuple[sqs.Queue, sqs.Queue, cloudwatch.Alarm]:
+    """A queue a function consumes, its dead-letter queue (`<name>-dlq`, after `max_receives`
+    receives) and an alarm on the first dead letter: `<id_prefix>Queue`,
+    `<id_prefix>DeadLetterQueue`, `<id_prefix>DeadLetterAlarm`."""
+    dead_letters = sqs.Queue(
+        scope,
+        f"{id_prefix}DeadLetterQueue",
+        queue_name=f"{queue_name}-dlq",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DLQ_RETENTION,
+    )
+    queue = sqs.Queue(
+        scope,
+        f"{id_prefix}Queue",
+        queue_name=queue_name,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        visibility_timeout=cdk.Duration.seconds(handler_timeout.to_seconds() * VISIBILITY_FACTOR),
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=max_receives),
+    )
+    alarm = cloudwatch.Alarm(
+        scope,
+        f"{id_prefix}DeadLetterAlarm",
+        alarm_description=alarm_description,
+        metric=dead_letters.metric_approximate_number_of_messages_visible(
+            period=cdk.Duration.minutes(5), statistic="Maximum"
+        ),
+        threshold=0,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+    return queue, dead_letters, alarm
+
+
 def cors_rule(origins: Sequence[str]) -> s3.CorsRule:
     """`chalicelib.bucket.upload_cors_rules` as CDK spells it: browsers PUT parts and read ETag."""
     rule = upload_cors_rules(origins)[0]
@@ -106,25 +152,19 @@ class UploadStore(Construct):
                 },
             )
         )
-        self.dead_letter_queue = sqs.Queue(
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
+        if config.alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.queue, self.dead_letter_queue, self.dead_letter_alarm = watched_queue(
             self,
-            "DeadLetterQueue",
-            queue_name=f"{config.queue_name}-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            queue_name=config.queue_name,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=cdk.Duration.seconds(
-                handler_timeout.to_seconds() * VISIBILITY_FACTOR
-            ),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=config.max_receives
+            "",
+            config.queue_name,
+            handler_timeout=handler_timeout,
+            max_receives=config.max_receives,
+            alarm_topic=self.alarm_topic,
+            alarm_description=(
+                "Bucket events failed INLET_MAX_RECEIVES times and wait in the dead-letter "
+                "queue; fix the cause, then redrive them (docs/events.md)."
             ),
         )
         # The destination also writes the queue policy: s3.amazonaws.com may send, and only on
@@ -136,22 +176,3 @@ class UploadStore(Construct):
                     s3n.SqsDestination(self.queue),
                     s3.NotificationKeyFilter(prefix=prefix),
                 )
-        self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
-        if config.alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
-        self.dead_letter_alarm = cloudwatch.Alarm(
-            self,
-            "DeadLetterAlarm",
-            alarm_description=(
-                "Bucket events failed INLET_MAX_RECEIVES times and wait in the dead-letter "
-                "queue; fix the cause, then redrive them (docs/events.md)."
-            ),
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.dead_letter_alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
