@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from chalicelib.config import Settings
 from chalicelib.db import Database
-from chalicelib.errors import Conflict, FileFailed, FileLost, FilePending, NotFound
-from chalicelib.models import File, FileStatus, Run
-from chalicelib.runs import parse_run_id, visible
+from chalicelib.errors import Conflict, FileFailed, FileLost, FilePending
+from chalicelib.models import File, FileStatus
+from chalicelib.runs import visible_file
 from chalicelib.schemas import Download
 from chalicelib.storage import Storage
-
-
-def parse_file_id(raw: str, run_id: str) -> uuid.UUID:
-    """A path id that is not a UUID names no file: 404, as for any unknown id."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(f"file {raw!r} not found in run {run_id}") from None
 
 
 def not_stored(file: File, file_id: str) -> Conflict:
@@ -46,10 +36,7 @@ class Downloads:
         handler hashed), valid INLET_DOWNLOAD_TTL seconds. Another owner's run, and a file of
         another run, are 404 like missing ones; only a `stored` file has bytes to hand out."""
         with self.db.session() as session:
-            run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
-            file = session.get(File, parse_file_id(file_id, run_id))
-            if file is None or file.run_id != run.id:
-                raise NotFound(f"file {file_id} not found in run {run_id}")
+            file = visible_file(session, run_id, file_id, owner)
         if file.status != FileStatus.STORED or file.sha256 is None:
             raise not_stored(file, file_id)
         ttl = self.settings.inlet_download_ttl

@@ -40,7 +40,7 @@ from chalicelib import sqs
 from chalicelib.archives import ArchiveRefused, Limits, SourceError, archive_format, entries
 from chalicelib.config import MiB, Settings
 from chalicelib.db import Database
-from chalicelib.errors import Invalid, NoManifest, NotFound
+from chalicelib.errors import Invalid, NoManifest
 from chalicelib.logs import logger
 from chalicelib.models import (
     File,
@@ -270,14 +270,6 @@ def decode_cursor(cursor: str) -> int:
     return seq
 
 
-def parse_file_id(raw: str) -> uuid.UUID:
-    """A path id that is not a UUID names no file: 404, as for any unknown id."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFound(f"file {raw!r} not found") from None
-
-
 class Processing:
     """Runs the registered processors on stored runs, and answers for their manifests."""
 
@@ -410,7 +402,7 @@ class Processing:
     ) -> Manifest:
         """`GET /v1/runs/{run_id}/files/{file_id}/manifest`: a page of an archive's entries, by
         `seq` (`limit`, `cursor`), with its status and counts. Another owner's run: 404."""
-        from chalicelib.runs import parse_run_id, query_int, visible
+        from chalicelib.runs import query_int, visible_file
         from chalicelib.schemas import ErrorInfo, Manifest
         from chalicelib.schemas import ManifestEntry as EntryOut
 
@@ -422,10 +414,7 @@ class Processing:
         cursor = query.get("cursor")
         after = decode_cursor(cursor) if cursor else -1
         with self.db.session() as session:
-            run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
-            file = session.get(File, parse_file_id(file_id))
-            if file is None or file.run_id != run.id:
-                raise NotFound(f"file {file_id} not found")
+            file = visible_file(session, run_id, file_id, owner)
             archive = archive_format(file.name)
             if archive is None:
                 raise NoManifest(f"{file.name!r} is not an archive (.tar, .tar.gz, .tgz, .zip)")

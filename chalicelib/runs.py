@@ -99,6 +99,19 @@ def parse_run_id(raw: str) -> uuid.UUID:
         raise NotFound(f"run {raw!r} not found") from None
 
 
+def visible_file(session: Session, run_id: str, file_id: str, owner: str | None) -> File:
+    """A file of a run `owner` may see; anything else (another owner's run, another run's file,
+    ids that are not UUIDs) is the same 404 as a missing one."""
+    run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
+    try:
+        file = session.get(File, uuid.UUID(file_id))
+    except ValueError:
+        file = None
+    if file is None or file.run_id != run.id:
+        raise NotFound(f"file {file_id} not found in run {run_id}")
+    return file
+
+
 def query_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     """A whole number from the query string, from `low` to `high`: ASCII digits only (no sign,
     no spaces, no superscripts), and checked by its length before `int()` (which refuses more
