@@ -344,6 +344,7 @@ def record(
             return Outcome.IGNORED
         # Written only while still pending (the row lock of the UPDATE): a file another
         # delivery recorded (or deleted) meanwhile matches no row.
+        now = utcnow()
         written = session.execute(
             update(File)
             .where(File.id == target.file_id, File.status == FileStatus.PENDING.value)
@@ -355,7 +356,8 @@ def record(
                 version_id=verdict.version_id,
                 error_code=verdict.error_code,
                 error_message=verdict.error_message,
-                stored_at=utcnow() if verdict.status == FileStatus.STORED else None,
+                stored_at=now if verdict.status == FileStatus.STORED else None,
+                checked_at=now,
             )
             .execution_options(synchronize_session=False)
         )

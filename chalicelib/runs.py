@@ -50,6 +50,7 @@ def file_out(file: File) -> FileOut:
         etag=file.etag,
         version_id=file.version_id,
         stored_at=file.stored_at,
+        checked_at=file.checked_at,
         error=_error(file.error_code, file.error_message),
     )
 

@@ -306,6 +306,13 @@ class FileOut(Response):
         json_schema_extra=_added_later,
     )
     stored_at: datetime | None
+    checked_at: datetime | None = Field(
+        default=None,
+        description="When the server checked the object and recorded the verdict, stored or"
+        " failed; null while pending. Always sent; optional in this document, as fields added"
+        " later are",
+        json_schema_extra=_added_later,
+    )
     error: ErrorInfo | None
 
 

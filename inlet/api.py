@@ -107,6 +107,7 @@ class _FileFields(TypedDict):
 
 class FileOut(_FileFields, total=False):
     version_id: str | None  # the object version verified and recorded (servers since 0004)
+    checked_at: str | None  # when the verdict, stored or failed, was recorded (since 0007)
 
 
 class Incident(TypedDict):

@@ -47,6 +47,7 @@ def test_verified_file_stores_its_run(db: Database, storage: Storage, settings: 
     assert file.etag is not None
     assert not file.etag.startswith('"')
     assert file.stored_at is not None
+    assert file.checked_at == file.stored_at
     # The version that was hashed is recorded, and it holds the bytes.
     assert file.version_id is not None
     got = storage.client.get_object(Bucket=storage.bucket, Key=key, VersionId=file.version_id)
@@ -111,6 +112,10 @@ def test_size_mismatch_fails_file_and_run(
     assert file.error is not None
     assert file.error.code == "size_mismatch"
     assert str(len(data)) in file.error.message
+    # A failed file has the time of its verdict (the page's timeline places it), no stored time.
+    assert file.stored_at is None
+    assert file.checked_at is not None
+    assert run.created_at <= file.checked_at <= run.updated_at
     with db.session() as session:
         assert session.scalars(select(File.stored_size)).one() == len(data)
 

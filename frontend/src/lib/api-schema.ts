@@ -1298,6 +1298,11 @@ export interface components {
             version_id?: string | null;
             /** Stored At */
             stored_at: string | null;
+            /**
+             * Checked At
+             * @description When the server checked the object and recorded the verdict, stored or failed; null while pending. Always sent; optional in this document, as fields added later are
+             */
+            checked_at?: string | null;
             error: components["schemas"]["ErrorInfo"] | null;
         };
         /** FileSpec */
@@ -1735,6 +1740,11 @@ export interface components {
             version_id?: string | null;
             /** Stored At */
             stored_at: string | null;
+            /**
+             * Checked At
+             * @description When the server checked the object and recorded the verdict, stored or failed; null while pending. Always sent; optional in this document, as fields added later are
+             */
+            checked_at?: string | null;
             error: components["schemas"]["ErrorInfo"] | null;
             /** Upload */
             upload: components["schemas"]["SingleUpload"] | components["schemas"]["MultipartUpload"];
