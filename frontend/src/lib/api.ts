@@ -10,6 +10,7 @@ import type {
   ErrorDetail,
   ErrorResponse,
   FileOut,
+  Health,
   Limits,
   ListPartsResponse,
   Manifest,
@@ -21,6 +22,7 @@ import type {
   SignPartsResponse,
   StoredPart,
 } from './types'
+import type { Network } from './network'
 
 /**
  * The contract's codes, and two of the page's own: `network_error` (no answer at all, status 0)
@@ -78,6 +80,8 @@ export interface RunQuery {
   type?: string
   limit?: number
   cursor?: string | null
+  /** Runs whose label contains this text (3 to 200 characters). */
+  q?: string
 }
 
 type Fetch = typeof fetch
@@ -86,12 +90,20 @@ export class ApiClient {
   readonly baseUrl: string
   readonly #fetch: Fetch
   readonly #token: () => string | null
+  readonly #network: Network | null
 
-  /** `token` is asked before every request, so a token saved later is used at once. */
-  constructor(baseUrl: string, fetchImpl: Fetch = (...args) => fetch(...args), token: () => string | null = () => null) {
+  /** `token` is asked before every request, so a token saved later is used at once. `network`
+   *  hears whether each request got an answer (the page's offline and unreachable banners). */
+  constructor(
+    baseUrl: string,
+    fetchImpl: Fetch = (...args) => fetch(...args),
+    token: () => string | null = () => null,
+    network: Network | null = null,
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.#fetch = fetchImpl
     this.#token = token
+    this.#network = network
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
@@ -108,12 +120,14 @@ export class ApiClient {
       })
     } catch (err) {
       if (signal?.aborted) throw err
+      this.#network?.apiFailed()
       throw new ApiError(
         0,
         'network_error',
         `Cannot reach the Inlet API at ${this.baseUrl}. Check your connection and try again.`,
       )
     }
+    this.#network?.apiAnswered()
     const text = await response.text()
     let data: unknown = undefined
     if (text) {
@@ -178,6 +192,7 @@ export class ApiClient {
     if (query.type) params.set('type', query.type)
     if (query.limit) params.set('limit', String(query.limit))
     if (query.cursor) params.set('cursor', query.cursor)
+    if (query.q) params.set('q', query.q)
     const qs = params.toString()
     return this.request('GET', `/v1/runs${qs ? `?${qs}` : ''}`, undefined, signal)
   }
@@ -202,6 +217,12 @@ export class ApiClient {
     const qs = params.toString()
     const path = `/v1/runs/${enc(runId)}/files/${enc(fileId)}/manifest${qs ? `?${qs}` : ''}`
     return this.request('GET', path, undefined, signal)
+  }
+
+  /** The API's own checks (database, bucket); 503 when one fails. Asked while the API seems
+   *  unreachable: any answer means it is reachable again. */
+  health(signal?: AbortSignal): Promise<Health> {
+    return this.request('GET', '/health', undefined, signal)
   }
 
   /** The caller's quotas and rate limits, and how much of each is in use. */

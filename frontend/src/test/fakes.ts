@@ -1,7 +1,7 @@
 // Test doubles: an HTTP API behind a fake fetch, a fake S3 byte sender, a fake hasher.
 import { createHash } from 'node:crypto'
 import { ApiClient } from '../lib/api'
-import type { FileOut, Manifest, RunDetail, RunOut } from '../lib/types'
+import type { FileOut, LimitUse, Limits, Manifest, RunDetail, RunOut, UploadRules } from '../lib/types'
 import type { Hasher } from '../upload/hasher'
 import type { UploadPartBytes } from '../upload/uppy'
 
@@ -83,6 +83,31 @@ export function makeRunDetail(overrides: Partial<RunDetail> = {}): RunDetail {
         error: null,
       },
     ],
+  }
+}
+
+/** The server's upload rules, as GET /v1/limits answers them (the server's defaults unless told otherwise). */
+export function makeRules(overrides: Partial<UploadRules> = {}): UploadRules {
+  return { max_file_size: 5 * 1024 ** 4, max_files_per_run: 100, multipart_threshold: 16 * MiB, ...overrides }
+}
+
+/** A GET /v1/limits answer with these upload rules and nothing in use. */
+export function makeLimits(uploads: UploadRules = makeRules()): Limits {
+  const unused = (setting: string, limit: number | null, window: number | null = null): LimitUse => ({
+    limit,
+    used: 0,
+    remaining: limit,
+    window_seconds: window,
+    retry_after: null,
+    setting,
+  })
+  return {
+    owner: null,
+    uploads,
+    pending_runs: unused('INLET_QUOTA_PENDING_RUNS', 20),
+    pending_bytes: unused('INLET_QUOTA_PENDING_BYTES', null),
+    runs_per_minute: unused('INLET_QUOTA_RUNS_PER_MINUTE', 60, 60),
+    inbox_per_minute: null,
   }
 }
 
@@ -183,12 +208,28 @@ export function sha256Hex(data: Uint8Array | string): string {
 }
 
 export const MiB = 1024 * 1024
+export const GiB = 1024 * MiB
 
 /** A File of `size` bytes with a repeating pattern (cheap to build, not all zeros). */
 export function makeFile(name: string, size: number, lastModified = 1_700_000_000_000, type = 'application/octet-stream'): File {
   const data = new Uint8Array(size)
   for (let i = 0; i < size; i += 4096) data[i] = (i / 4096) % 251
   return new File([data], name, { type, lastModified })
+}
+
+/** A File that says it holds `size` bytes without holding them (a 51 GiB file, for the checks). */
+export function sizedFile(name: string, size: number): File {
+  const file = new File(['x'], name, { lastModified: 1_700_000_000_000 })
+  Object.defineProperty(file, 'size', { value: size })
+  return file
+}
+
+/** `blob`, changed on disk after it was chosen: reading it, or any slice of it, fails as in
+ *  Chrome (NotReadableError). */
+export function changeOnDisk<T extends Blob>(blob: T): T {
+  const fail = () => Promise.reject(new DOMException('The requested file could not be read.', 'NotReadableError'))
+  const slice = (start = 0, end = blob.size) => changeOnDisk(new Blob([new Uint8Array(Math.max(0, Math.min(end, blob.size) - start))]))
+  return Object.defineProperties(blob, { arrayBuffer: { value: fail }, slice: { value: slice } })
 }
 
 export async function flush(times = 5): Promise<void> {

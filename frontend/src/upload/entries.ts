@@ -1,24 +1,23 @@
-// The files of an upload session: one Entry per file chosen, hashed (SHA-256), then paired with
-// the file the API created for it and followed through the upload. A file that goes in one PUT
-// is hashed as soon as it is chosen: the run waits for its sha256 (its URL signs it). A larger
-// one is hashed once its bytes start to go, while its parts are sent (hashing before would only
-// take a core and the disk from the start of the upload), and its sha256 is declared when it is
-// completed. EntryView is what the page shows of one.
+// The files of an upload session: one Entry per file chosen, checked, hashed (SHA-256), then
+// paired with the file the API created for it and followed through the upload. A file that goes
+// in one PUT is hashed as soon as it is chosen (and passed the checks): the run waits for its
+// sha256 (its URL signs it). A larger one is hashed once its bytes start to go, while its parts
+// are sent (hashing before would only take a core and the disk from the start of the upload), and
+// its sha256 is declared when it is completed. EntryView is what the page shows of one.
 
 import { errorMessage } from '../lib/api'
 import type { UploadFileOut } from '../lib/types'
+import { changedText, isFileChanged } from './errors'
 import type { Hasher } from './hasher'
 import { SpeedMeter, fraction, timeLeft } from './progress'
+import type { Chosen, EntryStatus, EntryView, HashState } from './snapshot'
 import type { Target } from './uppy'
-
-export type EntryStatus = 'selected' | 'queued' | 'uploading' | 'uploaded' | 'failed' | 'cancelled'
-/** 'waiting': a large file, hashed once its upload starts (`sha256Of`). */
-export type HashState = 'waiting' | 'hashing' | 'done' | 'error'
 
 export interface Entry {
   id: string
   /** Null for a resumed file that was not chosen again (it is in the bucket already). */
   file: File | null
+  /** The name the run records: a folder upload's relative path, else the file's name. */
   name: string
   size: number
   lastModified: number
@@ -31,29 +30,17 @@ export interface Entry {
   status: EntryStatus
   uploaded: number
   error: string | null
+  /** Why the checks refuse it (checks.ts). */
+  problem: string | null
+  /** Why the API refused it when the run was to be created. */
+  refusal: string | null
+  changed: boolean
   meter: SpeedMeter
   fileId: string | null
   uppyId: string | null
   target: Target | null
-}
-
-export interface EntryView {
-  id: string
-  name: string
-  size: number
-  contentType: string
-  hashState: HashState
-  hashFraction: number
-  sha256: string | null
-  status: EntryStatus
-  uploaded: number
-  fraction: number
-  speed: number | null
-  eta: number | null
-  error: string | null
-  fileId: string | null
-  method: 'PUT' | 'multipart' | null
-  partCount: number | null
+  /** The view built last: handed out again while nothing in it changed. */
+  view: EntryView | null
 }
 
 let nextEntryId = 1
@@ -62,43 +49,30 @@ function entryId(): string {
   return `f${nextEntryId++}`
 }
 
+/** A chosen file and the name its run records. */
+export function unwrap(chosen: Chosen): { file: File; name: string } {
+  return 'file' in chosen ? { file: chosen.file, name: chosen.path } : { file: chosen, name: chosen.name }
+}
+
 /** The file's type when it is a well-formed media type, else application/octet-stream. */
 export function contentTypeOf(file: File): string {
   const type = file.type.trim()
   return /^[A-Za-z0-9][\w.+-]*\/[A-Za-z0-9][\w.+-]*(\s*;.*)?$/.test(type) ? type : 'application/octet-stream'
 }
 
-/** The same file chosen twice (name, size and modification time). */
-export function sameFile(entry: Entry, file: File): boolean {
-  return entry.name === file.name && entry.size === file.size && entry.lastModified === file.lastModified
-}
-
-/**
- * The server's default multipart threshold: a file this size or smaller goes in one PUT and is
- * hashed when it is chosen; a larger one is hashed while it uploads.
- */
-export const HASH_FIRST_MAX = 16 * 1024 * 1024
-
-export function hashedFirst(entry: Pick<Entry, 'size'>): boolean {
-  return entry.size <= HASH_FIRST_MAX
-}
-
 export interface HashEvents {
-  /** Hashing progressed (throttle these). */
+  /** Hashing progressed, finished or failed (throttle these). */
   progress: () => void
-  /** Hashing finished or failed. */
-  settled: () => void
 }
 
-/** A newly chosen file, not hashed yet (`hashEntries`). */
-export function chosenEntry(file: File): Entry {
+function newEntry(file: File | null, name: string, size: number, lastModified: number, contentType: string): Entry {
   return {
     id: entryId(),
     file,
-    name: file.name,
-    size: file.size,
-    lastModified: file.lastModified,
-    contentType: contentTypeOf(file),
+    name,
+    size,
+    lastModified,
+    contentType,
     hashState: 'waiting',
     hashed: 0,
     sha256: null,
@@ -107,11 +81,32 @@ export function chosenEntry(file: File): Entry {
     status: 'selected',
     uploaded: 0,
     error: null,
+    problem: null,
+    refusal: null,
+    changed: false,
     meter: new SpeedMeter(),
     fileId: null,
     uppyId: null,
     target: null,
+    view: null,
   }
+}
+
+/** A newly chosen file, not checked nor hashed yet. */
+export function chosenEntry(file: File, name: string): Entry {
+  return newEntry(file, name, file.size, file.lastModified, contentTypeOf(file))
+}
+
+/** The file cannot go as it is: the checks or the API refused it, or it changed since it was chosen. */
+export function blocked(entry: Entry): boolean {
+  return entry.problem !== null || entry.refusal !== null || entry.changed
+}
+
+/** A changed file: it fails, and only choosing it again helps. */
+export function markChanged(entry: Entry): void {
+  entry.changed = true
+  entry.status = 'failed'
+  entry.error = changedText(entry.name)
 }
 
 /** Hash the entry's file (again, after a failure or a reload); `hashPromise` follows it. */
@@ -121,37 +116,50 @@ export function hashEntry(entry: Entry, hasher: Hasher, on: HashEvents): void {
   entry.hashState = 'hashing'
   entry.hashed = 0
   entry.sha256 = null
-  entry.hashAbort = new AbortController()
+  const abort = (entry.hashAbort = new AbortController())
+  // Only this job's news counts: an entry hashed again has a newer one.
+  const current = () => entry.hashAbort === abort
   entry.hashPromise = hasher
     .hash(
       file,
       (bytes) => {
+        if (!current()) return
         entry.hashed = bytes
         on.progress()
       },
-      entry.hashAbort.signal,
+      abort.signal,
     )
     .then(
       (sha256) => {
-        entry.sha256 = sha256
-        entry.hashed = entry.size
-        entry.hashState = 'done'
-        on.settled()
+        if (current()) {
+          entry.sha256 = sha256
+          entry.hashed = entry.size
+          entry.hashState = 'done'
+          on.progress()
+        }
         return sha256
       },
       (error: unknown) => {
-        entry.hashState = 'error'
-        entry.error = errorMessage(error)
-        on.settled()
+        if (!current()) throw error
+        if (abort.signal.aborted) {
+          // stopped on purpose (the file was removed, or refused meanwhile): not a failure
+          entry.hashState = 'waiting'
+          entry.hashed = 0
+        } else {
+          entry.hashState = 'error'
+          if (isFileChanged(error)) markChanged(entry)
+          else entry.error = errorMessage(error)
+        }
+        on.progress()
         throw error
       },
     )
   entry.hashPromise.catch(() => undefined) // observed by start() or at complete; never unhandled
 }
 
-/** Hash the chosen files that go in one PUT now; the others wait for their upload. */
-export function hashChosen(entries: Entry[], hasher: Hasher, on: HashEvents): void {
-  for (const entry of entries.filter(hashedFirst)) hashEntry(entry, hasher, on)
+/** Stop hashing the entry (it is removed, or refused meanwhile). */
+export function stopHashing(entry: Entry): void {
+  entry.hashAbort.abort()
 }
 
 /** The entry's sha256, declared at complete: its hashing starts now if it was waiting. */
@@ -177,41 +185,36 @@ export interface ResumedFile {
  * hashing while uploading) is hashed again once its upload goes on. */
 export function resumedEntry(rf: ResumedFile, file: File | null): Entry {
   return {
-    id: entryId(),
-    file,
-    name: rf.name,
-    size: rf.size,
-    lastModified: rf.lastModified,
-    contentType: rf.contentType,
+    ...newEntry(file, rf.name, rf.size, rf.lastModified, rf.contentType),
     hashState: rf.sha256 ? 'done' : 'waiting',
     hashed: rf.sha256 ? rf.size : 0,
     sha256: rf.sha256 || null,
-    hashAbort: new AbortController(),
     hashPromise: Promise.resolve(rf.sha256),
     status: rf.done ? 'uploaded' : 'queued',
     uploaded: rf.done ? rf.size : 0,
-    error: null,
-    meter: new SpeedMeter(),
     fileId: rf.fileId,
-    uppyId: null,
     target: rf.target,
   }
 }
 
-/** The API's files in the order of the entries (matched by name and size, then position). */
+/** The API's files in the order of the entries: the API answers in the order it was sent; a
+ *  file out of place is found by name and size. */
 export function pairFiles(entries: Entry[], files: UploadFileOut[]): [Entry, UploadFileOut][] {
-  const pool = [...files]
-  return entries.map((entry, index) => {
-    let at = pool.findIndex((f) => f.name === entry.name && f.size_bytes === entry.size)
-    if (at < 0) at = Math.min(index, pool.length - 1)
-    const [file] = pool.splice(at, 1)
-    return [entry, file]
-  })
+  const key = (name: string, size: number) => `${size}|${name}`
+  const inPlace = entries.every((e, i) => files[i]?.name === e.name && files[i].size_bytes === e.size)
+  if (inPlace) return entries.map((e, i) => [e, files[i]])
+  const pool = new Map<string, UploadFileOut[]>()
+  for (const f of files) pool.set(key(f.name, f.size_bytes), [...(pool.get(key(f.name, f.size_bytes)) ?? []), f])
+  return entries.map((e, i) => [e, pool.get(key(e.name, e.size))?.shift() ?? files[i]])
 }
 
-export function entryView(e: Entry): EntryView {
-  const speed = e.status === 'uploading' ? e.meter.speed() : null
-  return {
+/** What the page shows of the entry; the same object as last time when nothing in it changed,
+ *  so a list of 1,000 files re-renders only the rows that moved. `live`: speeds mean something
+ *  now (uploading, not paused, online). */
+export function entryView(e: Entry, live: boolean): EntryView {
+  const moving = live && e.status === 'uploading'
+  const speed = moving ? e.meter.speed() : null
+  const view: EntryView = {
     id: e.id,
     name: e.name,
     size: e.size,
@@ -223,10 +226,20 @@ export function entryView(e: Entry): EntryView {
     uploaded: e.uploaded,
     fraction: fraction(e.uploaded, e.size),
     speed,
-    eta: e.status === 'uploading' ? timeLeft(e.size - e.uploaded, speed) : null,
+    eta: moving ? timeLeft(e.size - e.uploaded, speed) : null,
     error: e.error,
+    problem: e.problem ?? e.refusal,
+    changed: e.changed,
     fileId: e.fileId,
     method: e.target?.upload.method ?? null,
     partCount: e.target?.upload.method === 'multipart' ? e.target.upload.part_count : null,
   }
+  if (e.view && sameView(e.view, view)) return e.view
+  e.view = view
+  return view
+}
+
+function sameView(a: EntryView, b: EntryView): boolean {
+  for (const key of Object.keys(b) as (keyof EntryView)[]) if (a[key] !== b[key]) return false
+  return true
 }

@@ -6,7 +6,8 @@ export type HashRequest = { id: number; file: Blob }
 export type HashReply =
   | { id: number; type: 'progress'; bytes: number }
   | { id: number; type: 'done'; sha256: string }
-  | { id: number; type: 'error'; message: string }
+  /** `name`: the error's, so the page can tell a file changed on disk (NotReadableError). */
+  | { id: number; type: 'error'; message: string; name?: string }
 
 const scope = self as unknown as DedicatedWorkerGlobalScope
 
@@ -23,7 +24,7 @@ scope.onmessage = async (event: MessageEvent<HashRequest>) => {
     })
     scope.postMessage({ id, type: 'done', sha256 } satisfies HashReply)
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
-    scope.postMessage({ id, type: 'error', message } satisfies HashReply)
+    const { message = String(err), name } = (err ?? {}) as { message?: string; name?: string }
+    scope.postMessage({ id, type: 'error', message, name } satisfies HashReply)
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { HashReply, HashRequest } from './hash.worker'
+import { isFileChanged } from './errors'
 import { WorkerHasher } from './hasher'
 
 /** A stand-in for the worker: answers each request with progress, then a digest named after the blob size. */
@@ -22,6 +23,7 @@ class FakeWorker extends EventTarget {
     const reply = (data: HashReply) => this.dispatchEvent(new MessageEvent('message', { data }))
     reply({ id: request.id, type: 'progress', bytes: request.file.size / 2 })
     if (request.file.size === 13) reply({ id: request.id, type: 'error', message: 'unlucky' })
+    else if (request.file.size === 14) reply({ id: request.id, type: 'error', message: 'could not be read', name: 'NotReadableError' })
     else reply({ id: request.id, type: 'done', sha256: `digest-${request.file.size}` })
   }
   terminate() {
@@ -50,6 +52,13 @@ describe('WorkerHasher', () => {
   it('passes errors on', async () => {
     const hasher = new WorkerHasher(() => new FakeWorker() as unknown as Worker)
     await expect(hasher.hash(new Blob(['x'.repeat(13)]), () => undefined)).rejects.toThrow(/unlucky/)
+  })
+
+  it("keeps the error's name: a file changed on disk says so (NotReadableError)", async () => {
+    const hasher = new WorkerHasher(() => new FakeWorker() as unknown as Worker)
+    const error = await hasher.hash(new Blob(['x'.repeat(14)]), () => undefined).catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'NotReadableError', message: 'could not compute the sha256: could not be read' })
+    expect(isFileChanged(error)).toBe(true)
   })
 
   it('cancelling a job terminates its worker; the next job gets a new one', async () => {

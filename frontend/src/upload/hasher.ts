@@ -47,7 +47,9 @@ export class WorkerHasher implements Hasher {
           resolve(reply.sha256)
         } else {
           cleanup()
-          reject(new Error(`could not compute the sha256: ${reply.message}`))
+          const error = new Error(`could not compute the sha256: ${reply.message}`)
+          if (reply.name) error.name = reply.name
+          reject(error)
         }
       }
       const onError = (event: ErrorEvent) => {

@@ -14,6 +14,7 @@ import {
 
 const EVENTS: UploadEvent[] = [
   'start',
+  'refused',
   'hashed',
   'hashFailed',
   'created',
@@ -26,18 +27,18 @@ const EVENTS: UploadEvent[] = [
   'cancelled',
   'cancelFailed',
   'reset',
+  'replace',
+  'replaced',
   'resume',
   'resumeEnded',
-  'discard',
-  'discardEnded',
 ]
 
 /** The table, spelled out: every legal (phase, event) and where it leads. */
 const EXPECTED: Record<string, Phase | typeof IGNORED> = {
   'idle start': 'hashing',
   'idle resume': 'creating',
-  'idle discard': 'cancelling',
   'idle reset': 'idle',
+  'hashing refused': 'idle',
   'hashing hashed': 'creating',
   'hashing hashFailed': 'idle',
   'hashing cancel': 'idle',
@@ -51,14 +52,15 @@ const EXPECTED: Record<string, Phase | typeof IGNORED> = {
   'uploading cancel': 'cancelling',
   'failed retry': 'uploading',
   'failed cancel': 'cancelling',
+  'failed replace': 'cancelling',
   'failed reset': 'idle',
   'done reset': 'idle',
   'cancelling created': IGNORED,
   'cancelling createFailed': 'idle',
   'cancelling resumeEnded': 'idle',
   'cancelling cancelled': 'cancelled',
+  'cancelling replaced': 'idle',
   'cancelling cancelFailed': 'failed',
-  'cancelling discardEnded': 'idle',
   'cancelled reset': 'idle',
 }
 
@@ -143,6 +145,25 @@ describe('the upload state machine', () => {
     expect(machine.can('reset')).toBe(true)
     machine.send('reset')
     expect(machine.phase).toBe('idle')
+  })
+
+  it('starts over with a file chosen again: the failed run is cancelled, the files stay for a new one', () => {
+    const machine = new UploadMachine('failed')
+    expect(machine.send('replace')).toBe('cancelling')
+    expect(machine.busy).toBe(true)
+    expect(() => machine.send('retry')).toThrow(IllegalTransition)
+    expect(machine.send('replaced')).toBe('idle')
+    // the cancel can fail: the failed run stays, as it was
+    const failing = new UploadMachine('failed')
+    failing.send('replace')
+    expect(failing.send('cancelFailed')).toBe('failed')
+  })
+
+  it('goes back to choosing when the rules, known only after Upload was pressed, refuse a file', () => {
+    const machine = new UploadMachine()
+    machine.send('start')
+    expect(machine.send('refused')).toBe('idle')
+    expect(() => new UploadMachine('uploading').send('refused')).toThrow('upload: "refused" cannot happen while uploading')
   })
 
   it('ignores the run showing up while cancelling, explicitly', () => {

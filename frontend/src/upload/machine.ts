@@ -6,8 +6,11 @@
 export type Phase = 'idle' | 'hashing' | 'creating' | 'uploading' | 'done' | 'failed' | 'cancelling' | 'cancelled'
 
 export type UploadEvent =
-  /** Upload pressed: wait for the hashes of the files that go in one PUT (their URLs sign it). */
+  /** Upload pressed: wait for the server's rules (when they are still on their way) and for the
+   * hashes of the files that go in one PUT (their URLs sign it). */
   | 'start'
+  /** The rules, known only now, refuse some of the files: back to choosing. */
+  | 'refused'
   /** Those are hashed: create the run (POST /v1/uploads). Larger files go on hashing while they
    * upload; each one's complete waits for its sha256, so 'uploading' has no hashing phase. */
   | 'hashed'
@@ -23,7 +26,7 @@ export type UploadEvent =
   | 'finished'
   /** The uploader stopped with files not in the bucket. */
   | 'unfinished'
-  /** Retry pressed: send the failed files again. */
+  /** Retry pressed (for every failed file, or for one): send it again. */
   | 'retry'
   /** Cancel pressed. */
   | 'cancel'
@@ -33,14 +36,14 @@ export type UploadEvent =
   | 'cancelFailed'
   /** Forget the files and the run, start over. */
   | 'reset'
-  /** Resume pressed with the same files chosen again: look the run up. */
+  /** A changed file chosen again after its run was created: cancel the run, to start a new one. */
+  | 'replace'
+  /** That run is cancelled: back to choosing, with every file kept. */
+  | 'replaced'
+  /** Resume pressed with an unfinished run's files chosen again: look the run up. */
   | 'resume'
-  /** The interrupted upload cannot go on (its run is gone or no longer pending, or the lookup failed). */
+  /** The unfinished run cannot go on (it is gone or no longer pending, or the lookup failed). */
   | 'resumeEnded'
-  /** Discard pressed: cancel the interrupted upload's run. */
-  | 'discard'
-  /** The interrupted upload is forgotten (its run cancelled, gone already, or the cancel failed). */
-  | 'discardEnded'
 
 /** An event that may arrive in this phase and changes nothing. */
 export const IGNORED = 'ignored'
@@ -49,20 +52,20 @@ export type Outcome = Phase | typeof IGNORED
 
 /** phase × event → next phase. Anything not listed is an illegal transition. */
 export const TRANSITIONS: { readonly [P in Phase]: Readonly<Partial<Record<UploadEvent, Outcome>>> } = {
-  idle: { start: 'hashing', resume: 'creating', discard: 'cancelling', reset: 'idle' },
-  hashing: { hashed: 'creating', hashFailed: 'idle', cancel: 'idle' },
+  idle: { start: 'hashing', resume: 'creating', reset: 'idle' },
+  hashing: { refused: 'idle', hashed: 'creating', hashFailed: 'idle', cancel: 'idle' },
   creating: { created: 'uploading', createFailed: 'idle', resumeEnded: 'idle', cancel: 'cancelling' },
   uploading: { queueFailed: 'failed', finished: 'done', unfinished: 'failed', cancel: 'cancelling' },
   done: { reset: 'idle' },
-  failed: { retry: 'uploading', cancel: 'cancelling', reset: 'idle' },
+  failed: { retry: 'uploading', cancel: 'cancelling', replace: 'cancelling', reset: 'idle' },
   cancelling: {
     // cancelled while the run was being created or looked up: it is cancelled once it exists
     created: IGNORED,
     createFailed: 'idle',
     resumeEnded: 'idle',
     cancelled: 'cancelled',
+    replaced: 'idle',
     cancelFailed: 'failed',
-    discardEnded: 'idle',
   },
   cancelled: { reset: 'idle' },
 }

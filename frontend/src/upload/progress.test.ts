@@ -69,13 +69,16 @@ describe('SpeedMeter', () => {
     expect(meter.speed()).toBeNull()
   })
 
-  it('ignores totals that go backwards', () => {
+  it('starts over when the total goes backwards (a file sent again from its start)', () => {
     const c = clock()
     const meter = new SpeedMeter(5000, c.now)
     meter.update(1000)
     c.advance(1000)
     meter.update(500)
     expect(meter.speed()).toBeNull()
+    c.advance(1000)
+    meter.update(2500)
+    expect(meter.speed()).toBeCloseTo(2000)
   })
 })
 

@@ -21,12 +21,13 @@ export class SpeedMeter {
     this.#now = now
   }
 
-  /** Record the running total of bytes done (it only grows; a smaller total is ignored). */
+  /** Record the running total of bytes done. A smaller total (a file paused and sent again from
+   *  its start, a part lost with the connection) starts the measurement over. */
   update(totalBytes: number): void {
     const at = this.#now()
     const bytes = totalBytes - this.#offset
     const last = this.#samples[this.#samples.length - 1]
-    if (last && bytes < last.bytes) return
+    if (last && bytes < last.bytes) this.#samples = []
     this.#samples.push({ at, bytes })
     const cutoff = at - this.#windowMs
     // keep one sample older than the window so the window is always spanned

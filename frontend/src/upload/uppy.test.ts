@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { ApiError } from '../lib/api'
 import { statusOf } from '../lib/retry'
 import type { MultipartUpload, SignedPart, SingleUpload } from '../lib/types'
-import { MiB, fakeApi, fakeS3, makeFile, quietLogger } from '../test/fakes'
-import { describeUploadError } from './errors'
+import { MiB, changeOnDisk, fakeApi, fakeS3, makeFile, quietLogger } from '../test/fakes'
+import { FileChanged, describeUploadError } from './errors'
 import { BucketUploader, partOfUrl, retryingSend } from './uppy'
 
 const RUN = 'run-1'
@@ -132,14 +132,14 @@ describe('BucketUploader (Uppy with our hooks)', () => {
     const { api: client, calls } = api(stored)
     const s3 = fakeS3((url) => (broken && url.includes('partNumber=2') ? 500 : null))
     const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0], logger: quietLogger })
-    uploader.add(makeFile('big.bin', 10 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(2, 5 * MiB, [1, 2]) })
+    const id = uploader.add(makeFile('big.bin', 10 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(2, 5 * MiB, [1, 2]) })
     const first = await run(uploader)
     expect(first.successful).toBe(0)
     expect(first.failed).toHaveLength(1)
 
     broken = false
     s3.sent.length = 0
-    const result = await uploader.retry()
+    const [result] = await uploader.retry([id])
     expect(result?.successful).toHaveLength(1)
     expect(calls.some((c) => c.method === 'GET' && c.path.endsWith('/parts'))).toBe(true)
     expect(s3.sent.map((p) => new URL(p.url).searchParams.get('partNumber'))).toEqual(['2'])
@@ -194,6 +194,70 @@ describe('BucketUploader (Uppy with our hooks)', () => {
     expect(() =>
       uploader.add(makeFile('big.bin', 12 * MiB), { runId: RUN, fileId: FILE, key: 'k', upload: multipart(5, 5 * MiB, []) }),
     ).toThrow(/5 parts of 5242880 bytes, which do not cover 12582912 bytes/)
+  })
+
+  it('a file changed on disk fails at once, not after every retry of a "lost connection"', async () => {
+    const { api: client } = api()
+    const s3 = fakeS3(() => 0) // Chrome fails the request of a changed file as a network error
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [0, 0, 0], logger: quietLogger })
+    const upload: SingleUpload = { method: 'PUT', url: 'http://s3.test/b/k', headers: {}, expires_at: expires() }
+    const errors: unknown[] = []
+    uploader.uppy.on('upload-error', (_file, error) => errors.push(error))
+    uploader.add(changeOnDisk(makeFile('notes.txt', 10)), { runId: RUN, fileId: FILE, key: 'k', upload })
+    expect((await run(uploader)).failed).toHaveLength(1)
+    expect(errors).toEqual([expect.any(FileChanged)])
+
+    // a readable file that meets the same network error is retried
+    let attempts = 0
+    const lost = fakeS3(() => (++attempts < 3 ? 0 : null))
+    const again = new BucketUploader(client, { uploadPartBytes: lost.send, retryDelays: [0, 0, 0], logger: quietLogger })
+    again.add(makeFile('notes.txt', 10), { runId: RUN, fileId: FILE, key: 'k', upload })
+    expect((await run(again)).successful).toBe(1)
+    expect(attempts).toBe(3)
+  })
+
+  it('retry() sends again only the files it is given', async () => {
+    const { api: client } = api()
+    let broken = true
+    const s3 = fakeS3(() => (broken ? 400 : null))
+    const uploader = new BucketUploader(client, { uploadPartBytes: s3.send, retryDelays: [], logger: quietLogger })
+    const put = (name: string): SingleUpload => ({ method: 'PUT', url: `http://s3.test/b/${name}`, headers: {}, expires_at: expires() })
+    const a = uploader.add(makeFile('a.txt', 10), { runId: RUN, fileId: 'fa', key: 'a', upload: put('a') })
+    const b = uploader.add(makeFile('b.txt', 10), { runId: RUN, fileId: 'fb', key: 'b', upload: put('b') })
+    expect((await run(uploader)).failed).toHaveLength(2)
+    broken = false
+    await uploader.retry([b])
+    expect(s3.sent.map((p) => p.url)).toEqual(['http://s3.test/b/b'])
+    expect(uploader.uppy.getFile(a).error).toBeTruthy()
+    expect(uploader.uppy.getFile(b).progress.uploadComplete).toBe(true)
+  })
+
+  it('pauses one file and goes on with it; pauses and resumes all', async () => {
+    const { api: client } = api()
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => (release = r))
+    const s3 = fakeS3()
+    const held: Parameters<typeof retryingSend>[0] = async (options) => {
+      await gate
+      return s3.send(options)
+    }
+    const uploader = new BucketUploader(client, { uploadPartBytes: held, retryDelays: [0], logger: quietLogger })
+    const upload: SingleUpload = { method: 'PUT', url: 'http://s3.test/b/k', headers: {}, expires_at: expires() }
+    const id = uploader.add(makeFile('a.txt', 10), { runId: RUN, fileId: FILE, key: 'k', upload })
+    const done = run(uploader)
+    await new Promise((r) => setTimeout(r, 0))
+    uploader.setPaused(id, true)
+    expect(uploader.uppy.getFile(id).isPaused).toBe(true)
+    uploader.setPaused(id, true) // already paused: stays paused
+    expect(uploader.uppy.getFile(id).isPaused).toBe(true)
+    uploader.setPaused(id, false)
+    expect(uploader.uppy.getFile(id).isPaused).toBe(false)
+    uploader.pauseAll()
+    expect(uploader.uppy.getFile(id).isPaused).toBe(true)
+    uploader.resumeAll()
+    expect(uploader.uppy.getFile(id).isPaused).toBe(false)
+    release()
+    expect(await done).toEqual({ successful: 1, failed: [] })
   })
 
   it('a single PUT link that expired is reported, not sent', async () => {

@@ -15,6 +15,7 @@ import Uppy, { type Body, type Meta, type UppyFile } from '@uppy/core'
 import { type ApiClient, hasCode } from '../lib/api'
 import { RETRY_DELAYS, statusOf, type Wait, withRetry } from '../lib/retry'
 import type { StoredPart, Upload } from '../lib/types'
+import { FileChanged, unreadable } from './errors'
 import { assertServerPlan, partSlices } from './parts'
 import { PartSigner } from './signer'
 
@@ -69,6 +70,10 @@ export type FreshPartUrl = (uploadId: string, partNumber: number, signal?: Abort
  * writes there (or the server, when it closes a cancelled or expired run, which this page has
  * stopped uploading to by then): an earlier attempt went in and its answer was lost, or the page
  * was reloaded before it saved that. The file counts as sent; the server verifies its bytes.
+ *
+ * A file that changed on disk after it was chosen fails like a lost connection (status 0, in
+ * Chrome): when its bytes cannot be read any more, it fails at once with FileChanged, which no
+ * retry can help.
  */
 export function retryingSend(
   send: UploadPartBytes,
@@ -87,6 +92,7 @@ export function retryingSend(
         try {
           return await send({ ...options, signature })
         } catch (error) {
+          if (statusOf(error) === 0 && options.body instanceof Blob && (await unreadable(options.body))) throw new FileChanged()
           if (part || statusOf(error) !== 412) throw error
           const size = options.size ?? (options.body instanceof Blob ? options.body.size : 0)
           options.onProgress?.({ loaded: size, lengthComputable: true })
@@ -148,26 +154,47 @@ export class BucketUploader {
 
   /** Queue a file for its target. `resume` asks the bucket which parts it already holds. */
   add(file: File, target: Target, resume = false): string {
-    if (target.upload.method === 'multipart') {
+    return this.addAll([{ file, target }], resume)[0]
+  }
+
+  /**
+   * Queue files for their targets, all at once: Uppy copies its list of files on every change, so
+   * adding 1,000 files one by one would copy it 1,000 times. Throws, adding none, when a plan
+   * cannot be followed.
+   */
+  addAll(items: { file: File; target: Target }[], resume = false): string[] {
+    for (const { file, target } of items) {
       // Uppy cuts the file by the server's part size; a plan it would cut otherwise is refused.
-      assertServerPlan(file.size, target.upload)
-      this.#partSizes.set(file, target.upload.part_size)
+      if (target.upload.method === 'multipart') assertServerPlan(file.size, target.upload)
     }
-    this.#sizes.set(target.fileId, file.size)
-    const id = this.uppy.addFile({
-      name: file.name,
-      type: file.type || 'application/octet-stream',
-      data: file,
-      source: 'Local',
-      meta: { inletFileId: target.fileId },
+    for (const { file, target } of items) {
+      if (target.upload.method === 'multipart') this.#partSizes.set(file, target.upload.part_size)
+      this.#sizes.set(target.fileId, file.size)
+    }
+    this.uppy.addFiles(
+      items.map(({ file, target }) => ({
+        name: file.name,
+        type: file.type || 'application/octet-stream',
+        data: file,
+        source: 'Local',
+        // Uppy's id is made of the name, type, size, date and relativePath: the file id keeps two
+        // files that only differ by their folder apart.
+        meta: { inletFileId: target.fileId, relativePath: target.fileId },
+      })),
+    )
+    const ids = new Map(this.uppy.getFiles().map((f) => [f.meta.inletFileId, f.id]))
+    const resumed: Record<string, Partial<InletUppyFile>> = {}
+    const added = items.map(({ file, target }) => {
+      const id = ids.get(target.fileId)
+      if (!id) throw new Error(`${file.name} could not be queued`)
+      this.#targets.set(id, target)
+      if (resume && target.upload.method === 'multipart') {
+        resumed[id] = { s3Multipart: { uploadId: target.upload.upload_id, key: target.key } } as Partial<InletUppyFile>
+      }
+      return id
     })
-    this.#targets.set(id, target)
-    if (resume && target.upload.method === 'multipart') {
-      this.uppy.setFileState(id, {
-        s3Multipart: { uploadId: target.upload.upload_id, key: target.key },
-      } as Partial<InletUppyFile>)
-    }
-    return id
+    if (Object.keys(resumed).length) this.uppy.patchFilesState(resumed)
+    return added
   }
 
   target(uppyFileId: string): Target | undefined {
@@ -178,17 +205,33 @@ export class BucketUploader {
     return this.uppy.upload()
   }
 
-  /** Retry failed files; multipart ones continue from the parts the bucket holds. */
-  retry() {
-    for (const file of this.uppy.getFiles()) {
-      const target = this.#targets.get(file.id)
-      if (file.error && target?.upload.method === 'multipart') {
-        this.uppy.setFileState(file.id, {
+  /** Send these failed files again (and only these: a changed file is not among them);
+   *  multipart ones continue from the parts the bucket holds. */
+  retry(uppyFileIds: string[]) {
+    for (const id of uppyFileIds) {
+      const target = this.#targets.get(id)
+      if (target?.upload.method === 'multipart') {
+        this.uppy.setFileState(id, {
           s3Multipart: { uploadId: target.upload.upload_id, key: target.key },
         } as Partial<InletUppyFile>)
       }
     }
-    return this.uppy.retryAll()
+    return Promise.all(uppyFileIds.map((id) => this.uppy.retryUpload(id)))
+  }
+
+  /** Stop every file's requests where they are; resumeAll() goes on (a single PUT from its start). */
+  pauseAll(): void {
+    this.uppy.pauseAll()
+  }
+
+  resumeAll(): void {
+    this.uppy.resumeAll()
+  }
+
+  /** Pause or go on with one file. */
+  setPaused(uppyFileId: string, paused: boolean): void {
+    const file = this.uppy.getFile(uppyFileId)
+    if (file && Boolean(file.isPaused) !== paused) this.uppy.pauseResume(uppyFileId)
   }
 
   cancel(): void {

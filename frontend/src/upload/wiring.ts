@@ -1,11 +1,12 @@
 // The session's side of Uppy: queues the entries' files on a BucketUploader (uppy.ts), turns
-// Uppy's events into the entries' status and progress, samples the speed, and runs an upload or
-// a retry to its end.
+// Uppy's events into the entries' status and progress (an entry is found by its Uppy id, never by
+// scanning them all), samples the speed, notes when bytes last moved, pauses and goes on, and
+// runs an upload, and the retries started meanwhile, to their end.
 
 import type { ApiClient } from '../lib/api'
 import type { StoredPart } from '../lib/types'
-import type { Entry } from './entries'
-import { describeUploadError } from './errors'
+import { type Entry, markChanged } from './entries'
+import { describeUploadError, isFileChanged } from './errors'
 import type { SpeedMeter } from './progress'
 import { BucketUploader, type UploaderOptions } from './uppy'
 
@@ -16,11 +17,11 @@ export interface TransferDeps {
   uploaderOptions?: UploaderOptions
   /** Milliseconds between speed samples while uploading. */
   tickMs?: number
+  /** The clock of the speeds and of "no byte moved for a while" (milliseconds). */
+  now?: () => number
 }
 
 export interface TransferHooks {
-  /** The entries of the session, looked up on every event. */
-  entries: () => Entry[]
   /** Speed of the session as a whole. */
   overall: SpeedMeter
   /** Progress moved (throttled by the caller). */
@@ -39,16 +40,27 @@ export class Transfer {
   readonly #uploader: BucketUploader
   readonly #hooks: TransferHooks
   readonly #tickMs: number
+  readonly #now: () => number
+  readonly #byUppyId = new Map<string, Entry>()
+  readonly #byFileId = new Map<string, Entry>()
+  /** The upload and the retries under way; `settled` waits for all of them. */
+  readonly #work = new Set<Promise<void>>()
+  #error: unknown = null
+  /** Bytes of the queued files that are in the bucket or on their way. */
+  #uploaded = 0
+  #movedAt: number
   #ticker: ReturnType<typeof setInterval> | null = null
 
   constructor(deps: TransferDeps, hooks: TransferHooks) {
     this.#hooks = hooks
     this.#tickMs = deps.tickMs ?? 1000
+    this.#now = deps.now ?? (() => performance.now())
+    this.#movedAt = this.#now()
     const options: UploaderOptions = {
       ...deps.uploaderOptions,
       onPartsFound: (fileId, parts) => this.#partsFound(fileId, parts),
       sha256Of: (fileId) => {
-        const entry = this.#byFileId(fileId)
+        const entry = this.#byFileId.get(fileId)
         return entry ? hooks.sha256(entry) : Promise.reject(new Error(`no file ${fileId} on this page`))
       },
     }
@@ -56,51 +68,106 @@ export class Transfer {
     this.#uploader = make(deps.api, options)
     const uppy = this.#uploader.uppy
     uppy.on('upload-progress', (file, progress) => {
-      const entry = this.#byUppyId(file?.id)
-      if (!entry || entry.status === 'uploaded') return
+      const entry = this.#entry(file)
+      // a paused or failed file's last events come from requests already stopped
+      if (!entry || entry.status === 'uploaded' || entry.status === 'paused' || entry.status === 'failed') return
       if (entry.status !== 'uploading') void hooks.sha256(entry) // its bytes go: hash it meanwhile
       entry.status = 'uploading'
-      entry.uploaded = Math.min(entry.size, progress.bytesUploaded || 0)
-      entry.meter.update(entry.uploaded)
-      hooks.overall.update(this.#uploadedBytes())
+      const bytes = Math.min(entry.size, progress.bytesUploaded || 0)
+      if (bytes > entry.uploaded) this.#movedAt = this.#now()
+      this.#setUploaded(entry, bytes)
+      entry.meter.update(bytes)
+      hooks.overall.update(this.#uploaded)
       hooks.progress()
     })
     uppy.on('upload-success', (file) => {
-      const entry = this.#byUppyId(file?.id)
+      const entry = this.#entry(file)
       if (!entry) return
       entry.status = 'uploaded'
-      entry.uploaded = entry.size
+      this.#setUploaded(entry, entry.size)
       entry.error = null
+      this.#movedAt = this.#now()
       hooks.stored(entry)
-      hooks.changed()
+      hooks.progress() // throttled: 1,000 small files finish within a few seconds
+
     })
     uppy.on('upload-error', (file, error) => {
-      const entry = this.#byUppyId(file?.id)
+      const entry = this.#entry(file)
       if (!entry || hooks.stopping()) return
-      entry.status = 'failed'
-      entry.error = describeUploadError(error)
+      if (isFileChanged(error)) markChanged(entry)
+      else {
+        entry.status = 'failed'
+        entry.error = describeUploadError(error)
+      }
       hooks.changed()
     })
   }
 
-  /** Queue an entry's file for its target; throws when its plan cannot be followed. */
-  queue(entry: Entry, resume = false): void {
-    if (!entry.file || !entry.target) throw new Error(`${entry.name} has nothing to upload`)
-    entry.uppyId = this.#uploader.add(entry.file, entry.target, resume)
-    entry.status = 'queued'
+  /** Queue the entries' files for their targets; throws, queuing none, when a plan cannot be followed. */
+  queue(entries: Entry[], resume = false): void {
+    const items = entries.map((entry) => {
+      if (!entry.file || !entry.target) throw new Error(`${entry.name} has nothing to upload`)
+      return { file: entry.file, target: entry.target }
+    })
+    const ids = this.#uploader.addAll(items, resume)
+    entries.forEach((entry, i) => {
+      entry.uppyId = ids[i]
+      entry.status = 'queued'
+      this.#byUppyId.set(ids[i], entry)
+      this.#byFileId.set(items[i].target.fileId, entry)
+      this.#uploaded += entry.uploaded
+    })
   }
 
-  /** Send every queued file ('upload') or the failed ones again ('retry'); resolves with the error that stopped it, if any. */
-  async run(kind: 'upload' | 'retry'): Promise<unknown> {
+  /** Send every queued file. */
+  upload(): void {
+    this.#track(this.#uploader.upload())
+  }
+
+  /** Send these failed files again, now (while others are still sent, too). */
+  retry(entries: Entry[]): void {
+    const ids: string[] = []
+    for (const e of entries) {
+      if (!e.uppyId) continue
+      e.status = 'queued'
+      e.error = null
+      ids.push(e.uppyId)
+    }
+    if (ids.length) this.#track(this.#uploader.retry(ids))
+  }
+
+  /** Resolves once nothing is being sent any more, with the error that stopped the uploader, if any. */
+  async settled(): Promise<unknown> {
     this.#ticker ??= setInterval(this.#tick, this.#tickMs)
+    this.#movedAt = this.#now()
     try {
-      await (kind === 'upload' ? this.#uploader.upload() : this.#uploader.retry())
-      return null
-    } catch (error) {
-      return error ?? new Error('The upload failed.')
+      while (this.#work.size) await Promise.all(this.#work)
+      return this.#error
     } finally {
+      this.#error = null
       this.#stopTicker()
     }
+  }
+
+  /** Milliseconds since a byte last moved. */
+  stillFor(): number {
+    return this.#now() - this.#movedAt
+  }
+
+  pauseAll(): void {
+    this.#uploader.pauseAll()
+  }
+
+  /** Go on with every file but `held` (paused one by one). */
+  resumeAll(held: Iterable<Entry>): void {
+    this.#uploader.resumeAll()
+    for (const entry of held) this.setPaused(entry, true)
+    this.#movedAt = this.#now()
+  }
+
+  setPaused(entry: Entry, paused: boolean): void {
+    if (entry.uppyId) this.#uploader.setPaused(entry.uppyId, paused)
+    if (!paused) this.#movedAt = this.#now()
   }
 
   cancel(): void {
@@ -112,29 +179,38 @@ export class Transfer {
     this.#uploader.destroy()
   }
 
-  #byUppyId(id: string | undefined): Entry | undefined {
-    return id === undefined ? undefined : this.#hooks.entries().find((e) => e.uppyId === id)
+  #track(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#error ??= error ?? new Error('The upload failed.')
+        },
+      )
+      .finally(() => this.#work.delete(tracked))
+    this.#work.add(tracked)
   }
 
-  #byFileId(fileId: string): Entry | undefined {
-    return this.#hooks.entries().find((e) => e.fileId === fileId)
+  #entry(file: { id: string } | undefined): Entry | undefined {
+    return file && this.#byUppyId.get(file.id)
   }
 
-  #uploadedBytes(): number {
-    return this.#hooks.entries().reduce((n, e) => n + e.uploaded, 0)
+  #setUploaded(entry: Entry, bytes: number): void {
+    this.#uploaded += bytes - entry.uploaded
+    entry.uploaded = bytes
   }
 
   /** Parts the bucket held when resuming were not sent now: leave them out of the speed. */
   #partsFound(fileId: string, parts: StoredPart[]): void {
     const bytes = parts.reduce((n, p) => n + p.size, 0)
-    this.#byFileId(fileId)?.meter.discount(bytes)
+    this.#byFileId.get(fileId)?.meter.discount(bytes)
     this.#hooks.overall.discount(bytes)
   }
 
   /** Sample progress every second too, so the speed falls to 0 when the network stalls. */
   #tick = (): void => {
-    for (const e of this.#hooks.entries()) if (e.status === 'uploading') e.meter.update(e.uploaded)
-    this.#hooks.overall.update(this.#uploadedBytes())
+    for (const e of this.#byUppyId.values()) if (e.status === 'uploading') e.meter.update(e.uploaded)
+    this.#hooks.overall.update(this.#uploaded)
     this.#hooks.changed()
   }
 
