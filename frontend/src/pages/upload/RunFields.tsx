@@ -1,6 +1,6 @@
 import { Field, TextArea, TextInput } from '../../components/Field'
 import { Select } from '../../components/Select'
-import type { RunForm } from '../../upload/session'
+import type { RunForm } from '../../upload/snapshot'
 
 /** Run type, label and notes of the run an upload creates. */
 export function RunFields({
@@ -40,7 +40,7 @@ export function RunFields({
             value={value.notes}
             onChange={(e) => onChange({ notes: e.target.value })}
             maxLength={10_000}
-            rows={3}
+            rows={2}
             disabled={disabled}
           />
         )}

@@ -1,28 +1,36 @@
-import { type FormEvent, useEffect, useState } from 'react'
-import { Alert } from '../../components/Alert'
+import { type FormEvent, useEffect, useRef, useState } from 'react'
 import { DropZone } from '../../components/DropZone'
-import { StatusBadge } from '../../components/StatusBadge'
 import { useApp } from '../../lib/context'
-import { runHref } from '../../lib/router'
-import type { ErrorView, RunForm, UploadSession } from '../../upload/session'
+import type { Chosen, RunForm, SessionView } from '../../upload/snapshot'
 import { PageHeader } from '../PageHeader'
 import { FileList } from './FileList'
-import { HashingProgress, OverallProgress } from './Progress'
-import { ResumeBanner } from './ResumeBanner'
 import { RunFields } from './RunFields'
-import { UploadActions } from './UploadActions'
+import { SummaryBar } from './SummaryBar'
+import { ResumeOfferPrompt, UnfinishedUploads } from './Unfinished'
 import { useSession } from './useSession'
+import { WindowDrop } from './WindowDrop'
 
-export function UploadPage({ session }: { session: UploadSession }) {
+export function UploadPage({ session }: { session: SessionView }) {
   const { config } = useApp()
   const snap = useSession(session)
-  const [form, setForm] = useState<RunForm>({ type: config.defaultRunType, label: '', notes: '' })
+  const blank: RunForm = { type: config.defaultRunType, label: '', notes: '' }
+  const [form, setForm] = useState<RunForm>(blank)
   const locked = snap.phase !== 'idle'
   const busy = session.busy
   // Once the run exists (or is resumed after a reload), show what it was created with.
   const shown: RunForm = locked && snap.run ? { type: snap.run.type, label: snap.run.label ?? '', notes: snap.run.notes ?? '' } : form
   const types = config.runTypes.includes(shown.type) ? config.runTypes : [...config.runTypes, shown.type]
-  const showProgress = snap.phase === 'uploading' || snap.phase === 'failed' || snap.phase === 'done' || snap.phase === 'cancelling'
+
+  const status = useRef<HTMLParagraphElement>(null)
+  const result = useRef<HTMLDivElement>(null)
+  const picker = useRef<HTMLInputElement>(null)
+  const focusPicker = useRef(false)
+  const wasBusy = useRef(busy)
+
+  // Runs this browser left unfinished may have been finished or cancelled elsewhere since.
+  useEffect(() => {
+    void session.refreshUnfinished()
+  }, [session])
 
   // Leaving mid-upload pauses it (it can be resumed), but say so before it happens.
   useEffect(() => {
@@ -34,68 +42,92 @@ export function UploadPage({ session }: { session: UploadSession }) {
     return () => window.removeEventListener('beforeunload', onBeforeUnload)
   }, [busy])
 
+  // When the upload ends, its result takes the focus (the button pressed is gone by then).
+  useEffect(() => {
+    if (wasBusy.current && !busy) (result.current ?? status.current)?.focus()
+    wasBusy.current = busy
+  }, [busy])
+
+  // After starting over, the file picker (back on the page only now) takes the focus.
+  useEffect(() => {
+    if (focusPicker.current && picker.current) {
+      focusPicker.current = false
+      picker.current.focus()
+    }
+  })
+
+  /** The buttons that start work vanish or get disabled: the focus follows the progress. */
+  const followProgress = () => status.current?.focus()
+  const startOver = (keepForm: boolean) => {
+    session.reset()
+    // The next run must not silently take the last one's type, label and notes.
+    if (!keepForm) setForm(blank)
+    focusPicker.current = true
+  }
   const onSubmit = (event: FormEvent) => {
     event.preventDefault()
+    followProgress()
     void session.start(form)
+  }
+  const addFiles = (files: Chosen[]) => session.addFiles(files)
+  // Files dropped or pasted once an upload has ended start the next one.
+  const ended = snap.phase === 'done' || snap.phase === 'cancelled'
+  const addAnywhere = (files: Chosen[]) => {
+    if (ended) startOver(false)
+    addFiles(files)
   }
 
   return (
-    <div className="space-y-6">
+    <div className="space-y-5">
       <PageHeader
         title="Upload files"
-        subtitle="Files go straight from your browser to the bucket. Each is checksummed (SHA-256) here, a large file while it uploads, and the server verifies it after the upload."
+        subtitle="Files go straight from your browser to the bucket, checksummed (SHA-256) on the way; the server verifies each one."
       />
+      <WindowDrop onFiles={addAnywhere} disabled={locked && !ended} />
 
-      {snap.resume && snap.phase === 'idle' && <ResumeBanner session={session} record={snap.resume} />}
-      {snap.error && <UploadError error={snap.error} onDismiss={() => session.dismissError()} />}
-      {snap.notice && <Alert tone="info">{snap.notice}</Alert>}
+      {snap.unfinished.length > 0 && (
+        <UnfinishedUploads
+          runs={snap.unfinished}
+          disabled={busy}
+          onResume={(runId, files) => {
+            followProgress()
+            void session.resumeWith(runId, files)
+          }}
+          onDiscard={(runId) => void session.discard(runId)}
+        />
+      )}
 
-      <form onSubmit={onSubmit} className="space-y-6" aria-label="New upload" noValidate>
-        <RunFields value={shown} types={types} disabled={locked} onChange={(change) => setForm((f) => ({ ...f, ...change }))} />
-        {!locked && <DropZone onFiles={(files) => session.addFiles(files)} />}
-        {snap.entries.length > 0 && (
-          <FileList entries={snap.entries} removable={snap.phase === 'idle'} onRemove={(id) => session.removeFile(id)} />
+      <form onSubmit={onSubmit} className="space-y-5" aria-label="New upload" noValidate>
+        {!locked && <DropZone onFiles={addFiles} folders inputRef={picker} />}
+        {snap.offer && (
+          <ResumeOfferPrompt
+            offer={snap.offer}
+            run={snap.unfinished.find((run) => run.runId === snap.offer?.runId)}
+            onAccept={() => {
+              followProgress()
+              void session.acceptOffer()
+            }}
+            onDecline={() => session.declineOffer()}
+          />
         )}
-        {showProgress && <OverallProgress snap={snap} />}
-        {snap.phase === 'hashing' && <HashingProgress hashing={snap.hashing} />}
-        <UploadActions snap={snap} session={session} />
+        {snap.entries.length > 0 && (
+          <FileList
+            entries={snap.entries}
+            session={session}
+            locked={locked}
+            hashedWhileUploadingAbove={snap.rules?.multipart_threshold ?? null}
+          />
+        )}
+        <RunFields value={shown} types={types} disabled={locked} onChange={(change) => setForm((f) => ({ ...f, ...change }))} />
+        <SummaryBar
+          snap={snap}
+          session={session}
+          statusRef={status}
+          resultRef={result}
+          onUploadMore={() => startOver(false)}
+          onClear={() => startOver(true)}
+        />
       </form>
-
-      {snap.phase === 'done' && snap.run && (
-        <Alert tone="success" title="All files are in the bucket">
-          <p>
-            Run <code className="font-mono">{snap.run.id}</code> is being verified: it turns{' '}
-            <strong>stored</strong> once the server has checked every file.{' '}
-            <a className="font-semibold underline" href={runHref(snap.run.id)}>
-              Open the run
-            </a>
-          </p>
-        </Alert>
-      )}
-      {snap.phase === 'cancelled' && snap.run && (
-        <p className="text-sm text-slate-600">
-          Run{' '}
-          <a className="font-mono underline" href={runHref(snap.run.id)}>
-            {snap.run.id}
-          </a>{' '}
-          is <StatusBadge status={snap.run.status} />
-        </p>
-      )}
     </div>
-  )
-}
-
-function UploadError({ error, onDismiss }: { error: ErrorView; onDismiss: () => void }) {
-  return (
-    <Alert tone="error" title={error.title} onDismiss={onDismiss}>
-      <p data-testid="upload-error">{error.message}</p>
-      {error.details.length > 0 && (
-        <ul className="list-disc pl-5">
-          {error.details.map((d) => (
-            <li key={d}>{d}</li>
-          ))}
-        </ul>
-      )}
-    </Alert>
   )
 }

@@ -1,7 +1,7 @@
 import { useSyncExternalStore } from 'react'
-import type { Snapshot, UploadSession } from '../../upload/session'
+import type { SessionView, Snapshot } from '../../upload/snapshot'
 
 /** The session's current snapshot; re-renders when it changes. */
-export function useSession(session: UploadSession): Snapshot {
+export function useSession(session: SessionView): Snapshot {
   return useSyncExternalStore(session.subscribe, session.getSnapshot, session.getSnapshot)
 }
