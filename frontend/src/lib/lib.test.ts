@@ -1,10 +1,11 @@
+import { waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { API, fakeApi } from '../test/fakes'
 import { ApiClient, ApiError, errorMessage, hasCode } from './api'
 import { DEFAULT_RUN_TYPES, loadConfig, parseConfig } from './config'
 import { displayText, formatBytes, formatDuration, formatSpeed } from './format'
 import { isRetryable } from './retry'
-import { parseHash, runHref, runsHref } from './router'
+import { navigate, pageKey, parseHash, runHref, runsHref } from './router'
 
 describe('ApiClient', () => {
   it("turns the contract's JSON errors into ApiError with the API's message", async () => {
@@ -134,11 +135,13 @@ describe('formatting', () => {
 })
 
 describe('hash routes', () => {
+  const runs = { name: 'runs', status: '', type: '', q: '', after: [] }
+
   it('parses the three pages', () => {
     expect(parseHash('')).toEqual({ name: 'upload' })
     expect(parseHash('#/upload')).toEqual({ name: 'upload' })
-    expect(parseHash('#/runs?status=pending&type=ds_etc')).toEqual({ name: 'runs', status: 'pending', type: 'ds_etc' })
-    expect(parseHash('#/runs')).toEqual({ name: 'runs', status: '', type: '' })
+    expect(parseHash('#/runs?status=pending&type=ds_etc')).toEqual({ ...runs, status: 'pending', type: 'ds_etc' })
+    expect(parseHash('#/runs')).toEqual(runs)
     expect(parseHash('#/runs/abc')).toEqual({ name: 'run', id: 'abc' })
     expect(parseHash('#/nope')).toEqual({ name: 'missing', path: '/nope' })
   })
@@ -147,5 +150,40 @@ describe('hash routes', () => {
     expect(runsHref({ status: 'stored' })).toBe('#/runs?status=stored')
     expect(runsHref()).toBe('#/runs')
     expect(runHref('a b')).toBe('#/runs/a%20b')
+  })
+
+  it('keeps the filters, the search and every cursor of the runs list through a link', () => {
+    // Cursors are opaque: a comma, an ampersand or an equals sign in one must not split it.
+    const view = { status: 'pending', type: 'ds_etc', q: 'Café 🎉 & co?', after: ['eyJ0IjoiMjAyNi0x', 'a,b&c=d'] }
+    const href = runsHref(view)
+    expect(href).toMatch(/^#\/runs\?status=pending&type=ds_etc&q=[^&]+&after=eyJ0IjoiMjAyNi0x&after=a%2Cb%26c%3Dd$/)
+    expect(parseHash(href)).toEqual({ name: 'runs', ...view })
+    // As the browser hands it back from location.hash.
+    window.location.hash = href
+    expect(parseHash(window.location.hash)).toEqual({ name: 'runs', ...view })
+    expect(parseHash('#/runs?after=&q=')).toEqual(runs)
+  })
+
+  it('tells pages apart, not their filters', () => {
+    expect(pageKey(parseHash('#/runs?q=foo'))).toBe(pageKey(parseHash('#/runs?status=stored&after=c1')))
+    expect(pageKey(parseHash('#/runs/a'))).not.toBe(pageKey(parseHash('#/runs/b')))
+    expect(pageKey(parseHash('#/runs'))).not.toBe(pageKey(parseHash('#/upload')))
+  })
+
+  it('navigates adding a history entry, or replacing the current one', async () => {
+    window.location.hash = '#/upload'
+    const before = window.history.length
+    const heard: string[] = []
+    const listener = (e: HashChangeEvent) => heard.push(new URL(e.newURL).hash)
+    window.addEventListener('hashchange', listener)
+    navigate('#/runs?q=abc')
+    expect(window.location.hash).toBe('#/runs?q=abc')
+    expect(window.history.length).toBe(before + 1)
+    navigate('#/runs?q=abcd', { replace: true })
+    expect(window.location.hash).toBe('#/runs?q=abcd')
+    expect(window.history.length).toBe(before + 1)
+    // useRoute hears both (hashchange is asynchronous).
+    await waitFor(() => expect(heard.slice(-2)).toEqual(['#/runs?q=abc', '#/runs?q=abcd']))
+    window.removeEventListener('hashchange', listener)
   })
 })

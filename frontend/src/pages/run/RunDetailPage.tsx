@@ -8,6 +8,8 @@ import { useApp } from '../../lib/context'
 import { runsHref } from '../../lib/router'
 import type { RunDetail } from '../../lib/types'
 import { PageHeader } from '../PageHeader'
+import { CancelRun } from './CancelRun'
+import { CannotLoad, CouldNotRefresh } from './LoadProblems'
 import { RunFiles } from './RunFiles'
 import { RunSummary } from './RunSummary'
 import { Timeline } from './Timeline'
@@ -34,15 +36,21 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
       </div>
     )
   }
-  if (query.isError || !run) {
+  if (!run) {
+    // No run to show: the API refused (not found, or its message), did not answer, or the
+    // query waits for the connection (paused: no error yet).
     const notFound = hasCode(query.error, 'not_found')
     return (
       <div className="space-y-6">
         <PageHeader title={notFound ? 'Run not found' : 'Run'} />
-        <Alert tone="error" title={notFound ? 'There is no such run' : 'Could not load the run'}>
-          <p>{displayText(errorMessage(query.error))}</p>
-        </Alert>
-        <a href={runsHref()} className="text-sm font-medium text-teal-800 underline">
+        {notFound ? (
+          <Alert tone="error" title="There is no such run">
+            <p>{displayText(errorMessage(query.error))}</p>
+          </Alert>
+        ) : (
+          <CannotLoad what="this run" error={query.error} paused={query.isPaused} onRetry={() => void query.refetch()} />
+        )}
+        <a href={runsHref()} className={BACK_LINK}>
           ← All runs
         </a>
       </div>
@@ -55,12 +63,14 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
         ← All runs
       </a>
       <PageHeader title={run.label ? <bdi>{displayText(run.label)}</bdi> : `Run ${run.id.slice(0, 8)}`}>
-        <div className="flex items-center gap-2" aria-live="polite">
+        <div className="flex flex-wrap items-center gap-2" aria-live="polite">
           <span className="sr-only">Status:</span>
           <StatusBadge status={run.status} />
           {run.status === 'pending' && <span className="text-xs text-slate-500">refreshing…</span>}
         </div>
       </PageHeader>
+      {query.isRefetchError && <CouldNotRefresh error={query.error} />}
+      <CancelRun run={run} />
       {run.error && (
         <Alert tone="error" title={`Run ${run.status}: ${run.error.code}`}>
           <p>{displayText(run.error.message)}</p>
@@ -68,7 +78,7 @@ export function RunDetailPage({ id, refreshMs = DETAIL_REFRESH_MS }: { id: strin
       )}
       <IncidentsNotice run={run} />
       <RunSummary run={run} />
-      <RunFiles files={run.files} refreshMs={refreshMs} />
+      <RunFiles files={run.files} refreshMs={refreshMs} runStatus={run.status} />
       <Timeline run={run} />
     </div>
   )

@@ -9,8 +9,9 @@ export function RunSummary({ run }: { run: RunDetail }) {
       <h2 id="summary-heading" className="sr-only">
         Summary
       </h2>
-      <dl className="grid gap-x-6 gap-y-4 text-sm sm:grid-cols-2 lg:grid-cols-3">
-        <Item term="Run id">
+      {/* Two columns from phone width up: the run id alone spans both there. */}
+      <dl className="grid grid-cols-2 gap-x-4 gap-y-4 text-sm sm:gap-x-6 lg:grid-cols-3">
+        <Item term="Run id" className="col-span-2 lg:col-span-1">
           <span className="flex items-center gap-2">
             <code className="font-mono text-xs break-all" data-testid="run-id">
               {run.id}
@@ -30,7 +31,7 @@ export function RunSummary({ run }: { run: RunDetail }) {
         <Item term="Updated">{formatDateTime(run.updated_at)}</Item>
         <Item term="Stored">{formatDateTime(run.stored_at)}</Item>
         {run.notes && (
-          <div className="sm:col-span-2 lg:col-span-3">
+          <div className="col-span-2 lg:col-span-3">
             <dt className="font-medium text-slate-500">Notes</dt>
             <dd className="mt-1 whitespace-pre-wrap text-slate-900">
               <bdi>{displayText(run.notes, { multiline: true })}</bdi>
@@ -42,9 +43,9 @@ export function RunSummary({ run }: { run: RunDetail }) {
   )
 }
 
-function Item({ term, children }: { term: string; children: ReactNode }) {
+function Item({ term, className = '', children }: { term: string; className?: string; children: ReactNode }) {
   return (
-    <div className="min-w-0">
+    <div className={`min-w-0 ${className}`.trim()}>
       <dt className="font-medium text-slate-500">{term}</dt>
       <dd className="mt-1 text-slate-900">{children}</dd>
     </div>

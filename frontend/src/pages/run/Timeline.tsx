@@ -25,7 +25,7 @@ export function Timeline({ run }: { run: RunDetail }) {
               <bdi>{displayText(event.title)}</bdi>
             </p>
             <p className="text-xs text-slate-500">
-              {event.at ? <time dateTime={event.at}>{formatDateTime(event.at)}</time> : 'now'}
+              {event.at ? <time dateTime={event.at}>{formatDateTime(event.at)}</time> : event.tone === 'waiting' ? 'now' : 'time not recorded'}
               {event.detail && (
                 <>
                   {' · '}

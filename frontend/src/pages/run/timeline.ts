@@ -2,6 +2,8 @@ import { formatBytes } from '../../lib/format'
 import type { Incident, IncidentKind, RunDetail } from '../../lib/types'
 
 export interface TimelineEvent {
+  /** When it happened; null when the API recorded no time (a failed file on a server older
+   *  than `checked_at`), or for what a pending run waits for (it is happening now). */
   at: string | null
   title: string
   detail?: string
@@ -31,24 +33,25 @@ export function timeline(run: RunDetail): TimelineEvent[] {
       tone: 'neutral',
     },
   ]
-  // A lost file was stored first: its loss is an incident of its own.
+  // A lost file was stored first: its loss is an incident of its own. The sha256 is "verified"
+  // only against one the client declared; without one the server computed it, and that is all.
   const dated = run.files
     .filter((f) => f.status !== 'pending')
     .map((f): TimelineEvent =>
       f.status === 'failed'
-        ? { at: f.stored_at ?? null, title: `${f.name} failed`, detail: f.error?.message ?? f.error?.code, tone: 'bad' }
-        : { at: f.stored_at, title: `${f.name} stored`, detail: 'sha256 verified', tone: 'done' },
+        ? { at: f.checked_at ?? null, title: `${f.name} failed`, detail: f.error?.message ?? f.error?.code, tone: 'bad' }
+        : { at: f.stored_at, title: `${f.name} stored`, detail: f.declared_sha256 ? 'sha256 verified' : 'sha256 computed', tone: 'done' },
     )
+  const stored = run.files.every((f) => f.declared_sha256) ? 'Every file is stored and its sha256 verified.' : 'Every file is stored.'
   // A run stored once says so where it happened, before anything the bucket did after.
-  if (run.stored_at) {
-    dated.push({ at: run.stored_at, title: 'Run stored', detail: 'Every file is stored and verified.', tone: 'done' })
-  }
+  if (run.stored_at) dated.push({ at: run.stored_at, title: 'Run stored', detail: stored, tone: 'done' })
   const names = new Map(run.files.map((f) => [f.id, f.name]))
   for (const incident of run.incidents ?? []) {
     dated.push(incidentEvent(incident, names.get(incident.file_id) ?? incident.key))
   }
-  // Stable: events of the same moment keep the order above (files, the run, incidents).
-  dated.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''))
+  // Stable: events of the same moment keep the order above (files, the run, incidents). One
+  // without a time happened before the run's end: after the dated ones, before that end.
+  dated.sort((a, b) => (a.at === null || b.at === null ? Number(a.at === null) - Number(b.at === null) : a.at.localeCompare(b.at)))
   events.push(...dated)
   const waiting = run.files.filter((f) => f.status === 'pending').length
   switch (run.status) {
@@ -62,7 +65,7 @@ export function timeline(run: RunDetail): TimelineEvent[] {
       break
     case 'stored':
       if (!run.stored_at) {
-        events.push({ at: run.updated_at, title: 'Run stored', detail: 'Every file is stored and verified.', tone: 'done' })
+        events.push({ at: run.updated_at, title: 'Run stored', detail: stored, tone: 'done' })
       }
       break
     case 'failed':

@@ -1,13 +1,13 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
-import { useState } from 'react'
-import { Alert } from '../../components/Alert'
 import { buttonClass } from '../../components/Button'
-import { errorMessage } from '../../lib/api'
 import { useApp } from '../../lib/context'
+import { navigate, type RunsView, runsHref } from '../../lib/router'
 import type { RunPage, RunStatus } from '../../lib/types'
 import { PageHeader } from '../PageHeader'
+import { CannotLoad, CouldNotRefresh } from '../run/LoadProblems'
 import { Pager } from './Pager'
 import { RunFilters } from './RunFilters'
+import { searchTerm } from './RunSearch'
 import { RunsTable } from './RunsTable'
 
 export const PAGE_SIZE = 25
@@ -18,18 +18,30 @@ export function anyPending(page: RunPage | undefined): boolean {
   return Boolean(page?.items.some((run) => run.status === 'pending'))
 }
 
-export function RunsPage({ status, type, refreshMs = LIVE_REFRESH_MS }: { status: string; type: string; refreshMs?: number }) {
+/**
+ * The runs list. Everything it shows comes from `view`, the URL's (filters, search, and the
+ * cursors of the pages before this one), so a reload or Back/Forward finds the same page.
+ */
+export function RunsPage({
+  view,
+  refreshMs = LIVE_REFRESH_MS,
+  searchDelayMs,
+}: {
+  view: RunsView
+  refreshMs?: number
+  searchDelayMs?: number
+}) {
   const { api, config } = useApp()
-  // Keyset pagination: a stack of cursors, [null] being the newest page. (App remounts this
-  // page when the filters change, which starts the stack again.)
-  const [cursors, setCursors] = useState<(string | null)[]>([null])
-  const cursor = cursors[cursors.length - 1]
+  const cursor = view.after.at(-1) ?? null
+  // A search the API would refuse (a URL typed by hand) is not sent; the box says why.
+  const { term, problem } = searchTerm(view.q)
+  const q = problem ? '' : term
 
   const query = useQuery({
-    queryKey: ['runs', { status, type, cursor }],
-    queryFn: ({ signal }) => api.listRuns({ status: status as RunStatus | '', type, cursor, limit: PAGE_SIZE }, signal),
+    queryKey: ['runs', { status: view.status, type: view.type, q, cursor }],
+    queryFn: ({ signal }) => api.listRuns({ status: view.status as RunStatus | '', type: view.type, q, cursor, limit: PAGE_SIZE }, signal),
     placeholderData: keepPreviousData,
-    refetchInterval: (q) => (anyPending(q.state.data) ? refreshMs : false),
+    refetchInterval: (current) => (anyPending(current.state.data) ? refreshMs : false),
   })
   const page = query.data
   const live = anyPending(page)
@@ -44,28 +56,34 @@ export function RunsPage({ status, type, refreshMs = LIVE_REFRESH_MS }: { status
       </PageHeader>
 
       <RunFilters
-        status={status}
-        type={type}
+        view={view}
         runTypes={config.runTypes}
+        searchDelayMs={searchDelayMs}
         state={live ? 'live' : query.isFetching && !query.isLoading ? 'refreshing' : 'idle'}
       />
 
-      {query.isError && (
-        <Alert tone="error" title="Could not load the runs">
-          <p>{errorMessage(query.error)}</p>
-          <button type="button" className="font-semibold underline" onClick={() => void query.refetch()}>
-            Try again
-          </button>
-        </Alert>
+      {page ? (
+        <>
+          {query.isRefetchError && <CouldNotRefresh error={query.error} />}
+          <RunsTable page={page} view={view} />
+          <Pager
+            page={view.after.length + 1}
+            onNewer={view.after.length > 0 ? () => navigate(runsHref({ ...view, after: view.after.slice(0, -1) })) : null}
+            onOlder={next && !query.isPlaceholderData ? () => navigate(runsHref({ ...view, after: [...view.after, next] })) : null}
+          />
+        </>
+      ) : query.isError || query.isPaused ? (
+        <>
+          <CannotLoad what="the runs" error={query.error} paused={query.isPaused} onRetry={() => void query.refetch()} />
+          {view.after.length > 0 && (
+            <a href={runsHref({ ...view, after: [] })} className="text-sm font-medium text-teal-800 underline">
+              Go to the newest runs
+            </a>
+          )}
+        </>
+      ) : (
+        <RunsTable page={undefined} view={view} />
       )}
-
-      <RunsTable page={page} loading={query.isLoading} status={status} type={type} />
-
-      <Pager
-        page={cursors.length}
-        onNewer={cursors.length > 1 ? () => setCursors((c) => c.slice(0, -1)) : null}
-        onOlder={next && !query.isPlaceholderData ? () => setCursors((c) => [...c, next]) : null}
-      />
     </div>
   )
 }
