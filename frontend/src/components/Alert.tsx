@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react'
 
-const TONES = {
+/** The colors of each tone (border, background, text). */
+export const ALERT_TONES = {
   error: 'border-red-300 bg-red-50 text-red-900',
   info: 'border-sky-300 bg-sky-50 text-sky-900',
   success: 'border-emerald-300 bg-emerald-50 text-emerald-900',
@@ -13,7 +14,7 @@ export function Alert({
   children,
   onDismiss,
 }: {
-  tone: keyof typeof TONES
+  tone: keyof typeof ALERT_TONES
   title?: string
   children?: ReactNode
   onDismiss?: () => void
@@ -21,7 +22,7 @@ export function Alert({
   return (
     <div
       role={tone === 'error' ? 'alert' : 'status'}
-      className={`flex items-start gap-3 rounded-lg border px-4 py-3 text-sm ${TONES[tone]}`}
+      className={`flex items-start gap-3 rounded-lg border px-4 py-3 text-sm ${ALERT_TONES[tone]}`}
     >
       <div className="min-w-0 flex-1 space-y-1">
         {title && <p className="font-semibold">{title}</p>}

@@ -25,7 +25,9 @@ export function TokenField({ required }: { required: boolean }) {
   }
 
   return (
-    <form onSubmit={submit} className="ml-auto flex flex-wrap items-center gap-2" aria-label="Authentication">
+    // On a phone, one line under the logo and the menu: the input takes the room left, and the
+    // state is said by the placeholder (and to screen readers by the hint) rather than beside it.
+    <form onSubmit={submit} className="flex w-full items-center gap-2 sm:ml-auto sm:w-auto sm:flex-wrap" aria-label="Authentication">
       <label htmlFor={id} className="text-xs font-medium text-slate-700">
         API token
       </label>
@@ -38,7 +40,7 @@ export function TokenField({ required }: { required: boolean }) {
         onChange={(e) => setValue(e.target.value)}
         placeholder={saved ? 'saved; paste to replace' : 'inlet_…'}
         aria-describedby={`${id}-state`}
-        className="w-44 rounded-md border border-slate-300 px-2 py-1 text-xs focus-visible:outline-2 focus-visible:outline-teal-700"
+        className="w-44 min-w-0 flex-1 rounded-md border border-slate-300 px-2 py-1 text-xs focus-visible:outline-2 focus-visible:outline-teal-700 sm:flex-none"
       />
       <Button type="submit" size="xs" disabled={!value.trim()}>
         Save
@@ -48,7 +50,7 @@ export function TokenField({ required }: { required: boolean }) {
           Forget
         </Button>
       )}
-      <span id={`${id}-state`} className={`text-xs ${saved ? 'text-emerald-700' : 'text-amber-700'}`}>
+      <span id={`${id}-state`} className={`sr-only text-xs sm:not-sr-only ${saved ? 'text-emerald-700' : 'text-amber-700'}`}>
         {saved ? 'Token saved in this browser' : 'This Inlet needs a token: ask your admin'}
       </span>
     </form>

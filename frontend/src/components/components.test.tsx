@@ -1,8 +1,10 @@
-import { render, screen } from '@testing-library/react'
+import { act, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
+import { Network } from '../lib/network'
 import { makeFile } from '../test/fakes'
 import { Alert } from './Alert'
+import { ConnectivityBanner } from './ConnectivityBanner'
 import { DropZone } from './DropZone'
 import { ProgressBar } from './ProgressBar'
 import { StatusBadge } from './StatusBadge'
@@ -56,5 +58,38 @@ describe('components', () => {
     const { fireEvent } = await import('@testing-library/react')
     fireEvent.drop(screen.getByTestId('drop-zone'), { dataTransfer: { files: [makeFile('a', 1)] } })
     expect(onFiles).not.toHaveBeenCalled()
+  })
+
+  it('the connectivity banner is an always-present live region that says offline or unreachable', async () => {
+    const net = new Network(null)
+    let answer: () => void = () => undefined
+    const onRetry = vi.fn(() => new Promise<void>((resolve) => (answer = resolve)))
+    render(<ConnectivityBanner network={net} apiUrl="http://api.test" onRetry={onRetry} />)
+    const live = screen.getByRole('status', { name: 'Connection' })
+    expect(live).toHaveAttribute('aria-live', 'polite')
+    expect(live).toBeEmptyDOMElement()
+
+    act(() => net.setOnline(false))
+    expect(live).toHaveTextContent(
+      'You are offline. Uploads pause and continue when the connection is back; the lists refresh then.',
+    )
+    expect(screen.queryByRole('button')).not.toBeInTheDocument()
+
+    act(() => {
+      net.setOnline(true)
+      net.apiFailed()
+    })
+    expect(live).toHaveTextContent('Cannot reach the Inlet API at http://api.test. Retrying…')
+    const user = userEvent.setup()
+    await user.click(screen.getByRole('button', { name: 'Try again' }))
+    const trying = screen.getByRole('button', { name: 'Trying…' })
+    expect(trying).toHaveFocus()
+    await user.click(trying) // one try at a time
+    expect(onRetry).toHaveBeenCalledTimes(1)
+    await act(async () => answer())
+    expect(screen.getByRole('button', { name: 'Try again' })).toBeInTheDocument()
+
+    act(() => net.apiAnswered())
+    expect(live).toBeEmptyDOMElement()
   })
 })
