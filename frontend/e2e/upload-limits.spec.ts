@@ -32,6 +32,7 @@ test('101 files: the limit is said in view before any hashing; with one removed 
   const first = page.getByTestId('file-row').first()
   await expect(first).toContainText('sha256: not computed yet')
   await expect(page.getByTestId('file-row').filter({ hasText: /sha256 [0-9a-f]{64}/ })).toHaveCount(0)
+  await expect(page.getByText(/checksums \d+%/)).toHaveCount(0) // none is being computed, so none is claimed
   await expectNoAxeViolations(page, info, 'too-many-files')
   await shot(page, info, 'limits-01-101-files')
 

@@ -120,7 +120,8 @@ function StatusText({ snap }: { snap: Snapshot }) {
     case 'idle': {
       if (entries.length === 0) return <>No files chosen yet.</>
       const chosen = `${files(entries.length)} · ${formatBytes(entries.reduce((n, e) => n + e.size, 0))}`
-      const checking = hashing.total > 0 && hashing.done < hashing.total
+      // No checksum is computed while the files cannot go as one run (too many of them).
+      const checking = hashing.total > 0 && hashing.done < hashing.total && snap.problems.length === 0
       return (
         <>
           <strong className="font-semibold">{chosen}</strong>
