@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,6 +40,17 @@ app = Chalice(app_name="inlet", configure_logs=False)
 # `application/json` (`http.require_json`): any other type, or none (which Chalice would take for
 # JSON), is the contract's 415 `unsupported_media_type` rather than Chalice's own 415 body.
 ANY_BODY = ["*/*"]
+# Companion's S3 routes (chalicelib/companion.py): an Uppy app's Companion URL is
+# `<api>/v1/companion`. Under /v1, they take the same tokens as the rest of the API.
+COMPANION = "/v1/companion/s3"
+COMPANION_ROUTES = (
+    "/params",
+    "/multipart",
+    "/multipart/{upload_id}",
+    "/multipart/{upload_id}/batch",
+    "/multipart/{upload_id}/{part_number}",
+    "/multipart/{upload_id}/complete",
+)
 # The routes a browser calls: each gets an OPTIONS route that answers CORS preflights for the
 # configured origins. `/v1/bucket-events` is server to server and gets none.
 BROWSER_ROUTES = (
@@ -53,6 +65,7 @@ BROWSER_ROUTES = (
     "/v1/runs/{run_id}/files/{file_id}/download",
     "/v1/runs/{run_id}/files/{file_id}/manifest",
     "/v1/limits",
+    *(f"{COMPANION}{path}" for path in COMPANION_ROUTES),
 )
 
 
@@ -191,6 +204,78 @@ def get_manifest(run_id: str, file_id: str) -> Response:
 @api_view
 def get_limits() -> Response:
     return json_response(inlet().limits.of(owner()))
+
+
+def companion_view(view: Callable[..., Response]) -> Callable[..., Response]:
+    """`api_view`, with errors in Companion's shape (`{"error": "..."}`)."""
+    answer = api_view(view)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        from chalicelib.companion import companion_error
+
+        return companion_error(answer(*args, **kwargs))
+
+    return wrapper
+
+
+def query(name: str) -> str:
+    """A query parameter, "" when absent (each operation says what it needs)."""
+    params = request().query_params
+    return str(params.get(name, "")) if params else ""
+
+
+@app.route(f"{COMPANION}/params")
+@companion_view
+def companion_params() -> Response:
+    return json_response(inlet().companion.params(request().query_params or {}, owner()))
+
+
+@app.route(f"{COMPANION}/multipart", methods=["POST"], content_types=ANY_BODY)
+@companion_view
+def companion_create_multipart() -> Response:
+    from chalicelib.schemas import CompanionCreate
+
+    return json_response(inlet().companion.create_multipart(body(CompanionCreate), owner()))
+
+
+@app.route(f"{COMPANION}/multipart/{{upload_id}}")
+@companion_view
+def companion_list_parts(upload_id: str) -> Response:
+    parts = inlet().companion.list_parts(upload_id, query("key"), owner())
+    return Response(body=json.dumps(parts), headers={"Content-Type": "application/json"})
+
+
+@app.route(f"{COMPANION}/multipart/{{upload_id}}/batch")
+@companion_view
+def companion_sign_batch(upload_id: str) -> Response:
+    signed = inlet().companion.sign_batch(upload_id, query("key"), query("partNumbers"), owner())
+    return json_response(signed)
+
+
+@app.route(f"{COMPANION}/multipart/{{upload_id}}/{{part_number}}")
+@companion_view
+def companion_sign_part(upload_id: str, part_number: str) -> Response:
+    return json_response(inlet().companion.sign_part(upload_id, query("key"), part_number, owner()))
+
+
+@app.route(
+    f"{COMPANION}/multipart/{{upload_id}}/complete", methods=["POST"], content_types=ANY_BODY
+)
+@companion_view
+def companion_complete(upload_id: str) -> Response:
+    from chalicelib.schemas import CompanionComplete
+
+    done = inlet().companion.complete(upload_id, query("key"), body(CompanionComplete), owner())
+    return json_response(done)
+
+
+@app.route(f"{COMPANION}/multipart/{{upload_id}}", methods=["DELETE"])
+@companion_view
+def companion_abort(upload_id: str) -> Response:
+    aborted = inlet().companion.abort(upload_id, query("key"), owner())
+    inlet().publish_events()
+    return json_response(aborted)
 
 
 def cors_preflight(**_: str) -> Response:

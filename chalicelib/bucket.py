@@ -31,7 +31,8 @@ ABORT_INCOMPLETE_UPLOADS_DAYS = 2
 
 
 def upload_cors_rules(origins: Sequence[str]) -> list[dict[str, object]]:
-    """Browsers PUT straight to the bucket and must read each part's ETag to complete. No
+    """Browsers PUT straight to the bucket and must read each part's ETag to complete; Uppy apps
+    on the Companion routes POST a small file with a presigned policy and read its Location. No
     origins, no rule (no browser may upload): `*` is allowed only when the operator writes it
     (INLET_CORS_ORIGINS=*), never as a fallback."""
     if not origins:
@@ -39,9 +40,9 @@ def upload_cors_rules(origins: Sequence[str]) -> list[dict[str, object]]:
     return [
         {
             "AllowedOrigins": list(origins),
-            "AllowedMethods": ["PUT", "GET", "HEAD"],
+            "AllowedMethods": ["PUT", "POST", "GET", "HEAD"],
             "AllowedHeaders": ["*"],
-            "ExposeHeaders": ["ETag"],
+            "ExposeHeaders": ["ETag", "Location"],
             "MaxAgeSeconds": 3000,
         }
     ]

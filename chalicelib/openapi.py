@@ -117,6 +117,157 @@ def _operation(
     return op
 
 
+# Companion's S3 routes (docs/uppy.md) answer in Companion's shapes, not the contract's.
+COMPANION = "/v1/companion/s3"
+UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+PART_NUMBER = {
+    "name": "part_number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 10_000},
+}
+KEY = {"name": "key", "in": "query", "required": True, "schema": {"type": "string"}}
+COMPANION_ERROR = {
+    "description": "Refused, as Companion refuses: `error` (and `message`, which Uppy shows)"
+    " say why, `code` is the contract's (docs/contract.md)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error", "message", "code"],
+                "properties": {n: {"type": "string"} for n in ("error", "message", "code")},
+            }
+        }
+    },
+}
+
+
+def _companion(
+    summary: str,
+    answer: dict[str, Any],
+    params: list[dict[str, Any]],
+    body: type[BaseModel] | None = None,
+) -> dict[str, Any]:
+    """An operation of Companion's S3 routes: `answer` is the JSON schema of its 200."""
+    errors = ("400", "404", "409", "413", "415", "422", "429", "503") if body else ("400", "404")
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": API_TOKEN,
+        "parameters": params,
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": answer}}},
+            # The token is checked before the route: the contract's 401.
+            "401": {
+                "description": ERRORS["401"],
+                "content": {"application/json": {"schema": _ref(s.ErrorResponse)}},
+            },
+            **dict.fromkeys(errors, COMPANION_ERROR),
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return op
+
+
+def _strings(*names: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": list(names),
+        "properties": {name: {"type": "string"} for name in names},
+    }
+
+
+def companion_paths() -> dict[str, Any]:
+    metadata = {
+        "name": "metadata[size]",
+        "in": "query",
+        "required": True,
+        "description": "The file's size in bytes (the app adds it to the file's meta);"
+        " also `metadata[sha256]`, `metadata[runType]`, `metadata[label]` (docs/uppy.md)",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+    query: list[dict[str, Any]] = [
+        {"name": "filename", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "type", "in": "query", "schema": {"type": "string"}},
+        metadata,
+    ]
+    part_numbers = {
+        "name": "partNumbers",
+        "in": "query",
+        "required": True,
+        "description": "Comma-separated part numbers, e.g. `1,2,3`",
+        "schema": {"type": "string"},
+    }
+    post = {
+        "type": "object",
+        "required": ["method", "url", "fields", "expires"],
+        "properties": {
+            "method": {"const": "POST"},
+            "url": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "expires": {"type": "integer"},
+        },
+    }
+    parts = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "PartNumber": {"type": "integer"},
+                "ETag": {"type": "string"},
+                "Size": {"type": "integer"},
+            },
+        },
+    }
+    signed = {
+        "type": "object",
+        "properties": {"url": {"type": "string"}, "expires": {"type": "integer"}},
+    }
+    batch = {
+        "type": "object",
+        "properties": {
+            "presignedUrls": {"type": "object", "additionalProperties": {"type": "string"}}
+        },
+    }
+    upload = [UPLOAD_ID, KEY]
+    return {
+        f"{COMPANION}/params": {
+            "get": _companion("A presigned POST for a new run of one file", post, query)
+        },
+        f"{COMPANION}/multipart": {
+            "post": _companion(
+                "A multipart upload for a new run of one file",
+                _strings("key", "uploadId", "bucket"),
+                [],
+                body=s.CompanionCreate,
+            )
+        },
+        f"{COMPANION}/multipart/{{upload_id}}": {
+            "get": _companion("The parts in the bucket", parts, upload),
+            "delete": _companion(
+                "Abort the upload: its run is cancelled", {"type": "object"}, upload
+            ),
+        },
+        f"{COMPANION}/multipart/{{upload_id}}/batch": {
+            "get": _companion("Presigned URLs of parts", batch, [*upload, part_numbers])
+        },
+        f"{COMPANION}/multipart/{{upload_id}}/{{part_number}}": {
+            "get": _companion("A presigned URL of one part", signed, [*upload, PART_NUMBER])
+        },
+        f"{COMPANION}/multipart/{{upload_id}}/complete": {
+            "post": _companion(
+                "Complete the upload (the run is stored once its bytes are verified)",
+                _strings("location", "key", "bucket"),
+                upload,
+                body=s.CompanionComplete,
+            )
+        },
+    }
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     body_errors = ("400", "401", "404", "409", "413", "422", "503")
@@ -261,6 +412,7 @@ def document() -> dict[str, Any]:
                 security=[{"webhookSecret": []}],
             )
         },
+        **companion_paths(),
     }
     models: list[type[BaseModel]] = [
         s.Health,
@@ -281,6 +433,8 @@ def document() -> dict[str, Any]:
         s.ErrorResponse,
         webhook.BucketNotification,
         webhook.BucketEventsResult,
+        s.CompanionCreate,
+        s.CompanionComplete,
     ]
     _, definitions = models_json_schema(
         [(m, "validation" if issubclass(m, s.Request) else "serialization") for m in models],

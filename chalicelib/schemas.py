@@ -254,6 +254,29 @@ class CompleteRequest(Request):
 # --- responses ----------------------------------------------------------------------------
 
 
+# The bodies of Companion's S3 routes (chalicelib/companion.py), as @uppy/aws-s3 sends them.
+# Lenient like Companion: unknown fields are ignored, metadata values are any JSON.
+
+
+class CompanionCreate(BaseModel):
+    """`POST s3/multipart`: the file's name, MIME type and meta (with its `size`)."""
+
+    filename: str = ""
+    type: str = ""
+    metadata: dict[str, Any] = {}
+
+
+class CompanionPart(BaseModel):
+    PartNumber: int
+    ETag: str
+
+
+class CompanionComplete(BaseModel):
+    """`POST s3/multipart/{uploadId}/complete`: every part uploaded."""
+
+    parts: list[CompanionPart]
+
+
 class Response(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

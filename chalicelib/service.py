@@ -19,6 +19,7 @@ from chalicelib.config import Settings
 from chalicelib.db import Database
 
 if TYPE_CHECKING:
+    from chalicelib.companion import Companion
     from chalicelib.downloads import Downloads
     from chalicelib.events import BucketEvents
     from chalicelib.limits import Quotas
@@ -54,6 +55,12 @@ class Inlet:
         from chalicelib.uploads import Uploads
 
         return Uploads(self.db, self.storage, self.settings)
+
+    @cached_property
+    def companion(self) -> Companion:
+        from chalicelib.companion import Companion
+
+        return Companion(self.uploads)
 
     @cached_property
     def runs(self) -> Runs:

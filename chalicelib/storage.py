@@ -68,6 +68,14 @@ class Presigned:
 
 
 @dataclass(frozen=True)
+class PresignedPost:
+    """A browser form upload (S3 POST Object): send `fields`, then the file, to `url`."""
+
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Part:
     part_number: int
     etag: str
@@ -179,6 +187,37 @@ class Storage:
             params["ChecksumSHA256"] = checksum
             headers[CHECKSUM_HEADER] = checksum
         return self._presign("put_object", params, headers)
+
+    def presign_post(
+        self, key: str, size: int, content_type: str, sha256: str | None, ttl: int | None = None
+    ) -> PresignedPost:
+        """A POST policy for exactly this upload: the key, a length of exactly `size`
+        (`content-length-range`), the content type and `Content-Disposition: attachment` (as a
+        single PUT signs them), and the declared `sha256` (hex) as the `x-amz-checksum-sha256`
+        field, which S3 checks against the bytes. Every field is pinned by an exact condition: a
+        form that changes one is refused (403). Unlike the PUT URL, it signs no If-None-Match: *:
+        the policy stays usable until it expires (`ttl` seconds; `presign_ttl` when None)."""
+        ttl = self.presign_ttl if ttl is None else ttl
+        fields = {
+            "Content-Type": content_type,
+            "Content-Disposition": "attachment",
+            # S3 answers 201 with the object's Location and ETag (what Companion asks for).
+            "success_action_status": "201",
+        }
+        if sha256:
+            fields[CHECKSUM_HEADER] = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", size, size])
+        post = self.presigner.generate_presigned_post(
+            self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=ttl
+        )
+        return PresignedPost(url=post["url"], fields=post["fields"])
+
+    def object_url(self, key: str) -> str:
+        """Where the object is in the bucket, as S3 names it in a response's `Location` (not
+        readable without a signature: downloads go through Inlet)."""
+        endpoint = self.presigner.meta.endpoint_url.rstrip("/")
+        return f"{endpoint}/{self.bucket}/{quote(key)}"
 
     def presign_get(self, key: str, version_id: str | None, filename: str, ttl: int) -> Presigned:
         """A GET of exactly the version `version_id` of `key` (the current object when None: a

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -65,12 +66,29 @@ def object_key(run_id: uuid.UUID, file_id: uuid.UUID, name: str) -> str:
     return f"runs/{run_id}/{file_id}/{safe_name(name)}"
 
 
-def choose_part_size(size: int, settings: Settings) -> int | None:
-    """None for a single PUT, else the part size: the configured one, grown to fit 10,000 parts."""
-    if size <= settings.inlet_multipart_threshold:
+@dataclass(frozen=True)
+class UploadPlan:
+    """How a run's files go up: one PUT up to `threshold` bytes, else parts of `part_size`, and
+    URLs for the first `first_urls` parts of the run signed with it. The settings give `/v1`'s;
+    the Companion routes (chalicelib/companion.py) follow Uppy's instead."""
+
+    threshold: int
+    part_size: int
+    first_urls: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> UploadPlan:
+        return cls(
+            settings.inlet_multipart_threshold, settings.inlet_part_size, settings.inlet_parts_batch
+        )
+
+
+def choose_part_size(size: int, plan: UploadPlan) -> int | None:
+    """None for a single PUT, else the part size: the plan's, grown to fit 10,000 parts."""
+    if size <= plan.threshold:
         return None
     needed = -(-size // MAX_PARTS)
-    return max(settings.inlet_part_size, -(-needed // MiB) * MiB)
+    return max(plan.part_size, -(-needed // MiB) * MiB)
 
 
 def _validate_limits(request: CreateUploadRequest, settings: Settings) -> None:
@@ -264,10 +282,13 @@ class Uploads:
         self.storage = storage
         self.settings = settings
 
-    def create(self, request: CreateUploadRequest, owner: str | None) -> CreateUploadResponse:
+    def create(
+        self, request: CreateUploadRequest, owner: str | None, plan: UploadPlan | None = None
+    ) -> CreateUploadResponse:
         """A pending run of `owner` with its files; multipart uploads are created in the bucket up
         front, once the owner's quotas allow the run (`limits.check_creation`: 429 otherwise,
-        with nothing created)."""
+        with nothing created). `plan`: the settings' unless given."""
+        plan = plan or UploadPlan.of(self.settings)
         _validate_limits(request, self.settings)
         declared = sum(spec.size for spec in request.files)
         limits.check_size(self.settings, declared)
@@ -292,7 +313,7 @@ class Uploads:
                     size_bytes=spec.size,
                     content_type=spec.content_type,
                     declared_sha256=spec.sha256,
-                    part_size=choose_part_size(spec.size, self.settings),
+                    part_size=choose_part_size(spec.size, plan),
                 )
             )
         multipart = [file for file in files if file.part_size is not None]
@@ -300,7 +321,7 @@ class Uploads:
             # Over a quota: refused before anything is created in the bucket.
             with self.db.session() as session:
                 limits.check_creation(session, self.settings, owner, declared)
-        shares = first_part_urls(files, self.settings.inlet_parts_batch)
+        shares = first_part_urls(files, plan.first_urls)
         try:
             in_parallel([partial(self._open_upload, file) for file in multipart])
             # Signing is CPU work: in this thread, once the bucket has answered.

@@ -140,6 +140,9 @@ def test_the_document_lists_415_on_every_operation_with_a_body() -> None:
         ("/v1/uploads/{run_id}/files/{file_id}/parts", "post"),
         ("/v1/uploads/{run_id}/files/{file_id}/complete", "post"),
         ("/v1/bucket-events", "post"),
+        # Uppy's Companion routes: the same 415, in Companion's error shape (test_companion.py)
+        ("/v1/companion/s3/multipart", "post"),
+        ("/v1/companion/s3/multipart/{upload_id}/complete", "post"),
     }
     for path, method, operation in with_body:
         assert list(operation["requestBody"]["content"]) == ["application/json"], path
@@ -161,6 +164,9 @@ def test_every_route_with_a_body_is_in_the_table_above() -> None:
         "/v1/uploads/{run_id}/files/{file_id}/parts",
         "/v1/uploads/{run_id}/files/{file_id}/complete",
         "/v1/bucket-events",
+        # checked in Companion's error shape by test_companion.py's test_bodies_must_be_json
+        "/v1/companion/s3/multipart",
+        "/v1/companion/s3/multipart/{upload_id}/complete",
     }
 
 

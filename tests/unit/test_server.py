@@ -25,7 +25,7 @@ from chalicelib.schemas import (
     neutralise,
     refused_character,
 )
-from chalicelib.uploads import choose_part_size, object_key, safe_name
+from chalicelib.uploads import UploadPlan, choose_part_size, object_key, safe_name
 
 # --- settings -------------------------------------------------------------------------------
 
@@ -92,17 +92,17 @@ def settings() -> Settings:
 
 @pytest.mark.parametrize("size", [0, 1, 16 * MiB])
 def test_single_put_up_to_the_threshold(settings: Settings, size: int) -> None:
-    assert choose_part_size(size, settings) is None
+    assert choose_part_size(size, UploadPlan.of(settings)) is None
 
 
 def test_configured_part_size_above_the_threshold(settings: Settings) -> None:
-    assert choose_part_size(16 * MiB + 1, settings) == 16 * MiB
-    assert choose_part_size(100 * GiB, settings) == 16 * MiB  # 6,400 parts fit
+    assert choose_part_size(16 * MiB + 1, UploadPlan.of(settings)) == 16 * MiB
+    assert choose_part_size(100 * GiB, UploadPlan.of(settings)) == 16 * MiB  # 6,400 parts fit
 
 
 @pytest.mark.parametrize("size", [200 * GiB, 1000 * GiB, 48_828 * GiB])
 def test_part_size_grows_to_fit_ten_thousand_parts(settings: Settings, size: int) -> None:
-    part = choose_part_size(size, settings)
+    part = choose_part_size(size, UploadPlan.of(settings))
     assert part is not None
     assert part > 16 * MiB
     assert part % MiB == 0
@@ -112,9 +112,9 @@ def test_part_size_grows_to_fit_ten_thousand_parts(settings: Settings, size: int
 
 def test_part_size_is_never_under_five_mib() -> None:
     smallest = Settings(inlet_part_size=5 * MiB, inlet_multipart_threshold=5 * MiB)
-    assert choose_part_size(5 * MiB + 1, smallest) == 5 * MiB
-    assert choose_part_size(10_000 * 5 * MiB, smallest) == 5 * MiB
-    assert choose_part_size(10_000 * 5 * MiB + 1, smallest) == 6 * MiB
+    assert choose_part_size(5 * MiB + 1, UploadPlan.of(smallest)) == 5 * MiB
+    assert choose_part_size(10_000 * 5 * MiB, UploadPlan.of(smallest)) == 5 * MiB
+    assert choose_part_size(10_000 * 5 * MiB + 1, UploadPlan.of(smallest)) == 6 * MiB
 
 
 @pytest.mark.parametrize(
