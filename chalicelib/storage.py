@@ -205,6 +205,9 @@ class Storage:
             "success_action_status": "201",
         }
         if sha256:
+            # The algorithm field too: a store may check the checksum field only with it
+            # (LocalStack does).
+            fields["x-amz-checksum-algorithm"] = "SHA256"
             fields[CHECKSUM_HEADER] = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", size, size])

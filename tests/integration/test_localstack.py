@@ -29,23 +29,6 @@ from tests.support.api import THREE_PARTS, create_run, sha256, spec
 from tests.support.config import CORS_ORIGIN
 
 
-@pytest.fixture(scope="session")
-def localstack(s3_endpoint: str) -> str:
-    """The endpoint, when it is LocalStack. When it is not (INLET_TEST_S3_ENDPOINT names some
-    other store), these tests skip; with INLET_REQUIRE_LOCALSTACK=1, or under CI, they fail:
-    a green run must not hide refusals nobody checked."""
-    try:
-        health = requests.get(f"{s3_endpoint}/_localstack/health", timeout=30).json()
-    except (requests.RequestException, ValueError):
-        health = {}
-    if not isinstance(health, dict) or "services" not in health:
-        reason = f"needs LocalStack, and {s3_endpoint} is not (moto checks no signatures)"
-        if os.environ.get("INLET_REQUIRE_LOCALSTACK") == "1" or os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(f"{reason}: `make test-localstack`")
-    return s3_endpoint
-
-
 def b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
