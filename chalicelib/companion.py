@@ -26,7 +26,6 @@ from chalicelib.schemas import (
     CreateUploadRequest,
     MultipartUpload,
     SignPartsRequest,
-    UploadFileOut,
 )
 from chalicelib.uploads import UploadPlan, Uploads
 
@@ -98,22 +97,17 @@ class Companion:
         self.uploads = uploads
         self.db, self.storage, self.settings = uploads.db, uploads.storage, uploads.settings
 
-    def _create(
-        self,
-        plan: UploadPlan,
-        filename: str,
-        content_type: str,
-        size: int,
-        metadata: Mapping[str, Any],
-        owner: str | None,
-    ) -> UploadFileOut:
-        """A pending run of this one file, created as `POST /v1/uploads` creates runs."""
+    def _request(
+        self, filename: str, content_type: str, size: int, metadata: Mapping[str, Any]
+    ) -> CreateUploadRequest:
+        """The `POST /v1/uploads` request of a run of this one file: 422 when invalid, before
+        any other refusal, as a `/v1` body would be."""
         spec: dict[str, Any] = {"name": filename, "size": size}
         if content_type:
             spec["content_type"] = content_type
         if metadata.get("sha256"):
             spec["sha256"] = metadata["sha256"]
-        request = _validated(
+        return _validated(
             CreateUploadRequest,
             {
                 "type": metadata.get("runType") or self.settings.inlet_default_run_type,
@@ -121,18 +115,17 @@ class Companion:
                 "files": [spec],
             },
         )
-        return self.uploads.create(request, owner, plan).files[0]
 
     def params(self, query: Mapping[str, str], owner: str | None) -> dict[str, Any]:
         """`GET s3/params`: a presigned POST for a new run of one file."""
         metadata = _metadata(query)
         size = _size(metadata)
+        request = self._request(query.get("filename", ""), query.get("type", ""), size, metadata)
         if size > MAX_SINGLE_PUT:
             raise TooLarge(
                 f"a single POST carries at most {MAX_SINGLE_PUT} bytes; upload this file in parts"
             )
-        name, content_type = query.get("filename", ""), query.get("type", "")
-        file = self._create(POST_PLAN, name, content_type, size, metadata, owner)
+        file = self.uploads.create(request, owner, POST_PLAN).files[0]
         post = self.storage.presign_post(
             file.key, file.size_bytes, file.content_type, file.declared_sha256
         )
@@ -146,6 +139,7 @@ class Companion:
     def create_multipart(self, body: CompanionCreate, owner: str | None) -> dict[str, Any]:
         """`POST s3/multipart`: a new run of one file, uploaded in Uppy's parts."""
         size = _size(body.metadata)
+        request = self._request(body.filename, body.type, size, body.metadata)
         if size == 0:
             raise BadRequest("an empty file has no parts; upload it with a POST (s3/params)")
         if size > MAX_MULTIPART_SIZE:
@@ -153,7 +147,7 @@ class Companion:
                 f"files above {MAX_MULTIPART_SIZE} bytes are cut by Uppy in parts that Inlet does "
                 "not sign; upload them with Inlet's own API"
             )
-        file = self._create(UPPY_PARTS, body.filename, body.type, size, body.metadata, owner)
+        file = self.uploads.create(request, owner, UPPY_PARTS).files[0]
         assert isinstance(file.upload, MultipartUpload)
         return {"key": file.key, "uploadId": file.upload.upload_id, "bucket": self.storage.bucket}
 

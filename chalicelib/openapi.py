@@ -149,7 +149,8 @@ def _companion(
     body: type[BaseModel] | None = None,
 ) -> dict[str, Any]:
     """An operation of Companion's S3 routes: `answer` is the JSON schema of its 200."""
-    errors = ("400", "404", "409", "413", "415", "422", "429", "503") if body else ("400", "404")
+    # Each route creates a run or acts on one: the contract's refusals of both (415 with a body).
+    errors = ("400", "404", "409", "413", "422", "429", "503") + (("415",) if body else ())
     op: dict[str, Any] = {
         "summary": summary,
         "security": API_TOKEN,

@@ -174,8 +174,9 @@ def test_the_upload_bucket_lets_browsers_read_etag_from_the_configured_origins(
                     Match.object_like(
                         {
                             "AllowedOrigins": [page_origin, EXTRA_ORIGIN],
-                            "AllowedMethods": Match.array_with(["PUT"]),
-                            "ExposedHeaders": ["ETag"],
+                            # PUT for Inlet's uploads, POST for Uppy's (docs/uppy.md)
+                            "AllowedMethods": Match.array_with(["PUT", "POST"]),
+                            "ExposedHeaders": ["ETag", "Location"],
                         }
                     )
                 ]

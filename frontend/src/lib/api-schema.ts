@@ -1092,6 +1092,71 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -1328,6 +1393,71 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -1379,6 +1509,71 @@ export interface paths {
                 };
                 /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1468,6 +1663,71 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -1536,6 +1796,71 @@ export interface paths {
                 };
                 /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
