@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -219,16 +218,10 @@ def companion_view(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-def query(name: str) -> str:
-    """A query parameter, "" when absent (each operation says what it needs)."""
-    params = request().query_params
-    return str(params.get(name, "")) if params else ""
-
-
 @app.route(f"{COMPANION}/params")
 @companion_view
 def companion_params() -> Response:
-    return json_response(inlet().companion.params(request().query_params or {}, owner()))
+    return json_response(inlet().companion.params(request().query_params, owner()))
 
 
 @app.route(f"{COMPANION}/multipart", methods=["POST"], content_types=ANY_BODY)
@@ -242,21 +235,20 @@ def companion_create_multipart() -> Response:
 @app.route(f"{COMPANION}/multipart/{{upload_id}}")
 @companion_view
 def companion_list_parts(upload_id: str) -> Response:
-    parts = inlet().companion.list_parts(upload_id, query("key"), owner())
-    return Response(body=json.dumps(parts), headers={"Content-Type": "application/json"})
+    return json_response(inlet().companion.list_parts(upload_id, request().query_params, owner()))
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}/batch")
 @companion_view
 def companion_sign_batch(upload_id: str) -> Response:
-    signed = inlet().companion.sign_batch(upload_id, query("key"), query("partNumbers"), owner())
-    return json_response(signed)
+    return json_response(inlet().companion.sign_batch(upload_id, request().query_params, owner()))
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}/{{part_number}}")
 @companion_view
 def companion_sign_part(upload_id: str, part_number: str) -> Response:
-    return json_response(inlet().companion.sign_part(upload_id, query("key"), part_number, owner()))
+    signed = inlet().companion.sign_part(upload_id, part_number, request().query_params, owner())
+    return json_response(signed)
 
 
 @app.route(
@@ -266,14 +258,15 @@ def companion_sign_part(upload_id: str, part_number: str) -> Response:
 def companion_complete(upload_id: str) -> Response:
     from chalicelib.schemas import CompanionComplete
 
-    done = inlet().companion.complete(upload_id, query("key"), body(CompanionComplete), owner())
+    query = request().query_params
+    done = inlet().companion.complete(upload_id, query, body(CompanionComplete), owner())
     return json_response(done)
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}", methods=["DELETE"])
 @companion_view
 def companion_abort(upload_id: str) -> Response:
-    aborted = inlet().companion.abort(upload_id, query("key"), owner())
+    aborted = inlet().companion.abort(upload_id, request().query_params, owner())
     inlet().publish_events()
     return json_response(aborted)
 

@@ -116,8 +116,9 @@ class Companion:
             },
         )
 
-    def params(self, query: Mapping[str, str], owner: str | None) -> dict[str, Any]:
+    def params(self, query: Mapping[str, str] | None, owner: str | None) -> dict[str, Any]:
         """`GET s3/params`: a presigned POST for a new run of one file."""
+        query = query or {}
         metadata = _metadata(query)
         size = _size(metadata)
         request = self._request(query.get("filename", ""), query.get("type", ""), size, metadata)
@@ -151,8 +152,11 @@ class Companion:
         assert isinstance(file.upload, MultipartUpload)
         return {"key": file.key, "uploadId": file.upload.upload_id, "bucket": self.storage.bucket}
 
-    def _locate(self, upload_id: str, key: str, owner: str | None) -> tuple[str, str]:
-        """The run and file ids of the multipart upload `upload_id` at `key`, of `owner`."""
+    def _locate(
+        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+    ) -> tuple[str, str, str]:
+        """The key (`?key=`), run and file ids of the multipart upload `upload_id`, of `owner`."""
+        key = (query or {}).get("key", "")
         if not key:
             raise BadRequest("the object key must be passed as a query parameter (?key=...)")
         found = KEY.fullmatch(key)
@@ -163,42 +167,54 @@ class Companion:
             file = visible_file(session, run_id, file_id, owner)
             if file.object_key != key or file.multipart_upload_id != upload_id:
                 raise NotFound(f"no upload {upload_id!r} at key {key!r}")
-        return run_id, file_id
+        return key, run_id, file_id
 
-    def list_parts(self, upload_id: str, key: str, owner: str | None) -> list[dict[str, Any]]:
+    def list_parts(
+        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+    ) -> list[dict[str, Any]]:
         """`GET s3/multipart/{uploadId}`: the parts in the bucket, as S3's `Part` objects."""
-        run_id, file_id = self._locate(upload_id, key, owner)
+        _, run_id, file_id = self._locate(upload_id, query, owner)
         parts = self.uploads.list_parts(run_id, file_id, owner).parts
         return [{"PartNumber": p.part_number, "ETag": p.etag, "Size": p.size} for p in parts]
 
-    def sign_parts(
-        self, upload_id: str, key: str, numbers: list[int], owner: str | None
+    def _sign(
+        self,
+        upload_id: str,
+        query: Mapping[str, str] | None,
+        numbers: list[int],
+        owner: str | None,
     ) -> dict[int, str]:
-        run_id, file_id = self._locate(upload_id, key, owner)
+        _, run_id, file_id = self._locate(upload_id, query, owner)
         request = _validated(SignPartsRequest, {"part_numbers": numbers})
         signed = self.uploads.sign_parts(run_id, file_id, request, owner).parts
         return {part.part_number: part.url for part in signed}
 
-    def sign_part(self, upload_id: str, key: str, number: str, owner: str | None) -> dict[str, Any]:
+    def sign_part(
+        self, upload_id: str, number: str, query: Mapping[str, str] | None, owner: str | None
+    ) -> dict[str, Any]:
         """`GET s3/multipart/{uploadId}/{partNumber}`: one part's URL (its length is signed)."""
         part = _part_number(number)
-        url = self.sign_parts(upload_id, key, [part], owner)[part]
+        url = self._sign(upload_id, query, [part], owner)[part]
         return {"url": url, "expires": self.storage.presign_ttl}
 
     def sign_batch(
-        self, upload_id: str, key: str, part_numbers: str, owner: str | None
+        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
     ) -> dict[str, Any]:
         """`GET s3/multipart/{uploadId}/batch?partNumbers=1,2`: several parts' URLs."""
-        numbers = [_part_number(n) for n in part_numbers.split(",")]
-        urls = self.sign_parts(upload_id, key, numbers, owner)
+        numbers = [_part_number(n) for n in (query or {}).get("partNumbers", "").split(",")]
+        urls = self._sign(upload_id, query, numbers, owner)
         return {"presignedUrls": {str(number): url for number, url in urls.items()}}
 
     def complete(
-        self, upload_id: str, key: str, body: CompanionComplete, owner: str | None
+        self,
+        upload_id: str,
+        query: Mapping[str, str] | None,
+        body: CompanionComplete,
+        owner: str | None,
     ) -> dict[str, Any]:
         """`POST s3/multipart/{uploadId}/complete`: the run turns `stored` once the bucket's event
         is processed and the bytes verified, as for `/v1` uploads."""
-        run_id, file_id = self._locate(upload_id, key, owner)
+        key, run_id, file_id = self._locate(upload_id, query, owner)
         parts = sorted(body.parts, key=lambda p: p.PartNumber)
         request = _validated(
             CompleteRequest,
@@ -207,8 +223,10 @@ class Companion:
         self.uploads.complete(run_id, file_id, request, owner)
         return {"location": self.storage.object_url(key), "key": key, "bucket": self.storage.bucket}
 
-    def abort(self, upload_id: str, key: str, owner: str | None) -> dict[str, Any]:
+    def abort(
+        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+    ) -> dict[str, Any]:
         """`DELETE s3/multipart/{uploadId}`: the file's run is cancelled, its upload aborted."""
-        run_id, _ = self._locate(upload_id, key, owner)
+        _, run_id, _ = self._locate(upload_id, query, owner)
         self.uploads.cancel(run_id, owner)
         return {}

@@ -40,7 +40,7 @@ ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type"
 STORAGE_OUTAGES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 
 
-def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> Response:
+def json_response(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:
     text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
     return Response(body=text, status_code=status, headers={"Content-Type": "application/json"})
 
