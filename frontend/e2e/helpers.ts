@@ -102,6 +102,17 @@ export async function expectNoAxeViolations(page: Page, info: TestInfo, name: st
   expect(found, `axe-core found accessibility violations on ${name}`).toEqual([])
 }
 
+/** axe-core and a screenshot of the page as it is, in the light scheme and then the dark one
+ *  (the page follows the system's); the page is left light. */
+export async function expectAccessibleInBothSchemes(page: Page, info: TestInfo, name: string, shotName: string): Promise<void> {
+  await expectNoAxeViolations(page, info, name)
+  await shot(page, info, shotName)
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await expectNoAxeViolations(page, info, `${name}-dark`)
+  await shot(page, info, `${shotName}-dark`)
+  await page.emulateMedia({ colorScheme: 'light' })
+}
+
 /** The stack the global setup started (e2e/global-setup.ts). */
 export function mainStack(): StackInfo {
   const value = process.env.INLET_E2E_STACK
@@ -121,6 +132,31 @@ export async function runIdOnPage(page: Page): Promise<string> {
   await expect(link).toBeVisible()
   const href = (await link.getAttribute('href')) ?? ''
   return decodeURIComponent(href.replace('#/runs/', ''))
+}
+
+/**
+ * Starts uploading `file` (40 MB: 3 parts of 16 MiB) on the page at `pageUrl` with part 3 held,
+ * so the run stays pending with parts 1 and 2 in the bucket, then reloads the page: the run is
+ * stranded. Its id.
+ */
+export async function strandUpload(page: Page, pageUrl: string, file: TestFile, label: string): Promise<string> {
+  await page.goto(pageUrl)
+  const holdPart3 = (url: URL) => partNumberOf(url.href) === 3
+  await page.route(holdPart3, () => undefined)
+  const stored = new Set<number>()
+  page.on('response', (r) => {
+    const n = partNumberOf(r.url())
+    if (n && r.status() === 200) stored.add(n)
+  })
+  await page.getByLabel('Label (optional)').fill(label)
+  await page.getByTestId('file-input').setInputFiles(file.path)
+  await page.getByRole('button', { name: 'Upload 1 file' }).click()
+  await expect.poll(() => [...stored].sort(), { timeout: 60_000 }).toEqual([1, 2])
+  const runId = await runIdOnPage(page)
+  page.once('dialog', (dialog) => void dialog.accept()) // "leave the page?" while uploading
+  await page.reload() // the held part 3 dies with the page
+  await page.unroute(holdPart3)
+  return runId
 }
 
 /** Requests for multipart parts carry partNumber and uploadId in the presigned URL. */

@@ -1,6 +1,7 @@
-import { expect, type Page, test } from '@playwright/test'
+import { expect, test } from '@playwright/test'
 import {
   BrowserWatch,
+  expectAccessibleInBothSchemes,
   expectAllInBucket,
   expectNoAxeViolations,
   expectStored,
@@ -8,9 +9,8 @@ import {
   makeFile,
   MB,
   partNumberOf,
-  runIdOnPage,
   shot,
-  type TestFile,
+  strandUpload,
 } from './helpers'
 import { multipartUploads } from './stack'
 
@@ -19,35 +19,11 @@ import { multipartUploads } from './stack'
 
 const stack = mainStack()
 
-/**
- * Starts uploading `file` (40 MB: 3 parts of 16 MiB) with part 3 held, so the run stays pending
- * with parts 1 and 2 in the bucket, then reloads the page: the run is stranded. Its id.
- */
-async function strand(page: Page, file: TestFile, label: string): Promise<string> {
-  await page.goto(stack.pageUrl)
-  const holdPart3 = (url: URL) => partNumberOf(url.href) === 3
-  await page.route(holdPart3, () => undefined)
-  const stored = new Set<number>()
-  page.on('response', (r) => {
-    const n = partNumberOf(r.url())
-    if (n && r.status() === 200) stored.add(n)
-  })
-  await page.getByLabel('Label (optional)').fill(label)
-  await page.getByTestId('file-input').setInputFiles(file.path)
-  await page.getByRole('button', { name: 'Upload 1 file' }).click()
-  await expect.poll(() => [...stored].sort(), { timeout: 60_000 }).toEqual([1, 2])
-  const runId = await runIdOnPage(page)
-  page.once('dialog', (dialog) => void dialog.accept()) // "leave the page?" while uploading
-  await page.reload() // the held part 3 dies with the page
-  await page.unroute(holdPart3)
-  return runId
-}
-
 test('a stranded run is finished from the normal drop zone: the same run, stored, right sha256', async ({ page, request }, info) => {
   const label = `e2e stranded ${Date.now()}`
   const big = makeFile('stranded 🧩 40mb.bin', 40 * MB)
   const watch = new BrowserWatch(page)
-  const runId = await strand(page, big, label)
+  const runId = await strandUpload(page, stack.pageUrl, big, label)
 
   const item = page.getByTestId('unfinished-run')
   await expect(page.getByRole('heading', { name: 'Unfinished uploads' })).toBeVisible()
@@ -62,12 +38,7 @@ test('a stranded run is finished from the normal drop zone: the same run, stored
   const offer = page.getByTestId('resume-offer')
   await expect(offer).toContainText(`This file is the rest of run ${runId.slice(0, 8)} “${label}” (app_bundle).`)
   await expect(page.getByRole('button', { name: 'Upload 1 file' })).toBeDisabled()
-  await expectNoAxeViolations(page, info, 'resume-offer')
-  await shot(page, info, 'resume-02-offer')
-  await page.emulateMedia({ colorScheme: 'dark' })
-  await expectNoAxeViolations(page, info, 'resume-offer-dark')
-  await shot(page, info, 'resume-02-offer-dark')
-  await page.emulateMedia({ colorScheme: 'light' })
+  await expectAccessibleInBothSchemes(page, info, 'resume-offer', 'resume-02-offer')
 
   const sent: number[] = []
   page.on('request', (r) => {
@@ -90,7 +61,7 @@ test('a stranded run is finished from the normal drop zone: the same run, stored
 
 test('cancelling a stranded run from the list cancels it and removes its parts from the bucket', async ({ page, request }, info) => {
   const label = `e2e discard ${Date.now()}`
-  const runId = await strand(page, makeFile('discard-me-40mb.bin', 40 * MB), label)
+  const runId = await strandUpload(page, stack.pageUrl, makeFile('discard-me-40mb.bin', 40 * MB), label)
   expect(await multipartUploads(stack, `runs/${runId}/`)).toHaveLength(1)
 
   const item = page.getByTestId('unfinished-run').filter({ hasText: runId.slice(0, 8) })

@@ -8,6 +8,7 @@ import {
   partNumberOf,
   runIdOnPage,
   shot,
+  strandUpload,
 } from './helpers'
 import { multipartUploads, s3Call, startStack, type Stack } from './stack'
 
@@ -152,23 +153,7 @@ test.describe('uploads from a page on its own origin (cross-origin to the API an
   }, info) => {
     const big = makeFile('resume-40mb.bin', 40 * MB) // 3 parts of 16 MiB
     const watch = new BrowserWatch(page)
-    await page.goto(stack.pageUrl)
-    const holdPart3 = (url: URL) => partNumberOf(url.href) === 3
-    await page.route(holdPart3, () => undefined)
-    const stored = new Set<number>()
-    page.on('response', (r) => {
-      const n = partNumberOf(r.url())
-      if (n && r.status() === 200) stored.add(n)
-    })
-    await page.getByLabel('Label (optional)').fill('e2e: resume')
-    await page.getByTestId('file-input').setInputFiles(big.path)
-    await page.getByRole('button', { name: 'Upload 1 file' }).click()
-    await expect.poll(() => [...stored].sort(), { timeout: 60_000 }).toEqual([1, 2])
-    const runId = await runIdOnPage(page)
-
-    page.on('dialog', (dialog) => void dialog.accept()) // "leave the page?" while uploading
-    await page.reload() // the held part 3 dies with the page
-    await page.unroute(holdPart3)
+    const runId = await strandUpload(page, stack.pageUrl, big, 'e2e: resume')
     await expect(page.getByRole('heading', { name: 'Unfinished uploads' })).toBeVisible()
     const unfinished = page.getByTestId('unfinished-run')
     await expect(unfinished).toContainText(`Run ${runId.slice(0, 8)} “e2e: resume”`)
