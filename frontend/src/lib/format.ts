@@ -46,6 +46,11 @@ export function formatDateTime(iso: string | null | undefined): string {
   })
 }
 
+/** "1 file", "3 files". */
+export function fileCount(n: number): string {
+  return n === 1 ? '1 file' : `${n} files`
+}
+
 export function shortId(id: string): string {
   return id.slice(0, 8)
 }

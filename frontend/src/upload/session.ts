@@ -7,7 +7,7 @@
 // (resume.ts).
 
 import { hasCode } from '../lib/api'
-import { shortId } from '../lib/format'
+import { fileCount, shortId } from '../lib/format'
 import { type Network, network as browserNetwork } from '../lib/network'
 import type { CreateUploadResponse, RunOut, UploadRules } from '../lib/types'
 import { countProblem, fileKey, fileProblem, multipartThreshold } from './checks'
@@ -440,7 +440,7 @@ export class UploadSession implements SessionView {
     this.#error = changed
       ? {
           title: DEFAULT_TITLE,
-          message: `${changed === 1 ? '1 file' : `${changed} files`} changed after being chosen: choose ${changed === 1 ? 'it' : 'them'} again (see the list).`,
+          message: `${fileCount(changed)} changed after being chosen: choose ${changed === 1 ? 'it' : 'them'} again (see the list).`,
           details: [],
         }
       : toErrorView(error)

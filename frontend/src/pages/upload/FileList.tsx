@@ -2,7 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { memo, useId, useRef } from 'react'
 import { ProgressBar } from '../../components/ProgressBar'
 import { StatusBadge } from '../../components/StatusBadge'
-import { displayText, formatBytes } from '../../lib/format'
+import { displayText, fileCount, formatBytes } from '../../lib/format'
 import { percent } from '../../upload/progress'
 import type { EntryView, SessionView } from '../../upload/snapshot'
 
@@ -45,7 +45,7 @@ export function FileList({
   return (
     <div className="rounded-xl border border-slate-200 bg-white shadow-sm">
       <h2 id={headingId} className="border-b border-slate-200 px-4 py-2 text-sm font-semibold text-slate-800">
-        {entries.length === 1 ? '1 file' : `${entries.length} files`} · {formatBytes(total)}
+        {fileCount(entries.length)} · {formatBytes(total)}
       </h2>
       {/* Focusable so the keyboard can scroll it even when its rows have no button (uploading). */}
       <div ref={box} tabIndex={0} role="region" aria-labelledby={headingId} className="max-h-[min(26rem,50vh)] overflow-y-auto focus-visible:outline-2 focus-visible:outline-teal-600">

@@ -2,12 +2,10 @@ import type { Ref } from 'react'
 import { Alert } from '../../components/Alert'
 import { Button } from '../../components/Button'
 import { ProgressBar } from '../../components/ProgressBar'
-import { displayText, formatBytes, rateText } from '../../lib/format'
+import { displayText, fileCount, formatBytes, rateText } from '../../lib/format'
 import { runHref } from '../../lib/router'
 import { percent } from '../../upload/progress'
 import type { ErrorView, SessionView, Snapshot } from '../../upload/snapshot'
-
-const files = (n: number) => (n === 1 ? '1 file' : `${n} files`)
 
 /**
  * The upload at a glance, kept at the bottom of the screen while the page is longer than it:
@@ -119,7 +117,7 @@ function StatusText({ snap }: { snap: Snapshot }) {
   switch (phase) {
     case 'idle': {
       if (entries.length === 0) return <>No files chosen yet.</>
-      const chosen = `${files(entries.length)} · ${formatBytes(entries.reduce((n, e) => n + e.size, 0))}`
+      const chosen = `${fileCount(entries.length)} · ${formatBytes(entries.reduce((n, e) => n + e.size, 0))}`
       // No checksum is computed while the files cannot go as one run (too many of them).
       const checking = hashing.total > 0 && hashing.done < hashing.total && snap.problems.length === 0
       return (
@@ -157,14 +155,14 @@ function StatusText({ snap }: { snap: Snapshot }) {
       const failed = entries.filter((e) => e.status === 'failed').length
       return (
         <>
-          <strong className="font-semibold">{percentText}</strong> sent · {failed > 0 ? `${files(failed)} failed.` : 'The upload stopped.'}
+          <strong className="font-semibold">{percentText}</strong> sent · {failed > 0 ? `${fileCount(failed)} failed.` : 'The upload stopped.'}
         </>
       )
     }
     case 'done':
       return (
         <>
-          <strong className="font-semibold">{percentText}</strong> · {files(entries.length)} · {formatBytes(overall.total)} uploaded.
+          <strong className="font-semibold">{percentText}</strong> · {fileCount(entries.length)} · {formatBytes(overall.total)} uploaded.
         </>
       )
     case 'cancelling':
@@ -202,7 +200,7 @@ function Actions({
         <>
           {entries.length > 0 && <Button onClick={onClear}>Clear</Button>}
           <Button type="submit" variant="primary" disabled={entries.length === 0 || blocked}>
-            {entries.length === 0 ? 'Upload files' : `Upload ${files(entries.length)}`}
+            {entries.length === 0 ? 'Upload files' : `Upload ${fileCount(entries.length)}`}
           </Button>
         </>
       )}

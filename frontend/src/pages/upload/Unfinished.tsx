@@ -1,9 +1,7 @@
 import { Button } from '../../components/Button'
 import { DropZone } from '../../components/DropZone'
-import { displayText, formatBytes, formatDateTime, shortId } from '../../lib/format'
+import { displayText, fileCount, formatBytes, formatDateTime, shortId } from '../../lib/format'
 import type { Chosen, ResumeOffer, UnfinishedRun } from '../../upload/snapshot'
-
-const files = (n: number) => (n === 1 ? '1 file' : `${n} files`)
 
 /** "1a2b3c4d “nightly” (app_bundle)": a run as people recognise it. */
 function RunName({ run }: { run: Pick<UnfinishedRun, 'runId' | 'label' | 'type'> }) {
@@ -82,7 +80,7 @@ function UnfinishedItem({
         <p className="text-slate-600">last active {formatDateTime(run.savedAt)}</p>
       </div>
       <p className="break-words text-slate-600">
-        Still to send: {run.remaining.length} of {files(run.files.length)} ({formatBytes(left)}): <bdi>{names.join(', ')}</bdi>
+        Still to send: {run.remaining.length} of {fileCount(run.files.length)} ({formatBytes(left)}): <bdi>{names.join(', ')}</bdi>
         {more > 0 && ` and ${more} more`}
       </p>
       <div className="flex flex-wrap items-center gap-2">

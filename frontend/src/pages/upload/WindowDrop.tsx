@@ -1,5 +1,6 @@
 import { useEffect, useEffectEvent, useState } from 'react'
 import { readDrop } from '../../components/DropZone'
+import { fileCount } from '../../lib/format'
 import type { Chosen } from '../../upload/snapshot'
 
 /**
@@ -83,7 +84,7 @@ export function WindowDrop({ onFiles, disabled = false }: { onFiles: (files: Cho
         {disabled
           ? 'Files can be added once this upload has ended'
           : dragged > 0
-            ? `Drop to add ${dragged === 1 ? '1 file' : `${dragged} files`}`
+            ? `Drop to add ${fileCount(dragged)}`
             : 'Drop to add the files'}
         {!disabled && <span className="block text-sm font-normal text-slate-600">A folder is added with everything in it.</span>}
       </p>
