@@ -172,8 +172,12 @@ def test_a_presigned_post_stores_the_file(api: Client, storage: Storage) -> None
         ({"filename": "a", "metadata[size]": "10", "metadata[sha256]": "xyz"}, 422),
         ({"filename": "a", "metadata[size]": "10", "metadata[runType]": "nope"}, 422),
         ({"filename": "a", "metadata[size]": str(6 * 1024 * MiB)}, 413),
+        ({"filename": "a", "metadata[size]": "9" * 5000}, 413),
     ],
-    ids=["no-size", "negative", "not-digits", "no-name", "dot-path", "bad-sha", "type", "huge"],
+    ids=[
+        *("no-size", "negative", "not-digits", "no-name", "dot-path", "bad-sha", "type", "huge"),
+        "5000-digits",
+    ],
 )
 def test_params_refuses_bad_input_and_creates_nothing(
     api: Client, query: dict[str, str], status: int
