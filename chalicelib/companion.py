@@ -70,7 +70,7 @@ def _size(metadata: Mapping[str, Any]) -> int:
             "the file's size must be in its metadata (metadata[size], a whole number of bytes): "
             "Inlet signs uploads of an exact size, and Uppy does not send it on its own"
         )
-    if len(raw) > 19:  # over any limit, and int() refuses more than 4,300 digits (a 500)
+    if len(raw.lstrip("0")) > 19:  # over any limit; int() refuses over 4,300 digits (a 500)
         raise TooLarge(f"a size of {len(raw)} digits is over every limit")
     return int(raw)
 
