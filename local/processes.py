@@ -76,11 +76,12 @@ def wait_until_ok(url: str, seconds: float, process: subprocess.Popen[bytes]) ->
 @contextmanager
 def moto_server(log: Path = Path(os.devnull), port: int | None = None) -> Iterator[str]:
     """A moto server (S3, SQS, Secrets Manager) in a child process, so that it shares neither
-    this process's memory nor its GIL, on `port` or a free one; its endpoint URL."""
+    this process's memory nor its GIL, on `port` or a free one; its endpoint URL. It answers a
+    browser's presigned POST as S3 does (`local.moto_s3`)."""
     port = port or free_port()
-    command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
+    command = [sys.executable, "-m", "local.moto_s3", "-H", HOST, "-p", str(port)]
     env = os.environ | {"MOTO_DISABLE_GLOBAL_CORS": "1"}
-    with process_group(command, log, env=env) as process:
+    with process_group(command, log, cwd=ROOT, env=env) as process:
         url = f"http://{HOST}:{port}"
         wait_until_ok(f"{url}/moto-api/", 30, process)
         yield url
