@@ -40,8 +40,11 @@ app = Chalice(app_name="inlet", configure_logs=False)
 # JSON), is the contract's 415 `unsupported_media_type` rather than Chalice's own 415 body.
 ANY_BODY = ["*/*"]
 # Companion's S3 routes (chalicelib/companion.py): an Uppy app's Companion URL is
-# `<api>/v1/companion`. Under /v1, they take the same tokens as the rest of the API.
+# `<api>/v1/companion`. Under /v1, they take the same tokens as the rest of the API. A run
+# declared for Uppy has the same routes under an endpoint of its own, whose key stands for a token
+# (auth.RUN_ENDPOINT).
 COMPANION = "/v1/companion/s3"
+RUN_COMPANION = "/v1/companion/runs/{run_id}/{endpoint_key}/s3"
 COMPANION_ROUTES = (
     "/params",
     "/multipart",
@@ -64,7 +67,8 @@ BROWSER_ROUTES = (
     "/v1/runs/{run_id}/files/{file_id}/download",
     "/v1/runs/{run_id}/files/{file_id}/manifest",
     "/v1/limits",
-    *(f"{COMPANION}{path}" for path in COMPANION_ROUTES),
+    "/v1/companion/runs",
+    *(f"{prefix}{path}" for prefix in (COMPANION, RUN_COMPANION) for path in COMPANION_ROUTES),
 )
 
 
@@ -218,55 +222,89 @@ def companion_view(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def caller(endpoint: dict[str, str]) -> tuple[str | None, str | None]:
+    """Whose uploads a Companion route touches and, on a run's endpoint (`run_id` and
+    `endpoint_key` in the path), that run: the token's owner, or the owner of the run the key
+    opens."""
+    if not endpoint:
+        return owner(), None
+    run_id = endpoint["run_id"]
+    return inlet().companion.endpoint_owner(run_id, endpoint["endpoint_key"]), run_id
+
+
+@app.route("/v1/companion/runs", methods=["POST"], content_types=ANY_BODY)
+@api_view
+def declare_companion_run() -> Response:
+    from chalicelib.schemas import CompanionRunRequest
+
+    declared = inlet().companion.declare(body(CompanionRunRequest), owner())
+    return json_response(declared, 201)
+
+
+# Each view serves both prefixes: `endpoint` holds a run endpoint's path parameters.
 @app.route(f"{COMPANION}/params")
+@app.route(f"{RUN_COMPANION}/params")
 @companion_view
-def companion_params() -> Response:
-    return json_response(inlet().companion.params(request().query_params, owner()))
+def companion_params(**endpoint: str) -> Response:
+    return json_response(inlet().companion.params(request().query_params, *caller(endpoint)))
 
 
 @app.route(f"{COMPANION}/multipart", methods=["POST"], content_types=ANY_BODY)
+@app.route(f"{RUN_COMPANION}/multipart", methods=["POST"], content_types=ANY_BODY)
 @companion_view
-def companion_create_multipart() -> Response:
+def companion_create_multipart(**endpoint: str) -> Response:
     from chalicelib.schemas import CompanionCreate
 
-    return json_response(inlet().companion.create_multipart(body(CompanionCreate), owner()))
+    created = inlet().companion.create_multipart(body(CompanionCreate), *caller(endpoint))
+    return json_response(created)
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}")
+@app.route(f"{RUN_COMPANION}/multipart/{{upload_id}}")
 @companion_view
-def companion_list_parts(upload_id: str) -> Response:
-    return json_response(inlet().companion.list_parts(upload_id, request().query_params, owner()))
+def companion_list_parts(upload_id: str, **endpoint: str) -> Response:
+    query = request().query_params
+    return json_response(inlet().companion.list_parts(upload_id, query, *caller(endpoint)))
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}/batch")
+@app.route(f"{RUN_COMPANION}/multipart/{{upload_id}}/batch")
 @companion_view
-def companion_sign_batch(upload_id: str) -> Response:
-    return json_response(inlet().companion.sign_batch(upload_id, request().query_params, owner()))
+def companion_sign_batch(upload_id: str, **endpoint: str) -> Response:
+    query = request().query_params
+    return json_response(inlet().companion.sign_batch(upload_id, query, *caller(endpoint)))
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}/{{part_number}}")
+@app.route(f"{RUN_COMPANION}/multipart/{{upload_id}}/{{part_number}}")
 @companion_view
-def companion_sign_part(upload_id: str, part_number: str) -> Response:
-    signed = inlet().companion.sign_part(upload_id, part_number, request().query_params, owner())
+def companion_sign_part(upload_id: str, part_number: str, **endpoint: str) -> Response:
+    query = request().query_params
+    signed = inlet().companion.sign_part(upload_id, part_number, query, *caller(endpoint))
     return json_response(signed)
 
 
 @app.route(
     f"{COMPANION}/multipart/{{upload_id}}/complete", methods=["POST"], content_types=ANY_BODY
 )
+@app.route(
+    f"{RUN_COMPANION}/multipart/{{upload_id}}/complete", methods=["POST"], content_types=ANY_BODY
+)
 @companion_view
-def companion_complete(upload_id: str) -> Response:
+def companion_complete(upload_id: str, **endpoint: str) -> Response:
     from chalicelib.schemas import CompanionComplete
 
-    query = request().query_params
-    done = inlet().companion.complete(upload_id, query, body(CompanionComplete), owner())
+    query, parts = request().query_params, body(CompanionComplete)
+    done = inlet().companion.complete(upload_id, query, parts, *caller(endpoint))
     return json_response(done)
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}", methods=["DELETE"])
+@app.route(f"{RUN_COMPANION}/multipart/{{upload_id}}", methods=["DELETE"])
 @companion_view
-def companion_abort(upload_id: str) -> Response:
-    aborted = inlet().companion.abort(upload_id, request().query_params, owner())
+def companion_abort(upload_id: str, **endpoint: str) -> Response:
+    query = request().query_params
+    aborted = inlet().companion.abort(upload_id, query, *caller(endpoint))
     inlet().publish_events()
     return json_response(aborted)
 

@@ -1,4 +1,5 @@
-"""Who may call the API: bearer tokens on every `/v1` route (docs/security.md).
+"""Who may call the API: bearer tokens on every `/v1` route (docs/security.md), but the webhook
+(a shared secret) and a run's Companion endpoint (a key in its path, for one run's uploads).
 
 Two places run the same check (`tokens.authenticate`), chosen by INLET_AUTHORIZER:
 - `app` (default; `make dev`, docker compose, tests): the HTTP middleware calls `guard`, which
@@ -25,6 +26,8 @@ from chalicelib.logs import logger
 
 # Has a shared secret of its own (MinIO's webhook target): chalicelib/webhook.py.
 WEBHOOK_PATH = "/v1/bucket-events"
+# A run's Companion endpoint: the key in its path stands for a token (chalicelib/companion.py).
+RUN_ENDPOINT = "/v1/companion/runs/{run_id}/{endpoint_key}/"
 
 
 class GatewayUnauthorized(Exception):
@@ -35,8 +38,14 @@ class GatewayUnauthorized(Exception):
 
 
 def needs_token(path: str, method: str) -> bool:
-    """Every `/v1` route but the webhook; never a CORS preflight (browsers send no token)."""
-    return method != "OPTIONS" and path.startswith("/v1/") and path != WEBHOOK_PATH
+    """Every `/v1` route but the webhook and a run's Companion endpoint; never a CORS preflight
+    (browsers send no token)."""
+    return (
+        method != "OPTIONS"
+        and path.startswith("/v1/")
+        and path != WEBHOOK_PATH
+        and not path.startswith(RUN_ENDPOINT)
+    )
 
 
 def authenticate(db: Database, authorization: str | None, max_age: float = 0) -> tokens.Principal:

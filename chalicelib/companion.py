@@ -1,33 +1,46 @@
 """Companion's S3 routes (what Uppy's `@uppy/aws-s3` calls when given a Companion URL), served on
-Inlet's runs: each file is a run of one file, with Inlet's key, limits, owner and verification.
+Inlet's runs, with Inlet's key, limits, owner and verification. A file is a run of one file, or
+claims a declared file of a run (docs/uppy.md):
+- `metadata[runId]` names a pending run of the token's owner (a batch picked together);
+- or Uppy is pointed at a run's own Companion endpoint (`POST /v1/companion/runs`), whose key in
+  the path stands for a token: Uppy 6 sends no headers of the app's.
 
-Uppy never sends a file's size, and Inlet signs exact sizes: the app adds it to the file's meta
-(`metadata[size]`, docs/uppy.md). Responses and errors have Companion's shapes
-(packages/@uppy/companion/src/server/controllers/s3.ts).
+Uppy never sends a file's size, and Inlet signs exact sizes: for a run of one file the app adds it
+to the file's meta (`metadata[size]`); a declared file has its size. Responses and errors have
+Companion's shapes (packages/@uppy/companion/src/server/controllers/s3.ts).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from chalicelib.config import MAX_PARTS, MAX_SINGLE_PUT, MIN_PART_SIZE
-from chalicelib.errors import BadRequest, Invalid, NotFound, TooLarge
-from chalicelib.runs import visible_file
+from chalicelib.errors import BadRequest, Conflict, Invalid, NotFound, RunNotPending, TooLarge
+from chalicelib.models import File, FileStatus, Run, RunStatus
+from chalicelib.runs import parse_run_id, visible, visible_file
 from chalicelib.schemas import (
     CompanionComplete,
     CompanionCreate,
+    CompanionRunOut,
+    CompanionRunRequest,
     CompleteRequest,
     CreateUploadRequest,
+    FileOut,
     MultipartUpload,
     SignPartsRequest,
 )
-from chalicelib.uploads import UploadPlan, Uploads
+from chalicelib.uploads import UploadPlan, Uploads, choose_part_size
 
 # The size Uppy gives every part but the last: 5 MiB, or more for files over 10,000 parts of it
 # (@uppy/aws-s3 MultipartUploader). Inlet signs each part's length, so it must cut the same parts;
@@ -38,6 +51,8 @@ MAX_MULTIPART_SIZE = MAX_PARTS * MIN_PART_SIZE
 # URL itself (none are signed with the run).
 POST_PLAN = UploadPlan(threshold=MAX_SINGLE_PUT, part_size=MIN_PART_SIZE, first_urls=0)
 UPPY_PARTS = UploadPlan(threshold=0, part_size=MIN_PART_SIZE, first_urls=0)
+# A run's Companion endpoint: `<api>` + this, with the key that stands for a token.
+ENDPOINT = "/v1/companion/runs/{run_id}/{endpoint_key}"
 KEY = re.compile(r"runs/(?P<run_id>[^/]+)/(?P<file_id>[^/]+)/[^/]+")
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -75,6 +90,39 @@ def _size(metadata: Mapping[str, Any]) -> int:
     return int(raw)
 
 
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Names as people see them: macOS gives a browser `é` as `e` and a combining accent."""
+    return unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+
+
+def _uppy_part_size(size: int) -> int:
+    """The parts Uppy cuts a file of `size` bytes in, where Inlet can sign them."""
+    if size == 0:
+        raise BadRequest("an empty file has no parts; upload it with a POST (s3/params)")
+    if size > MAX_MULTIPART_SIZE:
+        raise TooLarge(
+            f"files above {MAX_MULTIPART_SIZE} bytes are cut by Uppy in parts that Inlet does "
+            "not sign; upload them with Inlet's own API"
+        )
+    part_size = choose_part_size(size, UPPY_PARTS)
+    assert part_size is not None
+    return part_size
+
+
+def _run_named(metadata: Mapping[str, Any], endpoint_run: str | None) -> str | None:
+    """The run a file joins: the endpoint's, or the one its meta names (`runId`)."""
+    named = str(metadata.get("runId") or "") or None
+    if endpoint_run is not None and named not in (None, endpoint_run):
+        raise NotFound(
+            f"run {named} not found; this Companion endpoint uploads to run {endpoint_run}"
+        )
+    return endpoint_run or named
+
+
 def _validated(model: type[Model], data: dict[str, Any]) -> Model:
     """`data` as Inlet's request `model`: 422 when invalid, as a `/v1` body would be."""
     try:
@@ -93,11 +141,35 @@ def _part_number(raw: str) -> int:
 
 class Companion:
     """Companion's S3 operations on Inlet's uploads. Uppy names an upload by its key and upload
-    id; the key (`runs/{run}/{file}/{name}`) names the run and file, whose owner is checked."""
+    id; the key (`runs/{run}/{file}/{name}`) names the run and file, whose owner is checked.
+    Each operation takes the caller's `owner` and, on a run's own endpoint, that `run`."""
 
     def __init__(self, uploads: Uploads) -> None:
         self.uploads = uploads
         self.db, self.storage, self.settings = uploads.db, uploads.storage, uploads.settings
+
+    def declare(self, request: CompanionRunRequest, owner: str | None) -> CompanionRunOut:
+        """`POST /v1/companion/runs`: a pending run of the declared files, planned as Uppy sends
+        them (no multipart upload opens until Uppy asks for one), and its Companion endpoint."""
+        request = request.model_copy(
+            update={"type": request.type or self.settings.inlet_default_run_type}
+        )
+        key = secrets.token_urlsafe(32)
+        created = self.uploads.create(request, owner, POST_PLAN, companion_key_sha256=_digest(key))
+        return CompanionRunOut(
+            run=created.run,
+            files=[FileOut.model_validate(f.model_dump(exclude={"upload"})) for f in created.files],
+            companion_endpoint=ENDPOINT.format(run_id=created.run.id, endpoint_key=key),
+        )
+
+    def endpoint_owner(self, run_id: str, key: str) -> str | None:
+        """The owner of the run whose Companion endpoint has this `key`; any other: 404."""
+        with self.db.session() as session:
+            run = session.get(Run, parse_run_id(run_id))
+            found = run.companion_key_sha256 if run is not None else None
+            if run is None or found is None or not hmac.compare_digest(found, _digest(key)):
+                raise NotFound(f"run {run_id} has no Companion endpoint with this key")
+            return run.owner
 
     def _request(
         self, filename: str, content_type: str, size: int, metadata: Mapping[str, Any]
@@ -118,20 +190,74 @@ class Companion:
             },
         )
 
-    def params(self, query: Mapping[str, str] | None, owner: str | None) -> dict[str, Any]:
-        """`GET s3/params`: a presigned POST for a new run of one file."""
+    def _claim(
+        self,
+        session: Session,
+        run_id: str,
+        filename: str,
+        metadata: Mapping[str, Any],
+        owner: str | None,
+    ) -> File:
+        """The declared file of pending run `run_id` that Uppy's file is, locked: the one its
+        meta names (`fileId`), else the one named `filename` (of `metadata[size]` bytes, if
+        given). Declared files have their size: the app need not add it."""
+        run = visible(session.get(Run, parse_run_id(run_id), with_for_update=True), run_id, owner)
+        if run.status != RunStatus.PENDING:
+            raise RunNotPending(f"run {run_id} is {run.status}; only pending runs take uploads")
+        file_id = str(metadata.get("fileId") or "")
+        size = _size(metadata) if metadata.get("size") not in (None, "") else None
+        if file_id:
+            found = [f for f in run.files if str(f.id) == file_id]
+            missing = f"file {file_id} not found in run {run_id}"
+        else:
+            found = [
+                f
+                for f in run.files
+                if _same_name(f.name, filename) and size in (None, f.size_bytes)
+            ]
+            of_size = "" if size is None else f" of {size} bytes"
+            missing = f"run {run_id} declares no file named {filename!r}{of_size}"
+        if not found:
+            raise NotFound(missing)
+        if len(found) > 1:
+            raise BadRequest(
+                f"run {run_id} declares {len(found)} files named {filename!r}{of_size}: name "
+                "the one this is with metadata[fileId]"
+            )
+        file = found[0]
+        if file.status != FileStatus.PENDING:
+            raise Conflict(f"file {file.id} of run {run_id} is {file.status} already")
+        return file
+
+    def params(
+        self, query: Mapping[str, str] | None, owner: str | None, run: str | None = None
+    ) -> dict[str, Any]:
+        """`GET s3/params`: a presigned POST for a declared file, or a new run of one file."""
         query = query or {}
         metadata = _metadata(query)
-        size = _size(metadata)
-        request = self._request(query.get("filename", ""), query.get("type", ""), size, metadata)
-        if size > MAX_SINGLE_PUT:
-            raise TooLarge(
-                f"a single POST carries at most {MAX_SINGLE_PUT} bytes; upload this file in parts"
-            )
-        file = self.uploads.create(request, owner, POST_PLAN).files[0]
-        post = self.storage.presign_post(
-            file.key, file.size_bytes, file.content_type, file.declared_sha256
-        )
+        filename = query.get("filename", "")
+        run = _run_named(metadata, run)
+        if run is not None:
+            with self.db.session() as session:
+                file = self._claim(session, run, filename, metadata, owner)
+                if file.part_size is not None:
+                    raise Conflict(
+                        f"file {file.id} of run {run} is uploading in parts; it takes no POST"
+                    )
+                key, size = file.object_key, file.size_bytes
+                content_type, sha256 = file.content_type, file.declared_sha256
+        else:
+            size = _size(metadata)
+            request = self._request(filename, query.get("type", ""), size, metadata)
+            if size > MAX_SINGLE_PUT:
+                raise TooLarge(
+                    f"a single POST carries at most {MAX_SINGLE_PUT} bytes; "
+                    "upload this file in parts"
+                )
+            created = self.uploads.create(request, owner, POST_PLAN).files[0]
+            key, size = created.key, created.size_bytes
+            content_type, sha256 = created.content_type, created.declared_sha256
+        post = self.storage.presign_post(key, size, content_type, sha256)
         return {
             "method": "POST",
             "url": post.url,
@@ -139,30 +265,51 @@ class Companion:
             "expires": self.storage.presign_ttl,
         }
 
-    def create_multipart(self, body: CompanionCreate, owner: str | None) -> dict[str, Any]:
-        """`POST s3/multipart`: a new run of one file, uploaded in Uppy's parts."""
-        size = _size(body.metadata)
-        request = self._request(body.filename, body.type, size, body.metadata)
-        if size == 0:
-            raise BadRequest("an empty file has no parts; upload it with a POST (s3/params)")
-        if size > MAX_MULTIPART_SIZE:
-            raise TooLarge(
-                f"files above {MAX_MULTIPART_SIZE} bytes are cut by Uppy in parts that Inlet does "
-                "not sign; upload them with Inlet's own API"
-            )
-        file = self.uploads.create(request, owner, UPPY_PARTS).files[0]
-        assert isinstance(file.upload, MultipartUpload)
-        return {"key": file.key, "uploadId": file.upload.upload_id, "bucket": self.storage.bucket}
+    def create_multipart(
+        self, body: CompanionCreate, owner: str | None, run: str | None = None
+    ) -> dict[str, Any]:
+        """`POST s3/multipart`: Uppy's parts for a declared file, or a new run of one file. Asked
+        again for a declared file (Uppy retries), it answers with the same upload."""
+        run = _run_named(body.metadata, run)
+        if run is None:
+            size = _size(body.metadata)
+            request = self._request(body.filename, body.type, size, body.metadata)
+            _uppy_part_size(size)
+            created = self.uploads.create(request, owner, UPPY_PARTS).files[0]
+            assert isinstance(created.upload, MultipartUpload)
+            key, upload_id = created.key, created.upload.upload_id
+        else:
+            with self.db.session(serialize=True) as session:
+                file = self._claim(session, run, body.filename, body.metadata, owner)
+                part_size = _uppy_part_size(file.size_bytes)
+                if file.multipart_upload_id is None:
+                    file.part_size = part_size
+                    file.multipart_upload_id = self.storage.create_multipart(
+                        file.object_key, file.content_type
+                    )
+                elif file.part_size != part_size or file.upload_completed_at is not None:
+                    raise Conflict(
+                        f"file {file.id} of run {run} is uploading already, in parts of "
+                        f"{file.part_size} bytes (Uppy sends {part_size}); declare runs for "
+                        "Uppy with POST /v1/companion/runs"
+                    )
+                key, upload_id = file.object_key, file.multipart_upload_id
+        return {"key": key, "uploadId": upload_id, "bucket": self.storage.bucket}
 
     def _locate(
-        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+        self,
+        upload_id: str,
+        query: Mapping[str, str] | None,
+        owner: str | None,
+        run: str | None = None,
     ) -> tuple[str, str, str]:
-        """The key (`?key=`), run and file ids of the multipart upload `upload_id`, of `owner`."""
+        """The key (`?key=`), run and file ids of the multipart upload `upload_id`, of `owner`
+        (and of `run`, on a run's endpoint)."""
         key = (query or {}).get("key", "")
         if not key:
             raise BadRequest("the object key must be passed as a query parameter (?key=...)")
         found = KEY.fullmatch(key)
-        if found is None:
+        if found is None or run not in (None, found["run_id"]):
             raise NotFound(f"no upload at key {key!r}")
         run_id, file_id = found["run_id"], found["file_id"]
         with self.db.session() as session:
@@ -172,10 +319,14 @@ class Companion:
         return key, run_id, file_id
 
     def list_parts(
-        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+        self,
+        upload_id: str,
+        query: Mapping[str, str] | None,
+        owner: str | None,
+        run: str | None = None,
     ) -> list[dict[str, Any]]:
         """`GET s3/multipart/{uploadId}`: the parts in the bucket, as S3's `Part` objects."""
-        _, run_id, file_id = self._locate(upload_id, query, owner)
+        _, run_id, file_id = self._locate(upload_id, query, owner, run)
         parts = self.uploads.list_parts(run_id, file_id, owner).parts
         return [{"PartNumber": p.part_number, "ETag": p.etag, "Size": p.size} for p in parts]
 
@@ -185,26 +336,36 @@ class Companion:
         query: Mapping[str, str] | None,
         numbers: list[int],
         owner: str | None,
+        run: str | None,
     ) -> dict[int, str]:
-        _, run_id, file_id = self._locate(upload_id, query, owner)
+        _, run_id, file_id = self._locate(upload_id, query, owner, run)
         request = _validated(SignPartsRequest, {"part_numbers": numbers})
         signed = self.uploads.sign_parts(run_id, file_id, request, owner).parts
         return {part.part_number: part.url for part in signed}
 
     def sign_part(
-        self, upload_id: str, number: str, query: Mapping[str, str] | None, owner: str | None
+        self,
+        upload_id: str,
+        number: str,
+        query: Mapping[str, str] | None,
+        owner: str | None,
+        run: str | None = None,
     ) -> dict[str, Any]:
         """`GET s3/multipart/{uploadId}/{partNumber}`: one part's URL (its length is signed)."""
         part = _part_number(number)
-        url = self._sign(upload_id, query, [part], owner)[part]
+        url = self._sign(upload_id, query, [part], owner, run)[part]
         return {"url": url, "expires": self.storage.presign_ttl}
 
     def sign_batch(
-        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+        self,
+        upload_id: str,
+        query: Mapping[str, str] | None,
+        owner: str | None,
+        run: str | None = None,
     ) -> dict[str, Any]:
         """`GET s3/multipart/{uploadId}/batch?partNumbers=1,2`: several parts' URLs."""
         numbers = [_part_number(n) for n in (query or {}).get("partNumbers", "").split(",")]
-        urls = self._sign(upload_id, query, numbers, owner)
+        urls = self._sign(upload_id, query, numbers, owner, run)
         return {"presignedUrls": {str(number): url for number, url in urls.items()}}
 
     def complete(
@@ -213,10 +374,11 @@ class Companion:
         query: Mapping[str, str] | None,
         body: CompanionComplete,
         owner: str | None,
+        run: str | None = None,
     ) -> dict[str, Any]:
         """`POST s3/multipart/{uploadId}/complete`: the run turns `stored` once the bucket's event
         is processed and the bytes verified, as for `/v1` uploads."""
-        key, run_id, file_id = self._locate(upload_id, query, owner)
+        key, run_id, file_id = self._locate(upload_id, query, owner, run)
         parts = sorted(body.parts, key=lambda p: p.PartNumber)
         request = _validated(
             CompleteRequest,
@@ -226,9 +388,16 @@ class Companion:
         return {"location": self.storage.object_url(key), "key": key, "bucket": self.storage.bucket}
 
     def abort(
-        self, upload_id: str, query: Mapping[str, str] | None, owner: str | None
+        self,
+        upload_id: str,
+        query: Mapping[str, str] | None,
+        owner: str | None,
+        run: str | None = None,
     ) -> dict[str, Any]:
-        """`DELETE s3/multipart/{uploadId}`: the file's run is cancelled, its upload aborted."""
-        _, run_id, _ = self._locate(upload_id, query, owner)
-        self.uploads.cancel(run_id, owner)
+        """`DELETE s3/multipart/{uploadId}`: a run of this one file is cancelled. A declared file
+        of a larger run has its upload aborted and can be claimed again (Uppy aborts a file the
+        user removes, and may add it back); the run waits for it, or is cancelled by the app."""
+        _, run_id, file_id = self._locate(upload_id, query, owner, run)
+        if self.uploads.reopen(run_id, file_id, owner) == 1:
+            self.uploads.cancel(run_id, owner)
         return {}

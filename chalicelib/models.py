@@ -174,6 +174,9 @@ class Run(Base):
     # When the orphan cleanup deleted the run's objects (every version): bucket events for
     # them are then expected and ignored.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The SHA-256 of the key in the run's Companion endpoint (chalicelib/companion.py), which
+    # uploads its declared files without a token; NULL for runs that have none.
+    companion_key_sha256: Mapped[str | None] = mapped_column(String(64))
 
     files: Mapped[list[File]] = relationship(
         back_populates="run", order_by="File.created_at, File.id", cascade="all, delete-orphan"

@@ -117,8 +117,17 @@ def _operation(
     return op
 
 
-# Companion's S3 routes (docs/uppy.md) answer in Companion's shapes, not the contract's.
+# Companion's S3 routes (docs/uppy.md) answer in Companion's shapes, not the contract's; a run
+# declared for Uppy has the same routes under its own endpoint, whose key stands for a token.
 COMPANION = "/v1/companion/s3"
+RUN_COMPANION = "/v1/companion/runs/{run_id}/{endpoint_key}/s3"
+ENDPOINT_KEY = {
+    "name": "endpoint_key",
+    "in": "path",
+    "required": True,
+    "description": "The key `POST /v1/companion/runs` gave the run's endpoint",
+    "schema": {"type": "string"},
+}
 UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 PART_NUMBER = {
     "name": "part_number",
@@ -147,21 +156,26 @@ def _companion(
     answer: dict[str, Any],
     params: list[dict[str, Any]],
     body: type[BaseModel] | None = None,
+    keyed: bool = False,
 ) -> dict[str, Any]:
-    """An operation of Companion's S3 routes: `answer` is the JSON schema of its 200."""
+    """An operation of Companion's S3 routes: `answer` is the JSON schema of its 200. `keyed`:
+    on a run's endpoint, whose key is in the path (no token, no 401)."""
     # Each route creates a run or acts on one: the contract's refusals of both (415 with a body).
     errors = ("400", "404", "409", "413", "422", "429", "503") + (("415",) if body else ())
+    # The token is checked before the route: the contract's 401.
+    unauthorized = {
+        "401": {
+            "description": ERRORS["401"],
+            "content": {"application/json": {"schema": _ref(s.ErrorResponse)}},
+        }
+    }
     op: dict[str, Any] = {
         "summary": summary,
-        "security": API_TOKEN,
-        "parameters": params,
+        "security": [] if keyed else API_TOKEN,
+        "parameters": [RUN_ID, ENDPOINT_KEY, *params] if keyed else params,
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": answer}}},
-            # The token is checked before the route: the contract's 401.
-            "401": {
-                "description": ERRORS["401"],
-                "content": {"application/json": {"schema": _ref(s.ErrorResponse)}},
-            },
+            **({} if keyed else unauthorized),
             **dict.fromkeys(errors, COMPANION_ERROR),
         },
     }
@@ -181,13 +195,16 @@ def _strings(*names: str) -> dict[str, Any]:
     }
 
 
-def companion_paths() -> dict[str, Any]:
+def companion_paths(prefix: str = COMPANION) -> dict[str, Any]:
+    """Companion's routes under `prefix`: the token's, or a run's endpoint (RUN_COMPANION)."""
+    keyed = prefix == RUN_COMPANION
     metadata = {
         "name": "metadata[size]",
         "in": "query",
-        "required": True,
-        "description": "The file's size in bytes (the app adds it to the file's meta);"
-        " also `metadata[sha256]`, `metadata[runType]`, `metadata[label]` (docs/uppy.md)",
+        "required": not keyed,
+        "description": "The file's size in bytes (the app adds it to the file's meta; a"
+        " declared file has its size); also `metadata[runId]`, `metadata[fileId]`,"
+        " `metadata[sha256]`, `metadata[runType]`, `metadata[label]` (docs/uppy.md)",
         "schema": {"type": "integer", "minimum": 0},
     }
     query: list[dict[str, Any]] = [
@@ -234,32 +251,33 @@ def companion_paths() -> dict[str, Any]:
         },
     }
     upload = [UPLOAD_ID, KEY]
+    op = functools.partial(_companion, keyed=keyed)
     return {
-        f"{COMPANION}/params": {
-            "get": _companion("A presigned POST for a new run of one file", post, query)
+        f"{prefix}/params": {
+            "get": op("A presigned POST for a declared file, or a new run of one file", post, query)
         },
-        f"{COMPANION}/multipart": {
-            "post": _companion(
-                "A multipart upload for a new run of one file",
+        f"{prefix}/multipart": {
+            "post": op(
+                "A multipart upload for a declared file, or a new run of one file",
                 _strings("key", "uploadId", "bucket"),
                 [],
                 body=s.CompanionCreate,
             )
         },
-        f"{COMPANION}/multipart/{{upload_id}}": {
-            "get": _companion("The parts in the bucket", parts, upload),
-            "delete": _companion(
-                "Abort the upload: its run is cancelled", {"type": "object"}, upload
+        f"{prefix}/multipart/{{upload_id}}": {
+            "get": op("The parts in the bucket", parts, upload),
+            "delete": op(
+                "Abort the upload: a run of one file is cancelled", {"type": "object"}, upload
             ),
         },
-        f"{COMPANION}/multipart/{{upload_id}}/batch": {
-            "get": _companion("Presigned URLs of parts", batch, [*upload, part_numbers])
+        f"{prefix}/multipart/{{upload_id}}/batch": {
+            "get": op("Presigned URLs of parts", batch, [*upload, part_numbers])
         },
-        f"{COMPANION}/multipart/{{upload_id}}/{{part_number}}": {
-            "get": _companion("A presigned URL of one part", signed, [*upload, PART_NUMBER])
+        f"{prefix}/multipart/{{upload_id}}/{{part_number}}": {
+            "get": op("A presigned URL of one part", signed, [*upload, PART_NUMBER])
         },
-        f"{COMPANION}/multipart/{{upload_id}}/complete": {
-            "post": _companion(
+        f"{prefix}/multipart/{{upload_id}}/complete": {
+            "post": op(
                 "Complete the upload (the run is stored once its bytes are verified)",
                 _strings("location", "key", "bucket"),
                 upload,
@@ -332,6 +350,15 @@ def document() -> dict[str, Any]:
                 s.CreateUploadResponse,
                 "201",
                 s.CreateUploadRequest,
+                errors=("400", "401", "413", "422", "429", "503"),
+            )
+        },
+        "/v1/companion/runs": {
+            "post": _operation(
+                "Declare a run for an Uppy app: its files and its own Companion endpoint",
+                s.CompanionRunOut,
+                "201",
+                s.CompanionRunRequest,
                 errors=("400", "401", "413", "422", "429", "503"),
             )
         },
@@ -414,6 +441,7 @@ def document() -> dict[str, Any]:
             )
         },
         **companion_paths(),
+        **companion_paths(RUN_COMPANION),
     }
     models: list[type[BaseModel]] = [
         s.Health,
@@ -436,6 +464,8 @@ def document() -> dict[str, Any]:
         webhook.BucketEventsResult,
         s.CompanionCreate,
         s.CompanionComplete,
+        s.CompanionRunOut,
+        s.CompanionRunRequest,
     ]
     _, definitions = models_json_schema(
         [(m, "validation" if issubclass(m, s.Request) else "serialization") for m in models],

@@ -369,6 +369,24 @@ class CreateUploadResponse(Response):
     files: list[UploadFileOut]
 
 
+class CompanionRunRequest(CreateUploadRequest):
+    """`POST /v1/companion/runs`: as `POST /v1/uploads`, with the type the Companion routes
+    give a run when none is named (INLET_DEFAULT_RUN_TYPE)."""
+
+    type: Annotated[str, Field(max_length=64)] = ""
+
+
+class CompanionRunOut(Response):
+    """A run declared for Uppy (`POST /v1/companion/runs`), and its Companion endpoint."""
+
+    run: RunOut
+    files: list[FileOut]
+    companion_endpoint: str = Field(
+        description="Uppy's Companion URL for this run's files, relative to the API's base URL:"
+        " its key stands for a token, for this run only (docs/uppy.md)"
+    )
+
+
 class SignPartsResponse(Response):
     parts: list[SignedPart]
 

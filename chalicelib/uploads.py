@@ -283,11 +283,16 @@ class Uploads:
         self.settings = settings
 
     def create(
-        self, request: CreateUploadRequest, owner: str | None, plan: UploadPlan | None = None
+        self,
+        request: CreateUploadRequest,
+        owner: str | None,
+        plan: UploadPlan | None = None,
+        companion_key_sha256: str | None = None,
     ) -> CreateUploadResponse:
         """A pending run of `owner` with its files; multipart uploads are created in the bucket up
         front, once the owner's quotas allow the run (`limits.check_creation`: 429 otherwise,
-        with nothing created). `plan`: the settings' unless given."""
+        with nothing created). `plan`: the settings' unless given; `companion_key_sha256`: of
+        the key of the run's Companion endpoint, if it has one (chalicelib/companion.py)."""
         plan = plan or UploadPlan.of(self.settings)
         _validate_limits(request, self.settings)
         declared = sum(spec.size for spec in request.files)
@@ -300,6 +305,7 @@ class Uploads:
             status=RunStatus.PENDING.value,
             source=RunSource.API.value,
             owner=owner,
+            companion_key_sha256=companion_key_sha256,
         )
         files = []
         for spec in request.files:
@@ -442,6 +448,20 @@ class Uploads:
             message = exc.response.get("Error", {}).get("Message") or code
             raise Invalid(f"the bucket refused the part list: {message}") from None
         raise exc
+
+    def reopen(self, run_id: str, file_id: str, owner: str | None) -> int:
+        """Abort a file's multipart upload, so that it can be uploaded again from the start
+        (Uppy aborts a file the user removes, and may add it back); the run stays pending. Its
+        file count: a run of this one file is better cancelled (`cancel`)."""
+        with self.db.session(serialize=True) as session:
+            run = visible(session.get(Run, parse_run_id(run_id)), run_id, owner)
+            count = len(run.files)
+            if count > 1:
+                file = _pending_multipart_file(session, run_id, file_id, owner)
+                assert file.multipart_upload_id is not None
+                self.storage.abort_multipart(file.object_key, file.multipart_upload_id)
+                file.multipart_upload_id = file.part_size = None
+        return count
 
     def cancel(self, run_id: str, owner: str | None) -> RunOut:
         """Cancel a pending run and close its uploads (`close_open_uploads`): aborted multipart

@@ -192,6 +192,8 @@ def test_bearer_token(header: str | None, token: str | None) -> None:
         ("/v1/openapi.json", "GET", True),
         ("/v1/uploads", "OPTIONS", False),
         ("/v1/bucket-events", "POST", False),
+        ("/v1/companion/runs", "POST", True),
+        ("/v1/companion/runs/{run_id}/{endpoint_key}/s3/params", "GET", False),
         ("/health", "GET", False),
     ],
 )
@@ -222,12 +224,14 @@ PROTECTED = sorted(
 )
 
 
-def test_every_v1_route_but_the_webhook_is_protected() -> None:
+def test_every_v1_route_but_the_webhook_and_run_endpoints_is_protected() -> None:
+    """A run's Companion endpoint has its key in the path instead (test_companion.py)."""
     paths = {path for path, _ in PROTECTED}
-    assert paths == {p for p in app_module.app.routes if p.startswith("/v1/")} - {
-        "/v1/bucket-events"
-    }
-    assert len(PROTECTED) == 18  # 11 of Inlet's own, 7 of Uppy's Companion routes
+    v1 = {p for p in app_module.app.routes if p.startswith("/v1/")}
+    keyed = {p for p in v1 if p.startswith("/v1/companion/runs/{run_id}/{endpoint_key}/s3/")}
+    assert len(keyed) == 6  # Uppy's Companion routes (7 operations on 6 paths)
+    assert paths == v1 - {"/v1/bucket-events"} - keyed
+    assert len(PROTECTED) == 19  # 12 of Inlet's own, 7 of Uppy's Companion routes
 
 
 @pytest.mark.parametrize(("path", "method"), PROTECTED)

@@ -47,9 +47,11 @@ def params_path(name: str, size: int, **metadata: str) -> str:
     return f"{S3}/params?{urlencode(query)}"
 
 
-def upload_path(upload: dict[str, Any], action: str = "") -> str:
+def upload_path(upload: dict[str, Any], action: str = "", prefix: str = S3) -> str:
+    """A multipart upload's route, under the token's routes or a run's endpoint (`prefix`)."""
     suffix = f"/{action}" if action else ""
-    return f"{S3}/multipart/{quote(upload['uploadId'], safe='')}{suffix}?key={quote(upload['key'])}"
+    upload_id = quote(upload["uploadId"], safe="")
+    return f"{prefix}/multipart/{upload_id}{suffix}?key={quote(upload['key'])}"
 
 
 def create_multipart(
@@ -81,11 +83,13 @@ def post_form(params: dict[str, Any], data: bytes) -> requests.Response:
     )
 
 
-def put_parts(api: Client, upload: dict[str, Any], data: bytes) -> list[dict[str, Any]]:
-    """Sign each part one by one (as Uppy 5 does) and PUT it; the parts a complete sends."""
+def put_parts(
+    api: Client, upload: dict[str, Any], data: bytes, prefix: str = S3
+) -> list[dict[str, Any]]:
+    """Sign each part one by one (as Uppy does) and PUT it; the parts a complete sends."""
     parts = []
     for number, start in enumerate(range(0, len(data), 5 * MiB), start=1):
-        signed = call(api, "GET", upload_path(upload, str(number)))
+        signed = call(api, "GET", upload_path(upload, str(number), prefix))
         assert signed.status_code == 200, signed.body
         sent = requests.put(signed.json_body["url"], data=data[start : start + 5 * MiB], timeout=60)
         assert sent.status_code == 200, sent.text
@@ -93,9 +97,9 @@ def put_parts(api: Client, upload: dict[str, Any], data: bytes) -> list[dict[str
     return parts
 
 
-def run_of(api: Client, key: str) -> dict[str, Any]:
+def run_of(api: Client, key: str, token: str | None = None) -> dict[str, Any]:
     """The run an Inlet key belongs to (`runs/{run}/{file}/{name}`), as `/v1/runs` shows it."""
-    response = call(api, "GET", f"/v1/runs/{key.split('/')[1]}")
+    response = call(api, "GET", f"/v1/runs/{key.split('/')[1]}", token=token)
     assert response.status_code == 200, response.body
     run: dict[str, Any] = response.json_body
     return run
@@ -381,3 +385,250 @@ def test_a_post_of_more_bytes_than_declared_is_never_stored(api: Client, storage
     else:
         assert posted.status_code in (400, 403), posted.text
     assert run_of(api, key)["status"] != "stored"
+
+
+# --- runs of several files: declared, then claimed by Uppy's files -----------------------------
+
+
+def declare(api: Client, token: str | None = None, **files: bytes) -> dict[str, Any]:
+    """`POST /v1/companion/runs`, as an app (or its backend) declares the files Uppy will send."""
+    specs = [{"name": name, "size": len(data)} for name, data in files.items()]
+    response = call(api, "POST", "/v1/companion/runs", {"files": specs}, token)
+    assert response.status_code == 201, response.body
+    declared: dict[str, Any] = response.json_body
+    return declared
+
+
+def claim_post(
+    api: Client, prefix: str, name: str, token: str | None = None, **meta: str
+) -> HTTPResponse:
+    """`s3/params` for a declared file, as Uppy sends it: no size unless the app adds one."""
+    query = {
+        "filename": name,
+        "type": "text/plain",
+        **{f"metadata[{k}]": v for k, v in meta.items()},
+    }
+    return call(api, "GET", f"{prefix}/params?{urlencode(query)}", token=token)
+
+
+def claim_parts(
+    api: Client, prefix: str, name: str, token: str | None = None, **meta: str
+) -> HTTPResponse:
+    body = {"filename": name, "type": "application/octet-stream", "metadata": meta}
+    return call(api, "POST", f"{prefix}/multipart", body, token)
+
+
+def test_a_declared_run_has_its_own_companion_endpoint(
+    api: Client, db: Database, required: Settings
+) -> None:
+    alice = tokens.create_token(db, "alice")[1]
+
+    declared = declare(api, alice, **{"notes.txt": SMALL, "disk.img": BIG})
+
+    assert set(declared) == {"run", "files", "companion_endpoint"}
+    run = declared["run"]
+    assert (run["status"], run["file_count"], run["total_bytes"]) == (
+        "pending",
+        2,
+        len(SMALL) + len(BIG),
+    )
+    assert [(f["name"], f["size_bytes"]) for f in declared["files"]] == [
+        ("notes.txt", len(SMALL)),
+        ("disk.img", len(BIG)),
+    ]
+    assert all("upload" not in f for f in declared["files"])  # Uppy asks for its uploads itself
+    endpoint = declared["companion_endpoint"]
+    prefix, run_id, key = endpoint.rsplit("/", 2)
+    assert (prefix, run_id) == ("/v1/companion/runs", run["id"])
+    assert len(key) >= 43  # 256 random bits
+    assert call(api, "POST", "/v1/companion/runs", {"files": []}, alice).status_code == 422
+    assert (
+        call(api, "POST", "/v1/companion/runs", {"files": [{"name": "a", "size": 1}]}).status_code
+        == 401
+    )
+
+
+def test_a_batch_through_the_run_endpoint_is_one_stored_run(
+    api: Client, db: Database, storage: Storage, required: Settings
+) -> None:
+    """Uppy 6 sends no token: its Companion URL is the run's endpoint, and no size line is
+    needed, since declared files have theirs."""
+    alice = tokens.create_token(db, "alice")[1]
+    declared = declare(api, alice, **{"notes.txt": SMALL, "disk.img": BIG})
+    prefix = f"{declared['companion_endpoint']}/s3"
+    small_file, big_file = declared["files"]
+
+    params = claim_post(api, prefix, "notes.txt")
+    assert params.status_code == 200, params.body
+    assert params.json_body["fields"]["key"] == small_file["key"]
+    assert post_form(params.json_body, SMALL).status_code == 201
+    created = claim_parts(api, prefix, "disk.img")
+    assert created.status_code == 200, created.body
+    upload = created.json_body
+    assert upload["key"] == big_file["key"]
+    assert claim_parts(api, prefix, "disk.img").json_body == upload  # Uppy's retry: the same upload
+    parts = put_parts(api, upload, BIG, prefix)
+    done = call(api, "POST", upload_path(upload, "complete", prefix), {"parts": parts})
+    assert done.status_code == 200, done.body
+
+    assert handle_event(storage, small_file["key"]) == Outcome.STORED
+    assert run_of(api, small_file["key"], alice)["status"] == "pending"  # one file to go
+    assert handle_event(storage, big_file["key"]) == Outcome.STORED
+    run = run_of(api, big_file["key"], alice)
+    assert run["status"] == "stored"
+    assert {f["name"]: f["sha256"] for f in run["files"]} == {
+        "notes.txt": sha256(SMALL),
+        "disk.img": sha256(BIG),
+    }
+    listed = call(api, "GET", "/v1/runs", token=alice).json_body["items"]
+    assert [r["id"] for r in listed] == [run["id"]]
+
+
+def test_a_run_id_in_meta_joins_a_declared_run(
+    api: Client, db: Database, storage: Storage, required: Settings
+) -> None:
+    """With a token (Uppy 5's headers), `metadata[runId]` makes a batch one run. Names match as
+    people see them: a Mac sends `é` as `e` and a combining accent."""
+    alice = tokens.create_token(db, "alice")[1]
+    declared = declare(api, alice, **{"caf\u00e9 \U0001f600.txt": SMALL})
+    run_id = declared["run"]["id"]
+
+    params = claim_post(
+        api, S3, "cafe\u0301 \U0001f600.txt", alice, runId=run_id, size=str(len(SMALL))
+    )
+
+    assert params.status_code == 200, params.body
+    key = params.json_body["fields"]["key"]
+    assert key == declared["files"][0]["key"]
+    assert post_form(params.json_body, SMALL).status_code == 201
+    assert handle_event(storage, key) == Outcome.STORED
+    assert run_of(api, key, alice)["status"] == "stored"
+    assert len(call(api, "GET", "/v1/runs", token=alice).json_body["items"]) == 1
+
+
+def test_another_owners_run_id_is_not_found(
+    api: Client, db: Database, storage: Storage, required: Settings
+) -> None:
+    alice = tokens.create_token(db, "alice")[1]
+    bob = tokens.create_token(db, "bob")[1]
+    declared = declare(api, alice, **{"disk.img": BIG})
+    run_id = declared["run"]["id"]
+
+    assert_companion_error(claim_post(api, S3, "disk.img", bob, runId=run_id), 404)
+    assert_companion_error(claim_parts(api, S3, "disk.img", bob, runId=run_id), 404)
+
+    key = declared["files"][0]["key"]
+    assert key not in {k for k, _ in open_uploads(storage)}  # nothing opened for bob
+    assert call(api, "GET", f"/v1/runs/{run_id}", token=bob).status_code == 404
+
+
+def test_a_wrong_endpoint_key_opens_nothing(api: Client, db: Database, required: Settings) -> None:
+    alice = tokens.create_token(db, "alice")[1]
+    mine = declare(api, alice, **{"disk.img": BIG})
+    other = declare(api, alice, **{"disk.img": BIG})
+    upload = claim_parts(api, f"{mine['companion_endpoint']}/s3", "disk.img").json_body
+    run_id, key = mine["companion_endpoint"].rsplit("/", 2)[1:]
+    other_run, other_key = other["companion_endpoint"].rsplit("/", 2)[1:]
+
+    for prefix in (
+        f"/v1/companion/runs/{run_id}/{key[:-1]}x/s3",  # a wrong key
+        f"/v1/companion/runs/{run_id}/{other_key}/s3",  # another run's key
+        f"/v1/companion/runs/not-a-run/{key}/s3",
+    ):
+        assert_companion_error(claim_post(api, prefix, "disk.img"), 404)
+        assert_companion_error(claim_parts(api, prefix, "disk.img"), 404)
+        assert_companion_error(call(api, "GET", upload_path(upload, "1", prefix)), 404)
+    # The other run's endpoint is no way into this run's uploads.
+    other_prefix = f"{other['companion_endpoint']}/s3"
+    assert_companion_error(call(api, "GET", upload_path(upload, "1", other_prefix)), 404)
+    assert_companion_error(claim_post(api, other_prefix, "disk.img", runId=run_id), 404)
+    assert call(api, "GET", f"/v1/runs/{other_run}", token=alice).json_body["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("meta", "status", "says"),
+    [
+        ({}, 400, "declares 2 files named 'a.txt': name the one"),
+        ({"size": "999"}, 404, "declares no file named 'a.txt' of 999 bytes"),
+        ({"fileId": "00000000-0000-0000-0000-000000000000"}, 404, "not found in run"),
+    ],
+)
+def test_claims_name_one_declared_file(
+    api: Client, meta: dict[str, str], status: int, says: str
+) -> None:
+    declared = declare(api, **{"a.txt": SMALL, "b.txt": SMALL})
+    twice = call(api, "POST", "/v1/companion/runs", {"files": [{"name": "a.txt", "size": 1}] * 2})
+    prefix = f"{twice.json_body['companion_endpoint']}/s3"
+
+    assert says in assert_companion_error(claim_post(api, prefix, "a.txt", **meta), status)
+    unknown = claim_post(api, f"{declared['companion_endpoint']}/s3", "c.txt")
+    assert "declares no file named 'c.txt'" in assert_companion_error(unknown, 404)
+    first = twice.json_body["files"][0]
+    chosen = claim_post(api, prefix, "a.txt", fileId=first["id"])
+    assert chosen.json_body["fields"]["key"] == first["key"]
+
+
+def test_a_claimed_file_takes_one_kind_of_upload(api: Client, storage: Storage) -> None:
+    declared = declare(api, **{"disk.img": BIG, "notes.txt": SMALL})
+    prefix = f"{declared['companion_endpoint']}/s3"
+    claim_parts(api, prefix, "disk.img")
+
+    says = assert_companion_error(claim_post(api, prefix, "disk.img"), 409)
+    assert "uploading in parts" in says
+    assert_companion_error(claim_parts(api, prefix, "notes.txt", size="0"), 404)
+    params = claim_post(api, prefix, "notes.txt").json_body
+    post_form(params, SMALL)
+    handle_event(storage, params["fields"]["key"])
+    assert "is stored already" in assert_companion_error(claim_post(api, prefix, "notes.txt"), 409)
+
+
+def test_a_run_declared_with_other_parts_is_refused_with_a_reason(
+    api: Client, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """`POST /v1/uploads` plans its own parts (INLET_PART_SIZE), which Uppy does not cut."""
+    use_settings(monkeypatch, settings, inlet_part_size=8 * MiB)
+    spec = {"name": "disk.img", "size": 20 * MiB}
+    created = call(api, "POST", "/v1/uploads", {"type": "app_bundle", "files": [spec]})
+    assert created.status_code == 201, created.body
+
+    refused = claim_parts(api, S3, "disk.img", runId=created.json_body["run"]["id"])
+
+    says = assert_companion_error(refused, 409)
+    assert "in parts of 8388608 bytes (Uppy sends 5242880)" in says
+    assert "declare runs for Uppy with POST /v1/companion/runs" in says
+
+
+def test_abort_in_a_batch_reopens_the_file(api: Client, storage: Storage) -> None:
+    """Uppy aborts a file the user removes, and may add it back: the run waits for it."""
+    declared = declare(api, **{"disk.img": BIG, "notes.txt": SMALL})
+    prefix = f"{declared['companion_endpoint']}/s3"
+    upload = claim_parts(api, prefix, "disk.img").json_body
+
+    aborted = call(api, "DELETE", upload_path(upload, prefix=prefix))
+
+    assert aborted.status_code == 200, aborted.body
+    assert (upload["key"], upload["uploadId"]) not in open_uploads(storage)
+    assert run_of(api, upload["key"])["status"] == "pending"
+    again = claim_parts(api, prefix, "disk.img").json_body
+    assert again["key"] == upload["key"]
+    assert again["uploadId"] != upload["uploadId"]
+    assert_companion_error(call(api, "GET", upload_path(upload, "1", prefix)), 404)
+
+
+def test_a_run_that_left_pending_takes_no_claims(api: Client) -> None:
+    declared = declare(api, **{"notes.txt": SMALL})
+    prefix = f"{declared['companion_endpoint']}/s3"
+    assert call(api, "DELETE", f"/v1/uploads/{declared['run']['id']}").status_code == 200
+
+    assert "is cancelled" in assert_companion_error(claim_post(api, prefix, "notes.txt"), 409)
+
+
+def test_the_run_endpoint_answers_preflights(api: Client) -> None:
+    declared = declare(api, **{"notes.txt": SMALL})
+    response = api.http.request(
+        "OPTIONS",
+        f"{declared['companion_endpoint']}/s3/multipart",
+        headers={"Origin": CORS_ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == CORS_ORIGIN

@@ -71,6 +71,7 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "parent_run_id": None,
                 "owner": "alice",
                 "purged_at": None,
+                "companion_key_sha256": "ab" * 32,
             },
             {
                 "id": child,
@@ -87,6 +88,7 @@ def sample_rows(tag: str) -> dict[str, list[Row]]:
                 "parent_run_id": parent,
                 "owner": None,
                 "purged_at": T1,
+                "companion_key_sha256": None,
             },
         ],
         "files": [

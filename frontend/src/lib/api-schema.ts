@@ -198,6 +198,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/companion/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Declare a run for an Uppy app: its files and its own Companion endpoint */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CompanionRunRequest"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CompanionRunOut"];
+                    };
+                };
+                /** @description Body is not a JSON object */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Missing or wrong bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description File, file count or body over the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description The body is not declared `Content-Type: application/json` (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Well-formed but invalid request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Over a quota or rate limit of the caller's owner (`quota_exceeded`): nothing was created; the `Retry-After` header says in how many seconds to try again */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait before trying again */
+                        "Retry-After": number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Database or bucket unreachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/uploads/{run_id}": {
         parameters: {
             query?: never;
@@ -1025,13 +1130,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A presigned POST for a new run of one file */
+        /** A presigned POST for a declared file, or a new run of one file */
         get: {
             parameters: {
                 query: {
                     filename: string;
                     type?: string;
-                    /** @description The file's size in bytes (the app adds it to the file's meta); also `metadata[sha256]`, `metadata[runType]`, `metadata[label]` (docs/uppy.md) */
+                    /** @description The file's size in bytes (the app adds it to the file's meta; a declared file has its size); also `metadata[runId]`, `metadata[fileId]`, `metadata[sha256]`, `metadata[runType]`, `metadata[label]` (docs/uppy.md) */
                     "metadata[size]": number;
                 };
                 header?: never;
@@ -1176,7 +1281,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A multipart upload for a new run of one file */
+        /** A multipart upload for a declared file, or a new run of one file */
         post: {
             parameters: {
                 query?: never;
@@ -1462,7 +1567,7 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Abort the upload: its run is cancelled */
+        /** Abort the upload: a run of one file is cancelled */
         delete: {
             parameters: {
                 query: {
@@ -2043,6 +2148,991 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/companion/runs/{run_id}/{endpoint_key}/s3/params": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A presigned POST for a declared file, or a new run of one file */
+        get: {
+            parameters: {
+                query: {
+                    filename: string;
+                    type?: string;
+                    /** @description The file's size in bytes (the app adds it to the file's meta; a declared file has its size); also `metadata[runId]`, `metadata[fileId]`, `metadata[sha256]`, `metadata[runType]`, `metadata[label]` (docs/uppy.md) */
+                    "metadata[size]"?: number;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            method: "POST";
+                            url: string;
+                            fields: {
+                                [key: string]: string;
+                            };
+                            expires: number;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A multipart upload for a declared file, or a new run of one file */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CompanionCreate"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key: string;
+                            uploadId: string;
+                            bucket: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The parts in the bucket */
+        get: {
+            parameters: {
+                query: {
+                    key: string;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                    upload_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            PartNumber?: number;
+                            ETag?: string;
+                            Size?: number;
+                        }[];
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Abort the upload: a run of one file is cancelled */
+        delete: {
+            parameters: {
+                query: {
+                    key: string;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                    upload_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart/{upload_id}/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Presigned URLs of parts */
+        get: {
+            parameters: {
+                query: {
+                    key: string;
+                    /** @description Comma-separated part numbers, e.g. `1,2,3` */
+                    partNumbers: string;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                    upload_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            presignedUrls?: {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart/{upload_id}/{part_number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A presigned URL of one part */
+        get: {
+            parameters: {
+                query: {
+                    key: string;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                    upload_id: string;
+                    part_number: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            url?: string;
+                            expires?: number;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Complete the upload (the run is stored once its bytes are verified) */
+        post: {
+            parameters: {
+                query: {
+                    key: string;
+                };
+                header?: never;
+                path: {
+                    run_id: string;
+                    /** @description The key `POST /v1/companion/runs` gave the run's endpoint */
+                    endpoint_key: string;
+                    upload_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CompanionComplete"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            location: string;
+                            key: string;
+                            bucket: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+                /** @description Refused, as Companion refuses: `error` (and `message`, which Uppy shows) say why, `code` is the contract's (docs/contract.md) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            code: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     runEvent: {
@@ -2154,6 +3244,44 @@ export interface components {
             PartNumber: number;
             /** Etag */
             ETag: string;
+        };
+        /**
+         * CompanionRunOut
+         * @description A run declared for Uppy (`POST /v1/companion/runs`), and its Companion endpoint.
+         */
+        CompanionRunOut: {
+            run: components["schemas"]["RunOut"];
+            /** Files */
+            files: components["schemas"]["FileOut"][];
+            /**
+             * Companion Endpoint
+             * @description Uppy's Companion URL for this run's files, relative to the API's base URL: its key stands for a token, for this run only (docs/uppy.md)
+             */
+            companion_endpoint: string;
+        };
+        /**
+         * CompanionRunRequest
+         * @description `POST /v1/companion/runs`: as `POST /v1/uploads`, with the type the Companion routes
+         *     give a run when none is named (INLET_DEFAULT_RUN_TYPE).
+         */
+        CompanionRunRequest: {
+            /**
+             * Type
+             * @default
+             */
+            type: string;
+            /**
+             * Label
+             * @default null
+             */
+            label: string | null;
+            /**
+             * Notes
+             * @default null
+             */
+            notes: string | null;
+            /** Files */
+            files: components["schemas"]["FileSpec"][];
         };
         /** CompleteRequest */
         CompleteRequest: {
