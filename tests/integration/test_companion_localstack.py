@@ -22,7 +22,10 @@ from chalicelib.events import Outcome
 from chalicelib.storage import CHECKSUM_HEADER, Storage
 from tests.integration.test_companion import (
     call,
+    claim_parts,
+    claim_post,
     create_multipart,
+    declare,
     handle_event,
     params_path,
     post_form,
@@ -155,3 +158,24 @@ def test_a_part_url_refuses_a_part_of_another_length(
     refused(response, 403, "SignatureDoesNotMatch")
     assert storage.list_parts(created["key"], created["uploadId"]) == []
     assert requests.put(url, data=DATA, timeout=30).status_code == 200
+
+
+def test_a_declared_files_uploads_are_pinned_to_its_declaration(
+    api: Client, storage: Storage
+) -> None:
+    """Through a run's own endpoint (no token, no size line): the bucket holds Uppy's POST and
+    parts to the sizes the app declared."""
+    declared = declare(api, **{"notes.txt": DATA, "disk.img": DATA})
+    prefix = f"{declared['companion_endpoint']}/s3"
+    params = claim_post(api, prefix, "notes.txt").json_body
+    created = claim_parts(api, prefix, "disk.img").json_body
+    part_url = call(api, "GET", upload_path(created, "1", prefix)).json_body["url"]
+
+    refused(post_form(params, DATA + b"!"), 400, "EntityTooLarge")
+    refused(requests.put(part_url, data=DATA + b"!", timeout=30), 403, "SignatureDoesNotMatch")
+
+    assert_untouched(api, storage, params["fields"]["key"])
+    assert storage.list_parts(created["key"], created["uploadId"]) == []
+    assert post_form(params, DATA).status_code == 201
+    assert handle_event(storage, params["fields"]["key"]) == Outcome.STORED
+    assert run_of(api, params["fields"]["key"])["status"] == "pending"  # disk.img to go
