@@ -390,7 +390,7 @@ def test_a_post_of_more_bytes_than_declared_is_never_stored(api: Client, storage
 # --- runs of several files: declared, then claimed by Uppy's files -----------------------------
 
 
-def declare(api: Client, token: str | None = None, **files: bytes) -> dict[str, Any]:
+def declare(api: Client, files: dict[str, bytes], token: str | None = None) -> dict[str, Any]:
     """`POST /v1/companion/runs`, as an app (or its backend) declares the files Uppy will send."""
     specs = [{"name": name, "size": len(data)} for name, data in files.items()]
     response = call(api, "POST", "/v1/companion/runs", {"files": specs}, token)
@@ -423,7 +423,7 @@ def test_a_declared_run_has_its_own_companion_endpoint(
 ) -> None:
     alice = tokens.create_token(db, "alice")[1]
 
-    declared = declare(api, alice, **{"notes.txt": SMALL, "disk.img": BIG})
+    declared = declare(api, {"notes.txt": SMALL, "disk.img": BIG}, alice)
 
     assert set(declared) == {"run", "files", "companion_endpoint"}
     run = declared["run"]
@@ -454,7 +454,7 @@ def test_a_batch_through_the_run_endpoint_is_one_stored_run(
     """Uppy 6 sends no token: its Companion URL is the run's endpoint, and no size line is
     needed, since declared files have theirs."""
     alice = tokens.create_token(db, "alice")[1]
-    declared = declare(api, alice, **{"notes.txt": SMALL, "disk.img": BIG})
+    declared = declare(api, {"notes.txt": SMALL, "disk.img": BIG}, alice)
     prefix = f"{declared['companion_endpoint']}/s3"
     small_file, big_file = declared["files"]
 
@@ -490,7 +490,7 @@ def test_a_run_id_in_meta_joins_a_declared_run(
     """With a token (Uppy 5's headers), `metadata[runId]` makes a batch one run. Names match as
     people see them: a Mac sends `é` as `e` and a combining accent."""
     alice = tokens.create_token(db, "alice")[1]
-    declared = declare(api, alice, **{"caf\u00e9 \U0001f600.txt": SMALL})
+    declared = declare(api, {"caf\u00e9 \U0001f600.txt": SMALL}, alice)
     run_id = declared["run"]["id"]
 
     params = claim_post(
@@ -511,7 +511,7 @@ def test_another_owners_run_id_is_not_found(
 ) -> None:
     alice = tokens.create_token(db, "alice")[1]
     bob = tokens.create_token(db, "bob")[1]
-    declared = declare(api, alice, **{"disk.img": BIG})
+    declared = declare(api, {"disk.img": BIG}, alice)
     run_id = declared["run"]["id"]
 
     assert_companion_error(claim_post(api, S3, "disk.img", bob, runId=run_id), 404)
@@ -524,8 +524,8 @@ def test_another_owners_run_id_is_not_found(
 
 def test_a_wrong_endpoint_key_opens_nothing(api: Client, db: Database, required: Settings) -> None:
     alice = tokens.create_token(db, "alice")[1]
-    mine = declare(api, alice, **{"disk.img": BIG})
-    other = declare(api, alice, **{"disk.img": BIG})
+    mine = declare(api, {"disk.img": BIG}, alice)
+    other = declare(api, {"disk.img": BIG}, alice)
     upload = claim_parts(api, f"{mine['companion_endpoint']}/s3", "disk.img").json_body
     run_id, key = mine["companion_endpoint"].rsplit("/", 2)[1:]
     other_run, other_key = other["companion_endpoint"].rsplit("/", 2)[1:]
@@ -556,7 +556,7 @@ def test_a_wrong_endpoint_key_opens_nothing(api: Client, db: Database, required:
 def test_claims_name_one_declared_file(
     api: Client, meta: dict[str, str], status: int, says: str
 ) -> None:
-    declared = declare(api, **{"a.txt": SMALL, "b.txt": SMALL})
+    declared = declare(api, {"a.txt": SMALL, "b.txt": SMALL})
     twice = call(api, "POST", "/v1/companion/runs", {"files": [{"name": "a.txt", "size": 1}] * 2})
     prefix = f"{twice.json_body['companion_endpoint']}/s3"
 
@@ -569,7 +569,7 @@ def test_claims_name_one_declared_file(
 
 
 def test_a_claimed_file_takes_one_kind_of_upload(api: Client, storage: Storage) -> None:
-    declared = declare(api, **{"disk.img": BIG, "notes.txt": SMALL})
+    declared = declare(api, {"disk.img": BIG, "notes.txt": SMALL})
     prefix = f"{declared['companion_endpoint']}/s3"
     claim_parts(api, prefix, "disk.img")
 
@@ -600,7 +600,7 @@ def test_a_run_declared_with_other_parts_is_refused_with_a_reason(
 
 def test_abort_in_a_batch_reopens_the_file(api: Client, storage: Storage) -> None:
     """Uppy aborts a file the user removes, and may add it back: the run waits for it."""
-    declared = declare(api, **{"disk.img": BIG, "notes.txt": SMALL})
+    declared = declare(api, {"disk.img": BIG, "notes.txt": SMALL})
     prefix = f"{declared['companion_endpoint']}/s3"
     upload = claim_parts(api, prefix, "disk.img").json_body
 
@@ -616,7 +616,7 @@ def test_abort_in_a_batch_reopens_the_file(api: Client, storage: Storage) -> Non
 
 
 def test_a_run_that_left_pending_takes_no_claims(api: Client) -> None:
-    declared = declare(api, **{"notes.txt": SMALL})
+    declared = declare(api, {"notes.txt": SMALL})
     prefix = f"{declared['companion_endpoint']}/s3"
     assert call(api, "DELETE", f"/v1/uploads/{declared['run']['id']}").status_code == 200
 
@@ -624,7 +624,7 @@ def test_a_run_that_left_pending_takes_no_claims(api: Client) -> None:
 
 
 def test_the_run_endpoint_answers_preflights(api: Client) -> None:
-    declared = declare(api, **{"notes.txt": SMALL})
+    declared = declare(api, {"notes.txt": SMALL})
     response = api.http.request(
         "OPTIONS",
         f"{declared['companion_endpoint']}/s3/multipart",

@@ -165,7 +165,7 @@ def test_a_declared_files_uploads_are_pinned_to_its_declaration(
 ) -> None:
     """Through a run's own endpoint (no token, no size line): the bucket holds Uppy's POST and
     parts to the sizes the app declared."""
-    declared = declare(api, **{"notes.txt": DATA, "disk.img": DATA})
+    declared = declare(api, {"notes.txt": DATA, "disk.img": DATA})
     prefix = f"{declared['companion_endpoint']}/s3"
     params = claim_post(api, prefix, "notes.txt").json_body
     created = claim_parts(api, prefix, "disk.img").json_body
