@@ -26,7 +26,14 @@ $(WEB_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 	@touch $@
 
-install: $(STAMP) $(WEB_STAMP) ## Create .venv and frontend/node_modules, install everything
+# The Uppy 6 fixture app of the browser tests has packages of its own: its @uppy/aws-s3 6 needs
+# @uppy/core 6, and frontend/node_modules holds the page's Uppy 5.
+UPPY6_STAMP := frontend/e2e/uppy6-app/node_modules/.package-lock.json
+$(UPPY6_STAMP): frontend/e2e/uppy6-app/package.json frontend/e2e/uppy6-app/package-lock.json
+	npm ci --prefix frontend/e2e/uppy6-app --no-audit --no-fund
+	@touch $@
+
+install: $(STAMP) $(WEB_STAMP) $(UPPY6_STAMP) ## Create .venv and frontend/node_modules, install everything
 
 web: $(WEB_STAMP) ## Build the web page into frontend/dist
 	cd frontend && npm run build
@@ -106,7 +113,7 @@ lint: install $(WEB_STAMP) ## ruff, mypy (strict on chalicelib/, local/, inlet/)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	cd frontend && npm run lint && npm run api:check
+	cd frontend && npm run lint && npm run api:check && npx tsc -p e2e/uppy6-app --noEmit
 
 openapi: install $(WEB_STAMP) ## Rewrite docs/openapi.json from the models, and the page's types from it
 	$(PY) -c "import json; from chalicelib.openapi import document; \
@@ -118,4 +125,4 @@ fmt: install ## Format and fix what can be fixed automatically
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## Remove the venv, caches and local state (.inlet/)
-	rm -rf $(VENV) .venv-localstack cdk.out .inlet frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .venv-localstack cdk.out .inlet frontend/node_modules frontend/e2e/uppy6-app/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
