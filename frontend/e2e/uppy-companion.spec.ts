@@ -38,8 +38,10 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
 
   /** Opens the app configured with the API, `token` (none: no header) and the run to upload
    *  into (none: a run per file), and picks `paths` together. */
-  async function uploadWithApp(page: Page, token: string | null, paths: string[], run?: string): Promise<void> {
-    const query = new URLSearchParams({ api: stack.apiUrl, ...(token ? { token } : {}), ...(run ? { run } : {}) })
+  /** `into`: a given run's id, or `batch` (the app declares the files picked together as a run). */
+  async function uploadWithApp(page: Page, token: string | null, paths: string[], into?: string): Promise<void> {
+    const target: Record<string, string> = into === 'batch' ? { batch: '1' } : into ? { run: into } : {}
+    const query = new URLSearchParams({ api: stack.apiUrl, ...(token ? { token } : {}), ...target })
     await page.goto(`${uppy.appOrigin}/?${query}`)
     await expect(page.getByText(token ? 'with a token' : 'without a token')).toBeVisible()
     await page.getByLabel('Files to upload').setInputFiles(paths)
@@ -118,24 +120,17 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
     expect(bucketRequests).toEqual([])
   })
 
-  test('two files picked together with the id of a run the app’s backend declared end as that one run, stored', async ({
-    page,
-    request,
-  }, info) => {
+  test('two files picked together, declared by the app as one run, end as that run, stored', async ({ page, request }, info) => {
     const small = makeFile('plan du lot 📐.txt', 200 * 1000)
     const big = makeFile('relevé du lot 📐.bin', 20 * MB)
-    // The app's backend declares the run (in Uppy's parts: POST /v1/companion/runs); the browser
-    // uploads its files
-    const created = await request.post(`${stack.apiUrl}/v1/companion/runs`, {
-      headers: bearer(alice),
-      data: { label: 'lot 7', files: [small, big].map((f) => ({ name: f.name, size: f.size })) },
-    })
-    expect(created.status(), await created.text()).toBe(201)
-    const runId = ((await created.json()) as { run: { id: string } }).run.id
     const before = await runCount(stack)
     const bucketRequests = watchBucket(page)
+    const declared = page.waitForResponse((r) => r.url() === `${stack.apiUrl}/v1/companion/runs`)
 
-    await uploadWithApp(page, alice, [small.path, big.path], runId)
+    await uploadWithApp(page, alice, [small.path, big.path], 'batch')
+    const answer = await declared
+    expect(answer.status()).toBe(201)
+    const runId = ((await answer.json()) as { run: { id: string } }).run.id
     for (const file of [small, big]) await expectOutcome(page, file.name, `uploaded, run ${runId}`)
     await shot(page, info, 'uppy-03-declared-run')
     const state = await appState(page)
@@ -150,7 +145,7 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
         expect.objectContaining({ name: file.name, key: state.uploaded[file.name], size_bytes: file.size, sha256: file.sha256 }),
       )
     }
-    expect(await runCount(stack)).toBe(before) // no run of its own for either file
+    expect(await runCount(stack)).toBe(before + 1) // the declared run, no run of its own for either file
     expect(await listedRuns(request, stack, alice)).toContainEqual(expect.objectContaining({ id: runId, status: 'stored' }))
   })
 

@@ -56,6 +56,24 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
     await page.getByLabel('Files to upload').setInputFiles(files.map((f) => f.path))
   }
 
+  /** Opens the app with a backend (served here, as the app's server would be) that declares the
+   *  files the user picks as a run, with its token; picks `files`. The runs it declared. */
+  async function uploadThroughBackend(page: Page, request: APIRequestContext, files: TestFile[]): Promise<string[]> {
+    const declared: string[] = []
+    const backend = `${uppy.appOrigin}/backend/inlet-runs`
+    await page.route(backend, async (route) => {
+      const picked = route.request().postDataJSON() as { name: string; size: number }[]
+      const answer = await request.post(`${stack.apiUrl}/v1/companion/runs`, { headers: bearer(alice), data: { label: 'Uppy 6', files: picked } })
+      const body = await answer.text()
+      if (answer.status() === 201) declared.push((JSON.parse(body) as { run: { id: string } }).run.id)
+      await route.fulfill({ status: answer.status(), contentType: 'application/json', body })
+    })
+    await page.goto(`${uppy.appOrigin}/?${new URLSearchParams({ api: stack.apiUrl, backend })}`)
+    await expect(page.getByText(`runs declared by ${backend}`)).toBeVisible()
+    await page.getByLabel('Files to upload').setInputFiles(files.map((f) => f.path))
+    return declared
+  }
+
   /** What the page sent: `<status> <method> <path>` of each answer of the API, and `POST` or
    *  `PUT <part number>` of each request to the bucket. */
   function watch(page: Page): { api: string[]; bucket: string[] } {
@@ -75,11 +93,12 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
   }, info) => {
     const small = makeFile('croquis de façade ✏️.txt', 300 * 1000)
     const big = makeFile('maquette 3D 🏗️.bin', 40 * MB)
-    const { runId, endpointPath } = await declareRun(request, [small, big])
     const before = await runCount(stack)
     const seen = watch(page)
 
-    await uploadWithApp(page, stack.apiUrl + endpointPath, [small, big])
+    const declared = await uploadThroughBackend(page, request, [small, big])
+    await expect.poll(() => declared.length).toBe(1)
+    const runId = declared[0]
     for (const file of [small, big]) await expectOutcome(page, file.name, `uploaded, run ${runId}`)
     await shot(page, info, 'uppy6-01-uploaded')
     const state = await appState(page)
@@ -90,8 +109,10 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
     expect(seen.bucket.filter((r) => r.startsWith('PUT ')).sort()).toEqual(parts)
     // Every call went to the run's endpoint (without a token), and each part's URL was asked for
     // alone, in order: Uppy 6 never calls the batch route
-    const s3 = `${endpointPath}/s3`
-    const calls = seen.api.map((r) => r.replace(/\/multipart\/[^/]+/, '/multipart/{uploadId}'))
+    const s3 = `/v1/companion/runs/${runId}/{key}/s3`
+    const calls = seen.api.map((r) =>
+      r.replace(/\/multipart\/[^/]+/, '/multipart/{uploadId}').replace(/(\/v1\/companion\/runs\/[^/]+\/)[^/]+/, '$1{key}'),
+    )
     const signParts = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `200 GET ${s3}/multipart/{uploadId}/${n}`)
     expect(calls.filter((r) => !signParts.includes(r)).sort()).toEqual(
       [`200 GET ${s3}/params`, `200 POST ${s3}/multipart`, `200 POST ${s3}/multipart/{uploadId}/complete`].sort(),
@@ -105,7 +126,7 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
         expect.objectContaining({ name: file.name, key: state.uploaded[file.name], size_bytes: file.size, sha256: file.sha256 }),
       )
     }
-    expect(await runCount(stack)).toBe(before) // the declared run, no other
+    expect(await runCount(stack)).toBe(before + 1) // the declared run, no other
     expect(await listedRuns(request, stack, alice)).toContainEqual(expect.objectContaining({ id: runId, status: 'stored' }))
   })
 

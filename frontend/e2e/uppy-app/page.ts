@@ -43,7 +43,7 @@ export function recordFailed(name: string, error: Error): void {
 }
 
 /** Calls `upload` with the files picked together, each time the user picks some. */
-export function onFilesPicked(upload: (files: File[]) => void): void {
+export function onFilesPicked(upload: (files: File[]) => unknown): void {
   const input = document.getElementById('files') as HTMLInputElement
-  input.addEventListener('change', () => upload([...(input.files ?? [])]))
+  input.addEventListener('change', () => void upload([...(input.files ?? [])]))
 }
