@@ -26,7 +26,15 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from chalicelib.config import MAX_PARTS, MAX_SINGLE_PUT, MIN_PART_SIZE
-from chalicelib.errors import BadRequest, Conflict, Invalid, NotFound, RunNotPending, TooLarge
+from chalicelib.errors import (
+    BadRequest,
+    FileNotPending,
+    Invalid,
+    NotFound,
+    RunNotPending,
+    TooLarge,
+    UploadMismatch,
+)
 from chalicelib.models import File, FileStatus, Run, RunStatus
 from chalicelib.runs import parse_run_id, visible, visible_file
 from chalicelib.schemas import (
@@ -226,7 +234,7 @@ class Companion:
             )
         file = found[0]
         if file.status != FileStatus.PENDING:
-            raise Conflict(f"file {file.id} of run {run_id} is {file.status} already")
+            raise FileNotPending(f"file {file.id} of run {run_id} is {file.status} already")
         return file
 
     def params(
@@ -241,7 +249,7 @@ class Companion:
             with self.db.session() as session:
                 file = self._claim(session, run, filename, metadata, owner)
                 if file.part_size is not None:
-                    raise Conflict(
+                    raise UploadMismatch(
                         f"file {file.id} of run {run} is uploading in parts; it takes no POST"
                     )
                 key, size = file.object_key, file.size_bytes
@@ -288,7 +296,7 @@ class Companion:
                         file.object_key, file.content_type
                     )
                 elif file.part_size != part_size or file.upload_completed_at is not None:
-                    raise Conflict(
+                    raise UploadMismatch(
                         f"file {file.id} of run {run} is uploading already, in parts of "
                         f"{file.part_size} bytes (Uppy sends {part_size}); declare runs for "
                         "Uppy with POST /v1/companion/runs"

@@ -80,6 +80,14 @@ class FileLost(Conflict):
     code = "file_lost"
 
 
+class FileNotPending(Conflict):
+    code = "file_not_pending"
+
+
+class UploadMismatch(Conflict):
+    code = "upload_mismatch"
+
+
 class TokenExists(Conflict):
     code = "token_exists"
 
@@ -133,6 +141,10 @@ ERROR_CODES: dict[str, str] = {
     "file_failed": "409: the file failed verification; it cannot be downloaded",
     "file_lost": "409: the file's recorded version is no longer in the bucket",
     "no_manifest": "404: the file is not an archive; it has no manifest",
+    "file_not_pending": "409: the declared file an Uppy upload claims is stored (or failed)"
+    " already; it takes no other upload",
+    "upload_mismatch": "409: the declared file an Uppy upload claims is uploading another way"
+    " (in parts, or in parts of another size than Uppy's)",
     "token_exists": "409: an API token with this name exists already",
     "too_large": "413: a file, the file count or the body is over the configured limit",
     "unsupported_media_type": "415: the body is not declared Content-Type: application/json",

@@ -19,7 +19,7 @@ ERRORS = {
     "404": "No such run or file (`not_found`), or no manifest for it (`no_manifest`)",
     "409": "The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`,"
     " `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`,"
-    " `file_failed`, `file_lost` (docs/contract.md)",
+    " `file_failed`, `file_lost`, `file_not_pending`, `upload_mismatch` (docs/contract.md)",
     "413": "File, file count or body over the configured limit",
     "415": "The body is not declared `Content-Type: application/json` (`unsupported_media_type`)",
     "422": "Well-formed but invalid request",

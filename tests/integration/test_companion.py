@@ -573,13 +573,16 @@ def test_a_claimed_file_takes_one_kind_of_upload(api: Client, storage: Storage) 
     prefix = f"{declared['companion_endpoint']}/s3"
     claim_parts(api, prefix, "disk.img")
 
-    says = assert_companion_error(claim_post(api, prefix, "disk.img"), 409)
-    assert "uploading in parts" in says
+    refused = claim_post(api, prefix, "disk.img")
+    assert "uploading in parts" in assert_companion_error(refused, 409)
+    assert refused.json_body["code"] == "upload_mismatch"
     assert_companion_error(claim_parts(api, prefix, "notes.txt", size="0"), 404)
     params = claim_post(api, prefix, "notes.txt").json_body
     post_form(params, SMALL)
     handle_event(storage, params["fields"]["key"])
-    assert "is stored already" in assert_companion_error(claim_post(api, prefix, "notes.txt"), 409)
+    stored = claim_post(api, prefix, "notes.txt")
+    assert "is stored already" in assert_companion_error(stored, 409)
+    assert stored.json_body["code"] == "file_not_pending"
 
 
 def test_a_run_declared_with_other_parts_is_refused_with_a_reason(
@@ -594,6 +597,7 @@ def test_a_run_declared_with_other_parts_is_refused_with_a_reason(
     refused = claim_parts(api, S3, "disk.img", runId=created.json_body["run"]["id"])
 
     says = assert_companion_error(refused, 409)
+    assert refused.json_body["code"] == "upload_mismatch"
     assert "in parts of 8388608 bytes (Uppy sends 5242880)" in says
     assert "declare runs for Uppy with POST /v1/companion/runs" in says
 

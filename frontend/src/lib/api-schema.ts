@@ -352,7 +352,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost`, `file_not_pending`, `upload_mismatch` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -424,7 +424,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost`, `file_not_pending`, `upload_mismatch` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -498,7 +498,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost`, `file_not_pending`, `upload_mismatch` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -613,7 +613,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost`, `file_not_pending`, `upload_mismatch` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -860,7 +860,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost` (docs/contract.md) */
+                /** @description The run or file is in a state that refuses this: `run_not_pending`, `not_multipart`, `upload_completed`, `upload_gone`, `object_exists`, `checksum_conflict`, `file_pending`, `file_failed`, `file_lost`, `file_not_pending`, `upload_mismatch` (docs/contract.md) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3364,7 +3364,7 @@ export interface components {
              * @description What went wrong, for programs to branch on (docs/contract.md)
              * @enum {string}
              */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "checksum_conflict" | "file_pending" | "file_failed" | "file_lost" | "no_manifest" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "run_not_pending" | "not_multipart" | "upload_completed" | "upload_gone" | "object_exists" | "checksum_conflict" | "file_pending" | "file_failed" | "file_lost" | "no_manifest" | "file_not_pending" | "upload_mismatch" | "token_exists" | "too_large" | "unsupported_media_type" | "validation_error" | "quota_exceeded" | "internal_error" | "unavailable";
             /** Message */
             message: string;
             /**
