@@ -4,6 +4,7 @@ against it), and every error code is listed in it and explained in `docs/contrac
 
 from __future__ import annotations
 
+import ast
 import json
 
 import app as app_module
@@ -34,6 +35,20 @@ def test_each_conflict_has_a_code_of_its_own() -> None:
     conflicts = [cls.code for cls in subclasses(errors.Conflict)]
     assert len(conflicts) == len(set(conflicts)) >= 5
     assert "conflict" not in errors.ERROR_CODES
+
+
+def test_no_code_raises_a_conflict_without_a_code() -> None:
+    """`Conflict` itself has none: raised bare, it would answer 409 `internal_error`."""
+    bare = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted((ROOT / "chalicelib").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and isinstance(node.exc.func, ast.Name)
+        and node.exc.func.id in ("Conflict", "ApiError")
+    ]
+    assert not bare
 
 
 def test_the_document_lists_every_code() -> None:
