@@ -303,7 +303,15 @@ def test_complete_checks_its_body(api: Client) -> None:
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 def test_bodies_must_be_json(api: Client, content_type: str) -> None:
     created = create_multipart(api)
-    for path in (f"{S3}/multipart", upload_path(created, "complete")):
+    declared = declare(api, {"disk.img": BIG})
+    endpoint = f"{declared['companion_endpoint']}/s3"
+    claimed = claim_parts(api, endpoint, "disk.img").json_body
+    for path in (
+        f"{S3}/multipart",
+        upload_path(created, "complete"),
+        f"{endpoint}/multipart",
+        upload_path(claimed, "complete", endpoint),
+    ):
         response = api.http.request(
             "POST", path, headers={"Content-Type": content_type}, body=b"{}"
         )

@@ -83,6 +83,7 @@ def body_routes(api: Client) -> dict[str, tuple[str, dict[str, Any]]]:
             {"parts": [{"part_number": 1, "etag": '"a"'}, {"part_number": 2, "etag": '"b"'}]},
         ),
         "POST /v1/bucket-events": ("/v1/bucket-events", {"Records": []}),
+        "POST /v1/companion/runs": ("/v1/companion/runs", {"files": [spec("b.bin", 5)]}),
     }
 
 
@@ -143,6 +144,9 @@ def test_the_document_lists_415_on_every_operation_with_a_body() -> None:
         # Uppy's Companion routes: the same 415, in Companion's error shape (test_companion.py)
         ("/v1/companion/s3/multipart", "post"),
         ("/v1/companion/s3/multipart/{upload_id}/complete", "post"),
+        ("/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart", "post"),
+        ("/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart/{upload_id}/complete", "post"),
+        ("/v1/companion/runs", "post"),
     }
     for path, method, operation in with_body:
         assert list(operation["requestBody"]["content"]) == ["application/json"], path
@@ -167,6 +171,10 @@ def test_every_route_with_a_body_is_in_the_table_above() -> None:
         # checked in Companion's error shape by test_companion.py's test_bodies_must_be_json
         "/v1/companion/s3/multipart",
         "/v1/companion/s3/multipart/{upload_id}/complete",
+        "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart",
+        "/v1/companion/runs/{run_id}/{endpoint_key}/s3/multipart/{upload_id}/complete",
+        # the contract's 415, in the table above
+        "/v1/companion/runs",
     }
 
 
