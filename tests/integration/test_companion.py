@@ -644,3 +644,16 @@ def test_the_run_endpoint_answers_preflights(api: Client) -> None:
     )
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == CORS_ORIGIN
+
+
+def test_declaring_a_run_counts_against_the_owners_quotas(
+    api: Client, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    use_settings(monkeypatch, settings, inlet_quota_pending_runs=1)
+    declare(api, {"notes.txt": SMALL})
+
+    response = call(api, "POST", "/v1/companion/runs", {"files": [{"name": "b.txt", "size": 1}]})
+
+    assert response.status_code == 429, response.body
+    assert response.json_body["error"]["code"] == "quota_exceeded"
+    assert int(response.headers["Retry-After"]) >= 1
