@@ -43,6 +43,8 @@ ErrorCode = Literal[
     "file_failed",  # 409: the file failed verification; it cannot be downloaded
     "file_lost",  # 409: the file's recorded version is no longer in the bucket
     "no_manifest",  # 404: the file is not an archive; it has no manifest
+    "file_not_pending",  # 409: an Uppy upload claims a declared file stored already
+    "upload_mismatch",  # 409: an Uppy upload claims a declared file uploading another way
     "token_exists",  # 409
     "too_large",
     "unsupported_media_type",  # 415: a body not declared Content-Type: application/json
