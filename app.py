@@ -27,7 +27,15 @@ from chalice.app import (
 from pydantic import BaseModel
 
 from chalicelib.config import GATEWAY_CACHE_SECONDS, Settings, lambda_handler
-from chalicelib.http import api_view, around_request, json_response, parse_body, preflight
+from chalicelib.http import (
+    COMPANION,
+    RUN_COMPANION,
+    api_view,
+    around_request,
+    json_response,
+    parse_body,
+    preflight,
+)
 
 if TYPE_CHECKING:
     from chalicelib.service import Inlet
@@ -41,10 +49,7 @@ app = Chalice(app_name="inlet", configure_logs=False)
 ANY_BODY = ["*/*"]
 # Companion's S3 routes (chalicelib/companion.py): an Uppy app's Companion URL is
 # `<api>/v1/companion`. Under /v1, they take the same tokens as the rest of the API. A run
-# declared for Uppy has the same routes under an endpoint of its own, whose key stands for a token
-# (auth.RUN_ENDPOINT).
-COMPANION = "/v1/companion/s3"
-RUN_COMPANION = "/v1/companion/runs/{run_id}/{endpoint_key}/s3"
+# declared for Uppy has the same routes under an endpoint of its own (RUN_COMPANION).
 COMPANION_ROUTES = (
     "/params",
     "/multipart",

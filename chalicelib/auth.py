@@ -21,13 +21,11 @@ from chalicelib import tokens
 from chalicelib.config import Settings
 from chalicelib.db import Database
 from chalicelib.errors import Unauthorized
-from chalicelib.http import bearer_token, error_response
+from chalicelib.http import RUN_ENDPOINT, bearer_token, error_response
 from chalicelib.logs import logger
 
 # Has a shared secret of its own (MinIO's webhook target): chalicelib/webhook.py.
 WEBHOOK_PATH = "/v1/bucket-events"
-# A run's Companion endpoint: the key in its path stands for a token (chalicelib/companion.py).
-RUN_ENDPOINT = "/v1/companion/runs/{run_id}/{endpoint_key}/"
 
 
 class GatewayUnauthorized(Exception):
@@ -44,7 +42,7 @@ def needs_token(path: str, method: str) -> bool:
         method != "OPTIONS"
         and path.startswith("/v1/")
         and path != WEBHOOK_PATH
-        and not path.startswith(RUN_ENDPOINT)
+        and not path.startswith(f"{RUN_ENDPOINT}/")
     )
 
 

@@ -35,6 +35,7 @@ from chalicelib.errors import (
     TooLarge,
     UploadMismatch,
 )
+from chalicelib.http import RUN_ENDPOINT
 from chalicelib.models import File, FileStatus, Run, RunStatus
 from chalicelib.runs import parse_run_id, visible, visible_file
 from chalicelib.schemas import (
@@ -59,8 +60,6 @@ MAX_MULTIPART_SIZE = MAX_PARTS * MIN_PART_SIZE
 # URL itself (none are signed with the run).
 POST_PLAN = UploadPlan(threshold=MAX_SINGLE_PUT, part_size=MIN_PART_SIZE, first_urls=0)
 UPPY_PARTS = UploadPlan(threshold=0, part_size=MIN_PART_SIZE, first_urls=0)
-# A run's Companion endpoint: `<api>` + this, with the key that stands for a token.
-ENDPOINT = "/v1/companion/runs/{run_id}/{endpoint_key}"
 KEY = re.compile(r"runs/(?P<run_id>[^/]+)/(?P<file_id>[^/]+)/[^/]+")
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -167,7 +166,7 @@ class Companion:
         return CompanionRunOut(
             run=created.run,
             files=[FileOut.model_validate(f.model_dump(exclude={"upload"})) for f in created.files],
-            companion_endpoint=ENDPOINT.format(run_id=created.run.id, endpoint_key=key),
+            companion_endpoint=RUN_ENDPOINT.format(run_id=created.run.id, endpoint_key=key),
         )
 
     def endpoint_owner(self, run_id: str, key: str) -> str | None:

@@ -38,6 +38,11 @@ HSTS = {"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
 ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type"
 # The bucket's answers that mean "our side is broken", not "the client asked wrong".
 STORAGE_OUTAGES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+# Companion's S3 routes (chalicelib/companion.py): under /v1, with a token, and under a run's own
+# endpoint, whose key in the path stands for a token (docs/uppy.md).
+COMPANION = "/v1/companion/s3"
+RUN_ENDPOINT = "/v1/companion/runs/{run_id}/{endpoint_key}"
+RUN_COMPANION = f"{RUN_ENDPOINT}/s3"
 
 
 def json_response(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:

@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 from chalicelib import schemas as s
 from chalicelib import webhook
 from chalicelib.errors import ERROR_CODES
+from chalicelib.http import COMPANION, RUN_COMPANION
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
@@ -117,10 +118,8 @@ def _operation(
     return op
 
 
-# Companion's S3 routes (docs/uppy.md) answer in Companion's shapes, not the contract's; a run
-# declared for Uppy has the same routes under its own endpoint, whose key stands for a token.
-COMPANION = "/v1/companion/s3"
-RUN_COMPANION = "/v1/companion/runs/{run_id}/{endpoint_key}/s3"
+# Companion's S3 routes (docs/uppy.md) answer in Companion's shapes, not the contract's; the
+# same routes under a run's endpoint (RUN_COMPANION) take its key instead of a token.
 ENDPOINT_KEY = {
     "name": "endpoint_key",
     "in": "path",

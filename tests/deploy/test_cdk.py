@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from chalicelib.config import GATEWAY_CACHE_SECONDS, Settings
+from chalicelib.http import RUN_COMPANION, RUN_ENDPOINT
 from infra.config import ConfigError, DeployConfig
 from infra.package import FIRST_EVENT, SERVICES, startup_code
 from tests.support.config import ROOT
@@ -593,17 +594,13 @@ def routes(template_json: dict[str, Any]) -> dict[tuple[str, str], Any]:
     }
 
 
-# A run's Companion endpoint: its key in the path stands for a token (chalicelib/companion.py).
-RUN_ENDPOINT = "/v1/companion/runs/{run_id}/{endpoint_key}/"
-
-
 def needs_the_authorizer(path: str, method: str) -> bool:
     """What the gateway must guard: every /v1 route but the webhook and a run's Companion
     endpoint; never a CORS preflight."""
     return (
         path.startswith("/v1/")
         and path != WEBHOOK
-        and not path.startswith(RUN_ENDPOINT)
+        and not path.startswith(f"{RUN_ENDPOINT}/")
         and method != "OPTIONS"
     )
 
@@ -629,7 +626,7 @@ def test_the_gateway_authorizer_guards_every_v1_route_but_the_webhook(
         assert found[route] == [{"token_authorizer": []}], route
     assert found[("/health", "GET")] is None
     assert found[(WEBHOOK, "POST")] is None
-    assert found[(f"{RUN_ENDPOINT}s3/params", "GET")] is None
+    assert found[(f"{RUN_COMPANION}/params", "GET")] is None
     assert found[("/v1/companion/runs", "POST")] == [{"token_authorizer": []}]
     assert all(found[route] is None for route in found if route[1] == "OPTIONS")
 
