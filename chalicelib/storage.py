@@ -104,6 +104,11 @@ def _version(value: str | None) -> str | None:
     return None if value in (None, "", "null") else value
 
 
+def s3_checksum(sha256: str) -> str:
+    """A hex SHA-256 as S3 takes it in `x-amz-checksum-sha256`: the digest in base64."""
+    return base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+
+
 def attachment_disposition(name: str) -> str:
     """`Content-Disposition: attachment` naming the file by the last segment of `name` (RFC 6266
     4.3: a recipient must not be told a folder to write to): `filename*` carries it exactly,
@@ -183,9 +188,7 @@ class Storage:
             IF_NONE_MATCH: "*",
         }
         if sha256:
-            checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
-            params["ChecksumSHA256"] = checksum
-            headers[CHECKSUM_HEADER] = checksum
+            params["ChecksumSHA256"] = headers[CHECKSUM_HEADER] = s3_checksum(sha256)
         return self._presign("put_object", params, headers)
 
     def presign_post(
@@ -208,7 +211,7 @@ class Storage:
             # The algorithm field too: a store may check the checksum field only with it
             # (LocalStack does).
             fields["x-amz-checksum-algorithm"] = "SHA256"
-            fields[CHECKSUM_HEADER] = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+            fields[CHECKSUM_HEADER] = s3_checksum(sha256)
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", size, size])
         post = self.presigner.generate_presigned_post(
