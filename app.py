@@ -38,6 +38,7 @@ from chalicelib.http import (
 )
 
 if TYPE_CHECKING:
+    from chalicelib.companion import Caller
     from chalicelib.service import Inlet
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -227,14 +228,14 @@ def companion_view(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-def caller(endpoint: dict[str, str]) -> tuple[str | None, str | None]:
-    """Whose uploads a Companion route touches and, on a run's endpoint (`run_id` and
-    `endpoint_key` in the path), that run: the token's owner, or the owner of the run the key
-    opens."""
+def caller(endpoint: dict[str, str]) -> Caller:
+    """Who calls a Companion route: the token's owner or, on a run's endpoint (`run_id` and
+    `endpoint_key` in the path), the run the key opens."""
+    from chalicelib.companion import Caller
+
     if not endpoint:
-        return owner(), None
-    run_id = endpoint["run_id"]
-    return inlet().companion.endpoint_owner(run_id, endpoint["endpoint_key"]), run_id
+        return Caller(owner())
+    return inlet().companion.endpoint_caller(endpoint["run_id"], endpoint["endpoint_key"])
 
 
 @app.route("/v1/companion/runs", methods=["POST"], content_types=ANY_BODY)
@@ -251,7 +252,7 @@ def declare_companion_run() -> Response:
 @app.route(f"{RUN_COMPANION}/params")
 @companion_view
 def companion_params(**endpoint: str) -> Response:
-    return json_response(inlet().companion.params(request().query_params, *caller(endpoint)))
+    return json_response(inlet().companion.params(request().query_params, caller(endpoint)))
 
 
 @app.route(f"{COMPANION}/multipart", methods=["POST"], content_types=ANY_BODY)
@@ -260,7 +261,7 @@ def companion_params(**endpoint: str) -> Response:
 def companion_create_multipart(**endpoint: str) -> Response:
     from chalicelib.schemas import CompanionCreate
 
-    created = inlet().companion.create_multipart(body(CompanionCreate), *caller(endpoint))
+    created = inlet().companion.create_multipart(body(CompanionCreate), caller(endpoint))
     return json_response(created)
 
 
@@ -269,7 +270,7 @@ def companion_create_multipart(**endpoint: str) -> Response:
 @companion_view
 def companion_list_parts(upload_id: str, **endpoint: str) -> Response:
     query = request().query_params
-    return json_response(inlet().companion.list_parts(upload_id, query, *caller(endpoint)))
+    return json_response(inlet().companion.list_parts(upload_id, query, caller(endpoint)))
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}/batch")
@@ -277,7 +278,7 @@ def companion_list_parts(upload_id: str, **endpoint: str) -> Response:
 @companion_view
 def companion_sign_batch(upload_id: str, **endpoint: str) -> Response:
     query = request().query_params
-    return json_response(inlet().companion.sign_batch(upload_id, query, *caller(endpoint)))
+    return json_response(inlet().companion.sign_batch(upload_id, query, caller(endpoint)))
 
 
 @app.route(f"{COMPANION}/multipart/{{upload_id}}/{{part_number}}")
@@ -285,7 +286,7 @@ def companion_sign_batch(upload_id: str, **endpoint: str) -> Response:
 @companion_view
 def companion_sign_part(upload_id: str, part_number: str, **endpoint: str) -> Response:
     query = request().query_params
-    signed = inlet().companion.sign_part(upload_id, part_number, query, *caller(endpoint))
+    signed = inlet().companion.sign_part(upload_id, part_number, query, caller(endpoint))
     return json_response(signed)
 
 
@@ -300,7 +301,7 @@ def companion_complete(upload_id: str, **endpoint: str) -> Response:
     from chalicelib.schemas import CompanionComplete
 
     query, parts = request().query_params, body(CompanionComplete)
-    done = inlet().companion.complete(upload_id, query, parts, *caller(endpoint))
+    done = inlet().companion.complete(upload_id, query, parts, caller(endpoint))
     return json_response(done)
 
 
@@ -309,7 +310,7 @@ def companion_complete(upload_id: str, **endpoint: str) -> Response:
 @companion_view
 def companion_abort(upload_id: str, **endpoint: str) -> Response:
     query = request().query_params
-    aborted = inlet().companion.abort(upload_id, query, *caller(endpoint))
+    aborted = inlet().companion.abort(upload_id, query, caller(endpoint))
     inlet().publish_events()
     return json_response(aborted)
 

@@ -19,6 +19,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chalice.app import Response
@@ -62,6 +63,15 @@ POST_PLAN = UploadPlan(threshold=MAX_SINGLE_PUT, part_size=MIN_PART_SIZE, first_
 UPPY_PARTS = UploadPlan(threshold=0, part_size=MIN_PART_SIZE, first_urls=0)
 KEY = re.compile(r"runs/(?P<run_id>[^/]+)/(?P<file_id>[^/]+)/[^/]+")
 Model = TypeVar("Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls a Companion route: the token's owner (None: authentication is off) and, on a
+    run's own endpoint, that run, the only one it may upload to."""
+
+    owner: str | None
+    run: str | None = None
 
 
 def companion_error(response: Response) -> Response:
@@ -149,7 +159,7 @@ def _part_number(raw: str) -> int:
 class Companion:
     """Companion's S3 operations on Inlet's uploads. Uppy names an upload by its key and upload
     id; the key (`runs/{run}/{file}/{name}`) names the run and file, whose owner is checked.
-    Each operation takes the caller's `owner` and, on a run's own endpoint, that `run`."""
+    Each operation takes its `Caller`."""
 
     def __init__(self, uploads: Uploads) -> None:
         self.uploads = uploads
@@ -169,14 +179,15 @@ class Companion:
             companion_endpoint=RUN_ENDPOINT.format(run_id=created.run.id, endpoint_key=key),
         )
 
-    def endpoint_owner(self, run_id: str, key: str) -> str | None:
-        """The owner of the run whose Companion endpoint has this `key`; any other: 404."""
+    def endpoint_caller(self, run_id: str, key: str) -> Caller:
+        """The caller of the run's Companion endpoint with this `key`: as the run's owner, for
+        that run only. Any other key: 404."""
         with self.db.session() as session:
             run = session.get(Run, parse_run_id(run_id))
             found = run.companion_key_sha256 if run is not None else None
             if run is None or found is None or not hmac.compare_digest(found, _digest(key)):
                 raise NotFound(f"run {run_id} has no Companion endpoint with this key")
-            return run.owner
+            return Caller(run.owner, run_id)
 
     def _request(
         self, filename: str, content_type: str, size: int, metadata: Mapping[str, Any]
@@ -236,17 +247,15 @@ class Companion:
             raise FileNotPending(f"file {file.id} of run {run_id} is {file.status} already")
         return file
 
-    def params(
-        self, query: Mapping[str, str] | None, owner: str | None, run: str | None = None
-    ) -> dict[str, Any]:
+    def params(self, query: Mapping[str, str] | None, caller: Caller) -> dict[str, Any]:
         """`GET s3/params`: a presigned POST for a declared file, or a new run of one file."""
         query = query or {}
         metadata = _metadata(query)
         filename = query.get("filename", "")
-        run = _run_named(metadata, run)
+        run = _run_named(metadata, caller.run)
         if run is not None:
             with self.db.session() as session:
-                file = self._claim(session, run, filename, metadata, owner)
+                file = self._claim(session, run, filename, metadata, caller.owner)
                 if file.part_size is not None:
                     raise UploadMismatch(
                         f"file {file.id} of run {run} is uploading in parts; it takes no POST"
@@ -261,7 +270,7 @@ class Companion:
                     f"a single POST carries at most {MAX_SINGLE_PUT} bytes; "
                     "upload this file in parts"
                 )
-            created = self.uploads.create(request, owner, POST_PLAN).files[0]
+            created = self.uploads.create(request, caller.owner, POST_PLAN).files[0]
             key, size = created.key, created.size_bytes
             content_type, sha256 = created.content_type, created.declared_sha256
         post = self.storage.presign_post(key, size, content_type, sha256)
@@ -272,22 +281,20 @@ class Companion:
             "expires": self.storage.presign_ttl,
         }
 
-    def create_multipart(
-        self, body: CompanionCreate, owner: str | None, run: str | None = None
-    ) -> dict[str, Any]:
+    def create_multipart(self, body: CompanionCreate, caller: Caller) -> dict[str, Any]:
         """`POST s3/multipart`: Uppy's parts for a declared file, or a new run of one file. Asked
         again for a declared file (Uppy retries), it answers with the same upload."""
-        run = _run_named(body.metadata, run)
+        run = _run_named(body.metadata, caller.run)
         if run is None:
             size = _size(body.metadata)
             request = self._request(body.filename, body.type, size, body.metadata)
             _uppy_part_size(size)
-            created = self.uploads.create(request, owner, UPPY_PARTS).files[0]
+            created = self.uploads.create(request, caller.owner, UPPY_PARTS).files[0]
             assert isinstance(created.upload, MultipartUpload)
             key, upload_id = created.key, created.upload.upload_id
         else:
             with self.db.session(serialize=True) as session:
-                file = self._claim(session, run, body.filename, body.metadata, owner)
+                file = self._claim(session, run, body.filename, body.metadata, caller.owner)
                 part_size = _uppy_part_size(file.size_bytes)
                 if file.multipart_upload_id is None:
                     file.part_size = part_size
@@ -304,75 +311,53 @@ class Companion:
         return {"key": key, "uploadId": upload_id, "bucket": self.storage.bucket}
 
     def _locate(
-        self,
-        upload_id: str,
-        query: Mapping[str, str] | None,
-        owner: str | None,
-        run: str | None = None,
+        self, upload_id: str, query: Mapping[str, str] | None, caller: Caller
     ) -> tuple[str, str, str]:
-        """The key (`?key=`), run and file ids of the multipart upload `upload_id`, of `owner`
-        (and of `run`, on a run's endpoint)."""
+        """The key (`?key=`), run and file ids of the multipart upload `upload_id`, of the
+        caller's owner (and of its run, on a run's endpoint)."""
         key = (query or {}).get("key", "")
         if not key:
             raise BadRequest("the object key must be passed as a query parameter (?key=...)")
         found = KEY.fullmatch(key)
-        if found is None or run not in (None, found["run_id"]):
+        if found is None or caller.run not in (None, found["run_id"]):
             raise NotFound(f"no upload at key {key!r}")
         run_id, file_id = found["run_id"], found["file_id"]
         with self.db.session() as session:
-            file = visible_file(session, run_id, file_id, owner)
+            file = visible_file(session, run_id, file_id, caller.owner)
             if file.object_key != key or file.multipart_upload_id != upload_id:
                 raise NotFound(f"no upload {upload_id!r} at key {key!r}")
         return key, run_id, file_id
 
     def list_parts(
-        self,
-        upload_id: str,
-        query: Mapping[str, str] | None,
-        owner: str | None,
-        run: str | None = None,
+        self, upload_id: str, query: Mapping[str, str] | None, caller: Caller
     ) -> list[dict[str, Any]]:
         """`GET s3/multipart/{uploadId}`: the parts in the bucket, as S3's `Part` objects."""
-        _, run_id, file_id = self._locate(upload_id, query, owner, run)
-        parts = self.uploads.list_parts(run_id, file_id, owner).parts
+        _, run_id, file_id = self._locate(upload_id, query, caller)
+        parts = self.uploads.list_parts(run_id, file_id, caller.owner).parts
         return [{"PartNumber": p.part_number, "ETag": p.etag, "Size": p.size} for p in parts]
 
     def _sign(
-        self,
-        upload_id: str,
-        query: Mapping[str, str] | None,
-        numbers: list[int],
-        owner: str | None,
-        run: str | None,
+        self, upload_id: str, query: Mapping[str, str] | None, numbers: list[int], caller: Caller
     ) -> dict[int, str]:
-        _, run_id, file_id = self._locate(upload_id, query, owner, run)
+        _, run_id, file_id = self._locate(upload_id, query, caller)
         request = _validated(SignPartsRequest, {"part_numbers": numbers})
-        signed = self.uploads.sign_parts(run_id, file_id, request, owner).parts
+        signed = self.uploads.sign_parts(run_id, file_id, request, caller.owner).parts
         return {part.part_number: part.url for part in signed}
 
     def sign_part(
-        self,
-        upload_id: str,
-        number: str,
-        query: Mapping[str, str] | None,
-        owner: str | None,
-        run: str | None = None,
+        self, upload_id: str, number: str, query: Mapping[str, str] | None, caller: Caller
     ) -> dict[str, Any]:
         """`GET s3/multipart/{uploadId}/{partNumber}`: one part's URL (its length is signed)."""
         part = _part_number(number)
-        url = self._sign(upload_id, query, [part], owner, run)[part]
+        url = self._sign(upload_id, query, [part], caller)[part]
         return {"url": url, "expires": self.storage.presign_ttl}
 
     def sign_batch(
-        self,
-        upload_id: str,
-        query: Mapping[str, str] | None,
-        owner: str | None,
-        run: str | None = None,
+        self, upload_id: str, query: Mapping[str, str] | None, caller: Caller
     ) -> dict[str, Any]:
         """`GET s3/multipart/{uploadId}/batch?partNumbers=1,2`: several parts' URLs."""
         numbers = [_part_number(n) for n in (query or {}).get("partNumbers", "").split(",")]
-        urls = self._sign(upload_id, query, numbers, owner, run)
+        urls = self._sign(upload_id, query, numbers, caller)
         return {"presignedUrls": {str(number): url for number, url in urls.items()}}
 
     def complete(
@@ -380,31 +365,26 @@ class Companion:
         upload_id: str,
         query: Mapping[str, str] | None,
         body: CompanionComplete,
-        owner: str | None,
-        run: str | None = None,
+        caller: Caller,
     ) -> dict[str, Any]:
         """`POST s3/multipart/{uploadId}/complete`: the run turns `stored` once the bucket's event
         is processed and the bytes verified, as for `/v1` uploads."""
-        key, run_id, file_id = self._locate(upload_id, query, owner, run)
+        key, run_id, file_id = self._locate(upload_id, query, caller)
         parts = sorted(body.parts, key=lambda p: p.PartNumber)
         request = _validated(
             CompleteRequest,
             {"parts": [{"part_number": p.PartNumber, "etag": p.ETag} for p in parts]},
         )
-        self.uploads.complete(run_id, file_id, request, owner)
+        self.uploads.complete(run_id, file_id, request, caller.owner)
         return {"location": self.storage.object_url(key), "key": key, "bucket": self.storage.bucket}
 
     def abort(
-        self,
-        upload_id: str,
-        query: Mapping[str, str] | None,
-        owner: str | None,
-        run: str | None = None,
+        self, upload_id: str, query: Mapping[str, str] | None, caller: Caller
     ) -> dict[str, Any]:
         """`DELETE s3/multipart/{uploadId}`: a run of this one file is cancelled. A declared file
         of a larger run has its upload aborted and can be claimed again (Uppy aborts a file the
         user removes, and may add it back); the run waits for it, or is cancelled by the app."""
-        _, run_id, file_id = self._locate(upload_id, query, owner, run)
-        if self.uploads.reopen(run_id, file_id, owner) == 1:
-            self.uploads.cancel(run_id, owner)
+        _, run_id, file_id = self._locate(upload_id, query, caller)
+        if self.uploads.reopen(run_id, file_id, caller.owner) == 1:
+            self.uploads.cancel(run_id, caller.owner)
         return {}
