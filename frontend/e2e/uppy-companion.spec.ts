@@ -4,6 +4,7 @@ import { createToken, type Stack } from './stack'
 import {
   appState,
   bearer,
+  declareRun,
   expectOutcome,
   listedRuns,
   objectKeys,
@@ -12,6 +13,7 @@ import {
   startUppyStack,
   storedRun,
   type UppyStack,
+  watchBucket,
 } from './uppy-helpers'
 
 // Issue 17: an unchanged Uppy 5 app (the real @uppy/core and @uppy/aws-s3, e2e/uppy-app/)
@@ -36,24 +38,15 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
     await uppy?.stop()
   })
 
-  /** Opens the app configured with the API, `token` (none: no header) and the run to upload
-   *  into (none: a run per file), and picks `paths` together. */
-  /** `into`: a given run's id, or `batch` (the app declares the files picked together as a run). */
+  /** Opens the app configured with the API, `token` (none: no header) and what to upload into
+   *  (none: a run per file; a run's id; `batch`: the app declares the files picked together as
+   *  a run), and picks `paths` together. */
   async function uploadWithApp(page: Page, token: string | null, paths: string[], into?: string): Promise<void> {
     const target: Record<string, string> = into === 'batch' ? { batch: '1' } : into ? { run: into } : {}
     const query = new URLSearchParams({ api: stack.apiUrl, ...(token ? { token } : {}), ...target })
     await page.goto(`${uppy.appOrigin}/?${query}`)
     await expect(page.getByText(token ? 'with a token' : 'without a token')).toBeVisible()
     await page.getByLabel('Files to upload').setInputFiles(paths)
-  }
-
-  /** The bucket requests of the page: `POST`, and `PUT <part number>` for parts. */
-  function watchBucket(page: Page): string[] {
-    const seen: string[] = []
-    page.on('request', (r) => {
-      if (r.url().startsWith(uppy.bucketUrl)) seen.push(`${r.method()} ${new URL(r.url()).searchParams.get('partNumber') ?? ''}`.trim())
-    })
-    return seen
   }
 
   /** `<status> <path>` of each answer of the Companion routes to the page. */
@@ -71,7 +64,7 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
   }, info) => {
     const small = makeFile('notes d’été 🌻.txt', 300 * 1000)
     const big = makeFile('vidéo du chantier 🎬.bin', 40 * MB)
-    const bucketRequests = watchBucket(page)
+    const bucketRequests = watchBucket(page, uppy.bucketUrl)
 
     await uploadWithApp(page, alice, [small.path, big.path])
     for (const file of [small, big]) await expectOutcome(page, file.name, 'uploaded')
@@ -101,7 +94,7 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
     const small = makeFile('sans jeton 🔒.txt', 1000)
     const big = makeFile('sans jeton, en parties 🔒.bin', 20 * MB)
     const refusals = watchCompanion(page)
-    const bucketRequests = watchBucket(page)
+    const bucketRequests = watchBucket(page, uppy.bucketUrl)
     const before = await runCount(stack)
 
     await uploadWithApp(page, null, [small.path, big.path])
@@ -124,7 +117,7 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
     const small = makeFile('plan du lot 📐.txt', 200 * 1000)
     const big = makeFile('relevé du lot 📐.bin', 20 * MB)
     const before = await runCount(stack)
-    const bucketRequests = watchBucket(page)
+    const bucketRequests = watchBucket(page, uppy.bucketUrl)
     const declared = page.waitForResponse((r) => r.url() === `${stack.apiUrl}/v1/companion/runs`)
 
     await uploadWithApp(page, alice, [small.path, big.path], 'batch')
@@ -152,14 +145,9 @@ test.describe('an unchanged Uppy 5 app uploads through Inlet’s Companion route
   test('another owner’s run id: Uppy reports the 404 and that run gets nothing', async ({ page, request }, info) => {
     const small = makeFile('chez bob 🔐.txt', 2000)
     const big = makeFile('chez bob, en parties 🔐.bin', 20 * MB)
-    const created = await request.post(`${stack.apiUrl}/v1/companion/runs`, {
-      headers: bearer(bob),
-      data: { files: [small, big].map((f) => ({ name: f.name, size: f.size })) },
-    })
-    expect(created.status(), await created.text()).toBe(201)
-    const bobsRun = ((await created.json()) as { run: { id: string } }).run.id
+    const bobsRun = (await declareRun(request, stack, bob, [small, big])).run.id
     const refusals = watchCompanion(page)
-    const bucketRequests = watchBucket(page)
+    const bucketRequests = watchBucket(page, uppy.bucketUrl)
     const before = await runCount(stack)
 
     await uploadWithApp(page, alice, [small.path, big.path], bobsRun)

@@ -2,7 +2,7 @@
 // stack that requires tokens, with a fixture app bundled with its own Uppy and served on an
 // origin of its own (the only one the API and the bucket allow). The bucket is the stack's moto,
 // which answers a browser's presigned POST as S3 does (local/moto_s3.py).
-import { expect, type APIRequestContext, type Page } from '@playwright/test'
+import { expect, type APIRequestContext, type APIResponse, type Page } from '@playwright/test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -77,6 +77,47 @@ export async function startUppyStack(name: string, appFolder: string): Promise<U
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
+
+export interface DeclaredRun {
+  run: { id: string }
+  files: { name: string }[]
+  /** The run's own Companion endpoint, relative to the API. */
+  companion_endpoint: string
+}
+
+/** What an app's backend does: `POST /v1/companion/runs` of `files` with `token`; Inlet's answer. */
+export function postDeclaration(
+  request: APIRequestContext,
+  stack: Stack,
+  token: string,
+  files: { name: string; size: number }[],
+  label?: string,
+): Promise<APIResponse> {
+  const data = { label, files: files.map(({ name, size }) => ({ name, size })) }
+  return request.post(`${stack.apiUrl}/v1/companion/runs`, { headers: bearer(token), data })
+}
+
+/** The same, which must succeed: the declared run. */
+export async function declareRun(
+  request: APIRequestContext,
+  stack: Stack,
+  token: string,
+  files: { name: string; size: number }[],
+  label?: string,
+): Promise<DeclaredRun> {
+  const answer = await postDeclaration(request, stack, token, files, label)
+  expect(answer.status(), await answer.text()).toBe(201)
+  return (await answer.json()) as DeclaredRun
+}
+
+/** The page's requests to the bucket at `bucketUrl`: `POST`, and `PUT <part number>` for parts. */
+export function watchBucket(page: Page, bucketUrl: string): string[] {
+  const seen: string[] = []
+  page.on('request', (r) => {
+    if (r.url().startsWith(bucketUrl)) seen.push(`${r.method()} ${new URL(r.url()).searchParams.get('partNumber') ?? ''}`.trim())
+  })
+  return seen
+}
 
 /** Runs in the stack's SQLite database, whoever owns them. */
 export async function runCount(stack: Stack): Promise<number> {

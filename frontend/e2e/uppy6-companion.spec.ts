@@ -3,15 +3,17 @@ import { makeFile, MB, shot, type TestFile } from './helpers'
 import { createToken, type Stack } from './stack'
 import {
   appState,
-  bearer,
+  declareRun,
   expectOutcome,
   listedRuns,
   objectKeys,
+  postDeclaration,
   runCount,
   runDetail,
   startUppyStack,
   storedRun,
   type UppyStack,
+  watchBucket,
 } from './uppy-helpers'
 
 // The real Uppy 6 (@uppy/core and @uppy/aws-s3 6.3.1, e2e/uppy6-app/ with packages of its own) in
@@ -37,13 +39,8 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
 
   /** What the app's backend does: declares a run of `files` with its token. The run's id and
    *  its endpoint path (relative to the API). */
-  async function declareRun(request: APIRequestContext, files: TestFile[]): Promise<{ runId: string; endpointPath: string }> {
-    const created = await request.post(`${stack.apiUrl}/v1/companion/runs`, {
-      headers: bearer(alice),
-      data: { label: 'Uppy 6', files: files.map((f) => ({ name: f.name, size: f.size })) },
-    })
-    expect(created.status(), await created.text()).toBe(201)
-    const body = (await created.json()) as { run: { id: string }; files: { name: string }[]; companion_endpoint: string }
+  async function declareAlicesRun(request: APIRequestContext, files: TestFile[]): Promise<{ runId: string; endpointPath: string }> {
+    const body = await declareRun(request, stack, alice, files, 'Uppy 6')
     expect(body.files.map((f) => f.name)).toEqual(files.map((f) => f.name))
     expect(body.companion_endpoint).toMatch(new RegExp(`^/v1/companion/runs/${body.run.id}/[^/]+$`))
     return { runId: body.run.id, endpointPath: body.companion_endpoint }
@@ -63,7 +60,7 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
     const backend = `${uppy.appOrigin}/backend/inlet-runs`
     await page.route(backend, async (route) => {
       const picked = route.request().postDataJSON() as { name: string; size: number }[]
-      const answer = await request.post(`${stack.apiUrl}/v1/companion/runs`, { headers: bearer(alice), data: { label: 'Uppy 6', files: picked } })
+      const answer = await postDeclaration(request, stack, alice, picked, 'Uppy 6')
       const body = await answer.text()
       if (answer.status() === 201) declared.push((JSON.parse(body) as { run: { id: string } }).run.id)
       await route.fulfill({ status: answer.status(), contentType: 'application/json', body })
@@ -77,14 +74,11 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
   /** What the page sent: `<status> <method> <path>` of each answer of the API, and `POST` or
    *  `PUT <part number>` of each request to the bucket. */
   function watch(page: Page): { api: string[]; bucket: string[] } {
-    const seen = { api: [] as string[], bucket: [] as string[] }
+    const api: string[] = []
     page.on('response', (r) => {
-      if (r.url().startsWith(stack.apiUrl)) seen.api.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`)
+      if (r.url().startsWith(stack.apiUrl)) api.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`)
     })
-    page.on('request', (r) => {
-      if (r.url().startsWith(uppy.bucketUrl)) seen.bucket.push(`${r.method()} ${new URL(r.url()).searchParams.get('partNumber') ?? ''}`.trim())
-    })
-    return seen
+    return { api, bucket: watchBucket(page, uppy.bucketUrl) }
   }
 
   test('a small file (presigned POST) and a 40 MB file (8 parts, signed one at a time) end as the declared run, stored', async ({
@@ -159,7 +153,7 @@ test.describe('an Uppy 6 app uploads into a declared run through Inlet’s Compa
   }, info) => {
     const small = makeFile('mauvaise clé 🗝️.txt', 1000)
     const big = makeFile('mauvaise clé, en parties 🗝️.bin', 20 * MB)
-    const { runId, endpointPath } = await declareRun(request, [small, big])
+    const { runId, endpointPath } = await declareAlicesRun(request, [small, big])
     const key = endpointPath.split('/').at(-1) ?? ''
     const wrongKey = `${key[0] === 'A' ? 'B' : 'A'}${key.slice(1)}`
     const wrongPath = `/v1/companion/runs/${runId}/${wrongKey}`
