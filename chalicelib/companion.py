@@ -12,7 +12,6 @@ Companion's shapes (packages/@uppy/companion/src/server/controllers/s3.ts).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -50,6 +49,7 @@ from chalicelib.schemas import (
     MultipartUpload,
     SignPartsRequest,
 )
+from chalicelib.tokens import hash_token
 from chalicelib.uploads import UploadPlan, Uploads, choose_part_size
 
 # The size Uppy gives every part but the last: 5 MiB, or more for files over 10,000 parts of it
@@ -105,10 +105,6 @@ def _size(metadata: Mapping[str, Any]) -> int:
     if len(raw.lstrip("0")) > 19:  # over any limit; int() refuses over 4,300 digits (a 500)
         raise TooLarge(f"a size of {len(raw)} digits is over every limit")
     return int(raw)
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -172,7 +168,9 @@ class Companion:
             update={"type": request.type or self.settings.inlet_default_run_type}
         )
         key = secrets.token_urlsafe(32)
-        created = self.uploads.create(request, owner, POST_PLAN, companion_key_sha256=_digest(key))
+        created = self.uploads.create(
+            request, owner, POST_PLAN, companion_key_sha256=hash_token(key)
+        )
         return CompanionRunOut(
             run=created.run,
             files=[FileOut.model_validate(f.model_dump(exclude={"upload"})) for f in created.files],
@@ -185,7 +183,7 @@ class Companion:
         with self.db.session() as session:
             run = session.get(Run, parse_run_id(run_id))
             found = run.companion_key_sha256 if run is not None else None
-            if run is None or found is None or not hmac.compare_digest(found, _digest(key)):
+            if run is None or found is None or not hmac.compare_digest(found, hash_token(key)):
                 raise NotFound(f"run {run_id} has no Companion endpoint with this key")
             return Caller(run.owner, run_id)
 
